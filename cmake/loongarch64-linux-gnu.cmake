@@ -1,0 +1,17 @@
+# Cross toolchain for the loongarch64 preset: Debian's clang-19 and lld-19 with a sysroot of Debian loong64
+# packages (tools/setup extracts it), static binaries, tests under qemu-loongarch64.
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_SYSTEM_PROCESSOR loongarch64)
+if(DEFINED ENV{ROAM_CACHE})
+  set(ROAM_LOONG64_SYSROOT "$ENV{ROAM_CACHE}/sysroot-loong64")
+else()
+  set(ROAM_LOONG64_SYSROOT "$ENV{HOME}/.cache/roam/sysroot-loong64")
+endif()
+set(CMAKE_SYSROOT "${ROAM_LOONG64_SYSROOT}")
+set(CMAKE_C_COMPILER clang-19)
+set(CMAKE_C_COMPILER_TARGET loongarch64-linux-gnu)
+set(CMAKE_ASM_COMPILER clang-19)
+set(CMAKE_ASM_COMPILER_TARGET loongarch64-linux-gnu)
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-static -fuse-ld=lld-19")
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-loongarch64)
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)

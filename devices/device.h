@@ -1,0 +1,31 @@
+/*
+ * The device interface. Each device type is a const descriptor; devices/registry.c lists them in creation order
+ * (DESIGN.md rule 5: explicit, no constructors). A device registers its own MMIO windows on the VM's bus, sees only
+ * offsets inside them, and adds its own device-tree node.
+ */
+#ifndef ROAM_DEVICE_H
+#define ROAM_DEVICE_H
+
+struct vm;
+struct fdt_builder;
+
+struct device_desc {
+	const char *name;
+	/* Creates the device for `vm` and registers its windows. Returns 0 or -errno with a message. */
+	int (*create)(struct vm *vm, void **state);
+	/* Frees the device. */
+	void (*destroy)(void *state);
+	/* Adds the device's node(s) under the root node; NULL if the device is not in the device tree. */
+	void (*fdt)(void *state, struct fdt_builder *b);
+};
+
+/* Creates every registered device in order. */
+int devices_create_all(struct vm *vm);
+
+/* Adds every device's device-tree nodes. */
+void devices_fdt_all(struct vm *vm, struct fdt_builder *b);
+
+/* Destroys the devices in reverse order. */
+void devices_destroy_all(struct vm *vm);
+
+#endif

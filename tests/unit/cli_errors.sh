@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The roam binary's answers to bad command lines and bad files: one line naming the thing and the reason, the
+# documented exit status, and never a crash. Needs no KVM (runs under qemu-aarch64 on the build machine).
+# usage: cli_errors.sh [EMULATOR] ROAM
+set -uo pipefail
+roam=("$@")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+passes=0
+
+# expect STATUS REGEX ARGS...: runs roam ARGS, checks the exit status and that stderr matches REGEX on one line.
+expect() {
+	local want=$1 re=$2
+	shift 2
+	"${roam[@]}" "$@" >"$tmp/out" 2>"$tmp/err"
+	local got=$?
+	if [ "$got" != "$want" ] || { [ -n "$re" ] && ! grep -Eq -- "$re" "$tmp/err"; }; then
+		echo "FAIL: roam $* -> status $got (want $want), stderr:" >&2
+		cat "$tmp/err" >&2
+		fails=$((fails + 1))
+	else
+		passes=$((passes + 1))
+	fi
+}
+
+printf 'not a kernel at all, just text\n%.0s' {1..10} >"$tmp/text"
+printf '\037\213\010\000compressed' >"$tmp/Image.gz"
+mkdir "$tmp/dir"
+
+expect 2 '^roam: run: no kernel given; use -k/--kernel IMAGE$' run
+expect 2 "^roam: unknown command 'frobnicate'; see roam --help$" frobnicate
+expect 2 "^roam: run: --mem: 'lots' is not a size in MiB" run -k "$tmp/text" -m lots
+expect 2 "^roam: run: --mem: '99999999' is not a size in MiB from 8 to 1047552$" run -k "$tmp/text" -m 99999999
+expect 2 "^roam: run: --mem 1000000 MiB is more than this host's [0-9]+ MiB of RAM$" run -k "$tmp/text" -m 1000000
+expect 2 "^roam: run: --cpus: '0' is not a vCPU count from 1 to 123$" run -k "$tmp/text" -c 0
+expect 1 "^roam: kernel $tmp/missing: No such file or directory$" run -k "$tmp/missing"
+expect 1 "^roam: kernel $tmp/dir: not a regular file$" run -k "$tmp/dir"
+expect 1 "^roam: kernel $tmp/text: not an arm64 Image: no \"ARM\\\\x64\" magic at offset 56$" run -k "$tmp/text"
+expect 1 "^roam: kernel $tmp/Image.gz: not an arm64 Image: it is gzip-compressed" run -k "$tmp/Image.gz"
+expect 0 '' run --help
+grep -q -- '--kernel IMAGE' "$tmp/out" || { echo "FAIL: run --help lacks --kernel" >&2; fails=$((fails + 1)); }
+expect 0 '' --help
+grep -q 'run ' "$tmp/out" || { echo "FAIL: --help lacks the run command" >&2; fails=$((fails + 1)); }
+
+echo "$passes passed, $fails failed"
+[ "$fails" = 0 ]

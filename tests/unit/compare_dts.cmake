@@ -1,0 +1,16 @@
+# Runs a test that writes a DTB, decompiles it with dtc, and compares the text with a golden .dts.
+# Variables: TEST_CMD (list: emulator and program), DTB, GOLDEN.
+execute_process(COMMAND ${TEST_CMD} ${DTB} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "the device-tree test program failed (${rc})")
+endif()
+execute_process(COMMAND dtc -q -I dtb -O dts ${DTB} OUTPUT_VARIABLE dts RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "dtc cannot decompile ${DTB}")
+endif()
+file(READ ${GOLDEN} golden)
+if(NOT dts STREQUAL golden)
+  file(WRITE ${DTB}.dts "${dts}")
+  message(FATAL_ERROR "device tree differs from ${GOLDEN}; see ${DTB}.dts (diff -u the two)")
+endif()
+message(STATUS "device tree matches ${GOLDEN}")

@@ -1,0 +1,28 @@
+/*
+ * State private to the arm64 implementation of arch.h, and the register helpers its files share.
+ */
+#ifndef ROAM_ARM64_H
+#define ROAM_ARM64_H
+
+#include <stdint.h>
+
+struct vcpu;
+
+struct arch_vm {
+	int gic_fd;
+	uint32_t ipa_bits;
+};
+
+struct arch_vcpu {
+	uint64_t mpidr; /* as KVM reports it after KVM_ARM_VCPU_INIT */
+};
+
+/* KVM_GET_ONE_REG / KVM_SET_ONE_REG on a vCPU; `what` names the register in messages ("PC", "MIDR_EL1"). */
+int arm64_get_reg(struct vcpu *vcpu, uint64_t id, uint64_t *value, const char *what);
+int arm64_set_reg(struct vcpu *vcpu, uint64_t id, uint64_t value, const char *what);
+
+/* ONE_REG ids of core registers x0..x30 and the PC. */
+uint64_t arm64_core_reg_x(int n);
+uint64_t arm64_core_reg_pc(void);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * The arm64 guest physical memory map, as data (after QEMU's hw/arm/virt.c).
+ *
+ * Everything that needs a guest address (the VM setup, devices, the device tree, test guests and unit tests) reads
+ * it from here; there are no literal guest addresses elsewhere. The macros are usable from assembly and linker
+ * scripts (define __ASSEMBLER__); C code should prefer the table.
+ */
+#ifndef ROAM_ARCH_ARM64_LAYOUT_H
+#define ROAM_ARCH_ARM64_LAYOUT_H
+
+#define ARM64_GIC_DIST_BASE 0x08000000
+#define ARM64_GIC_DIST_SIZE 0x00010000
+#define ARM64_GIC_ITS_BASE 0x08080000
+#define ARM64_GIC_ITS_SIZE 0x00020000
+#define ARM64_GIC_REDIST_BASE 0x080a0000
+#define ARM64_GIC_REDIST_SIZE 0x00f60000 /* 123 redistributors of 128 KiB */
+#define ARM64_GIC_REDIST_STRIDE 0x00020000 /* one redistributor: RD_base and SGI_base frames */
+#define ARM64_UART_BASE 0x09000000
+#define ARM64_UART_SIZE 0x00001000
+#define ARM64_UCALL_BASE 0x09010000 /* test guests report here (guest-images/include/ucall.h) */
+#define ARM64_UCALL_SIZE 0x00001000
+#define ARM64_PVLOCK_BASE 0x09100000 /* per-vCPU PV-lock structs: normal memory, read-only to the guest */
+#define ARM64_PVLOCK_SIZE 0x00100000
+#define ARM64_VIRTIO_BASE 0x0a000000
+#define ARM64_VIRTIO_SIZE 0x00004000 /* 32 transports of 0x200 */
+#define ARM64_RAM_BASE 0x40000000
+#define ARM64_RAM_MAX_SIZE 0xffc0000000 /* up to the end of a 40-bit IPA space */
+
+/* Interrupt numbers are SPI numbers (the GIC INTID minus 32). */
+#define ARM64_UART_SPI 1
+#define ARM64_VIRTIO_SPI_FIRST 16
+#define ARM64_VIRTIO_SPI_COUNT 32
+#define ARM64_NR_SPIS 96
+
+/* Timer PPIs (INTID minus 16): secure physical, non-secure physical, virtual, hypervisor. */
+#define ARM64_TIMER_PPI_SEC 13
+#define ARM64_TIMER_PPI_PHYS 14
+#define ARM64_TIMER_PPI_VIRT 11
+#define ARM64_TIMER_PPI_HYP 10
+
+#define ARM64_MAX_VCPUS 123
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+
+enum arm64_region {
+	ARM64_REGION_GIC_DIST,
+	ARM64_REGION_GIC_ITS,
+	ARM64_REGION_GIC_REDIST,
+	ARM64_REGION_UART,
+	ARM64_REGION_UCALL,
+	ARM64_REGION_PVLOCK,
+	ARM64_REGION_VIRTIO,
+	ARM64_REGION_RAM,
+	ARM64_REGION_COUNT,
+};
+
+struct arm64_region_desc {
+	const char *name;
+	uint64_t base;
+	uint64_t size;
+};
+
+static const struct arm64_region_desc arm64_layout[ARM64_REGION_COUNT] = {
+	[ARM64_REGION_GIC_DIST] = {"gic-dist", ARM64_GIC_DIST_BASE, ARM64_GIC_DIST_SIZE},
+	[ARM64_REGION_GIC_ITS] = {"gic-its", ARM64_GIC_ITS_BASE, ARM64_GIC_ITS_SIZE},
+	[ARM64_REGION_GIC_REDIST] = {"gic-redist", ARM64_GIC_REDIST_BASE, ARM64_GIC_REDIST_SIZE},
+	[ARM64_REGION_UART] = {"uart", ARM64_UART_BASE, ARM64_UART_SIZE},
+	[ARM64_REGION_UCALL] = {"ucall", ARM64_UCALL_BASE, ARM64_UCALL_SIZE},
+	[ARM64_REGION_PVLOCK] = {"pvlock", ARM64_PVLOCK_BASE, ARM64_PVLOCK_SIZE},
+	[ARM64_REGION_VIRTIO] = {"virtio", ARM64_VIRTIO_BASE, ARM64_VIRTIO_SIZE},
+	[ARM64_REGION_RAM] = {"ram", ARM64_RAM_BASE, ARM64_RAM_MAX_SIZE},
+};
+#endif
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * `roam run`: parse options, create the VM, run it with the console and signal loop on the main thread, and turn
+ * the VM's stop reason into roam's exit status. The terminal is restored on every path out.
+ */
+#include "commands.h"
+
+#include "arch.h"
+#include "console.h"
+#include "log.h"
+#include "run_options.h"
+#include "vm.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#define RUN_INPUT_CHUNK 256
+
+/* Blocks the stop signals in every thread (vCPU threads inherit the mask) and returns a signalfd for them. */
+static int run_signalfd(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a closed console must not kill roam */
+	int fd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (fd < 0)
+		return log_errno(-errno, "signalfd: %s", strerror(errno));
+	return fd;
+}
+
+struct run_input {
+	uint8_t buf[RUN_INPUT_CHUNK];
+	size_t len, off; /* bytes read from stdin that the UART has not taken yet */
+	bool eof;
+};
+
+/* Reads stdin and feeds the console device. Returns false when the user typed the quit escape. */
+static bool run_feed_console(struct vm *vm, struct console *con, struct run_input *in, bool readable)
+{
+	if (readable && in->off == in->len) {
+		ssize_t n = read(con->in_fd, in->buf, sizeof(in->buf));
+		if (n <= 0) {
+			in->eof = true; /* stdin closed: the guest runs on without input */
+			return true;
+		}
+		bool quit;
+		in->len = console_filter(con, in->buf, (size_t)n, &quit);
+		in->off = 0;
+		if (quit)
+			return false;
+	}
+	if (in->off < in->len && vm->console_rx)
+		in->off += vm->console_rx(vm->console_rx_opaque, in->buf + in->off, in->len - in->off);
+	return true;
+}
+
+static void run_main_loop(struct vm *vm, struct console *con, int sigfd)
+{
+	struct run_input in = {.eof = false};
+	while (!atomic_load(&vm->stopping)) {
+		struct pollfd fds[3] = {
+			{.fd = vm->stop_eventfd, .events = POLLIN},
+			{.fd = sigfd, .events = POLLIN},
+			{.fd = (in.eof || in.off < in.len) ? -1 : con->in_fd, .events = POLLIN},
+		};
+		/* While the UART's buffer is full, retry every 10 ms instead of reading more. */
+		int ret = poll(fds, 3, in.off < in.len ? 10 : -1);
+		if (ret < 0 && errno != EINTR) {
+			log_error("poll: %s", strerror(errno));
+			vm_request_stop(vm, ROAM_EXIT_ERROR);
+			break;
+		}
+		if (fds[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si))
+				log_info("stopping the VM on signal %s", strsignal((int)si.ssi_signo));
+			vm_request_stop(vm, ROAM_EXIT_SIGNAL);
+			break;
+		}
+		if (!run_feed_console(vm, con, &in, fds[2].revents & (POLLIN | POLLHUP))) {
+			log_info("stopping the VM (Ctrl-A x)");
+			vm_request_stop(vm, ROAM_EXIT_SIGNAL);
+			break;
+		}
+	}
+}
+
+static uint64_t host_memory_bytes(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+	return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct vm_config cfg;
+	char err[256];
+	switch (run_parse_args(argc, argv, &cfg, host_memory_bytes(), err, sizeof(err))) {
+	case RUN_PARSE_HELP:
+		fputs(run_usage(), stdout);
+		return 0;
+	case RUN_PARSE_ERROR:
+		log_error("run: %s", err);
+		return ROAM_EXIT_USAGE;
+	case RUN_PARSE_OK:
+		break;
+	}
+	if (arch_check_kernel(cfg.kernel_path) < 0)
+		return ROAM_EXIT_ERROR;
+
+	int sigfd = run_signalfd();
+	if (sigfd < 0)
+		return ROAM_EXIT_ERROR;
+	struct vm vm;
+	struct console con;
+	int status = ROAM_EXIT_ERROR;
+	if (vm_create(&vm, &cfg) == 0 && console_init(&con, STDIN_FILENO) == 0) {
+		if (vm_start(&vm) == 0)
+			run_main_loop(&vm, &con, sigfd);
+		status = vm_join(&vm);
+		console_restore(&con);
+	}
+	vm_destroy(&vm);
+	close(sigfd);
+	return status;
+}

@@ -1,0 +1,7 @@
+/* roam's subcommands. Each takes the arguments after "roam" (argv[0] is the subcommand) and returns the exit status. */
+#ifndef ROAM_COMMANDS_H
+#define ROAM_COMMANDS_H
+
+int cmd_run(int argc, char **argv);
+
+#endif

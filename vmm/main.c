@@ -1,0 +1,52 @@
+/*
+ * roam's entry point: dispatches to a subcommand. Only main decides to exit (DESIGN.md rule 4).
+ */
+#include "arch.h"
+#include "commands.h"
+#include "log.h"
+#include "vm.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{"run", cmd_run, "boot a guest on KVM"},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: roam COMMAND [options]   (roam COMMAND --help for details)\n\n");
+	fprintf(out, "roam %s (%s): a virtual machine monitor that makes guests movable between hosts.\n\n",
+		ROAM_VERSION, arch_name());
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "  %-14s %s\n", "version", "print the version");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return ROAM_EXIT_USAGE;
+	}
+	const char *name = argv[1];
+	if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(name, "version") || !strcmp(name, "--version")) {
+		printf("roam %s %s\n", ROAM_VERSION, arch_name());
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(name, commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	log_error("unknown command '%s'; see roam --help", name);
+	return ROAM_EXIT_USAGE;
+}

@@ -1,0 +1,129 @@
+/* `roam run` option parsing: see run_options.h. getopt_long is reset on every call so tests can call it repeatedly. */
+#include "run_options.h"
+
+#include "arch.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { OPT_TRACE_UCALL = 256, OPT_KVM_DEVICE };
+
+static const struct option run_long_options[] = {
+	{"kernel", required_argument, NULL, 'k'},
+	{"initrd", required_argument, NULL, 'i'},
+	{"cmdline", required_argument, NULL, 'p'},
+	{"params", required_argument, NULL, 'p'},
+	{"mem", required_argument, NULL, 'm'},
+	{"cpus", required_argument, NULL, 'c'},
+	{"trace-ucall", no_argument, NULL, OPT_TRACE_UCALL},
+	{"kvm-device", required_argument, NULL, OPT_KVM_DEVICE},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+const char *run_usage(void)
+{
+	return "usage: roam run -k IMAGE [options]\n"
+	       "Boots an arm64 Linux Image (or a roam test guest) on KVM. The guest console is this terminal;\n"
+	       "type Ctrl-A x to quit.\n"
+	       "\n"
+	       "  -k, --kernel IMAGE    kernel in arm64 Image format (uncompressed)\n"
+	       "  -i, --initrd FILE     initial ramdisk\n"
+	       "  -p, --cmdline STR     kernel command line (default \"" RUN_DEFAULT_CMDLINE "\")\n"
+	       "  -m, --mem MiB         guest RAM in MiB (default 256)\n"
+	       "  -c, --cpus N          number of vCPUs (default 1)\n"
+	       "      --trace-ucall     log test-guest SYNC reports\n"
+	       "      --kvm-device PATH KVM device (default /dev/kvm; for tests)\n"
+	       "  -h, --help            this text\n"
+	       "\n"
+	       "Exit status: 0 guest powered off (or test guest DONE), 1 error (or test guest ABORT),\n"
+	       "2 bad usage, 3 guest asked for a reset, 4 guest crashed, 5 stopped by a signal or Ctrl-A x.\n";
+}
+
+static enum run_parse_result run_error(char *err, size_t err_len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, err_len, fmt, ap);
+	va_end(ap);
+	return RUN_PARSE_ERROR;
+}
+
+/* Parses a whole decimal number in [min, max]; returns false on anything else. */
+static bool parse_number(const char *s, unsigned long long min, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	if (!s[0] || s[0] == '-' || s[0] == '+')
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+enum run_parse_result run_parse_args(int argc, char **argv, struct vm_config *cfg, uint64_t host_mem, char *err,
+				     size_t err_len)
+{
+	unsigned long long mem_mib = RUN_DEFAULT_MEM_MIB, cpus = 1;
+	unsigned long long max_mem_mib = arch_region(VM_REGION_RAM)->size >> 20;
+	int opt;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cmdline = RUN_DEFAULT_CMDLINE;
+	cfg->kvm_path = "/dev/kvm";
+	cfg->console_out_fd = STDOUT_FILENO;
+	optind = 0; /* full reset of getopt's state */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":k:i:p:m:c:h", run_long_options, NULL)) != -1) {
+		switch (opt) {
+		case 'k':
+			cfg->kernel_path = optarg;
+			break;
+		case 'i':
+			cfg->initrd_path = optarg;
+			break;
+		case 'p':
+			cfg->cmdline = optarg;
+			break;
+		case 'm':
+			if (!parse_number(optarg, RUN_MIN_MEM_MIB, max_mem_mib, &mem_mib))
+				return run_error(err, err_len, "--mem: '%s' is not a size in MiB from %d to %llu", optarg,
+						 RUN_MIN_MEM_MIB, max_mem_mib);
+			break;
+		case 'c':
+			if (!parse_number(optarg, 1, (unsigned long long)arch_max_vcpus(), &cpus))
+				return run_error(err, err_len, "--cpus: '%s' is not a vCPU count from 1 to %d", optarg,
+						 arch_max_vcpus());
+			break;
+		case OPT_TRACE_UCALL:
+			cfg->trace_ucall = true;
+			break;
+		case OPT_KVM_DEVICE:
+			cfg->kvm_path = optarg;
+			break;
+		case 'h':
+			return RUN_PARSE_HELP;
+		case ':':
+			return run_error(err, err_len, "%s needs a value", argv[optind - 1]);
+		default:
+			return run_error(err, err_len, "unknown option '%s'; see roam run --help", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return run_error(err, err_len, "unexpected argument '%s'; see roam run --help", argv[optind]);
+	if (!cfg->kernel_path)
+		return run_error(err, err_len, "no kernel given; use -k/--kernel IMAGE");
+	if (host_mem && (mem_mib << 20) > host_mem)
+		return run_error(err, err_len, "--mem %llu MiB is more than this host's %llu MiB of RAM", mem_mib,
+				 (unsigned long long)(host_mem >> 20));
+	cfg->ram_size = mem_mib << 20;
+	cfg->nr_vcpus = (int)cpus;
+	return RUN_PARSE_OK;
+}

@@ -1,0 +1,208 @@
+/*
+ * VM lifetime: open KVM, create the VM, its memory, devices and vCPUs in the order KVM requires, start and join
+ * the vCPU threads, and tear everything down. The order matters on arm64: vCPUs must exist before the in-kernel
+ * GIC is initialized, and the boot state is written after both.
+ */
+#include "vm.h"
+
+#include "../devices/device.h"
+#include "arch.h"
+#include "log.h"
+#include "sys_ioctl.h"
+#include "vcpu.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+static int vm_open_kvm(struct vm *vm)
+{
+	int fd = open(vm->cfg.kvm_path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int err = errno;
+		return log_errno(-err, "cannot open %s: %s%s", vm->cfg.kvm_path, strerror(err),
+				 err == ENOENT ? " (this host has no KVM: on arm64 it needs a kernel with KVM booted at EL2)"
+				 : err == EACCES ? " (add yourself to the kvm group or run as root)"
+						 : "");
+	}
+	vm->kvm_fd = fd;
+	long version = SYS_IOCTL(fd, KVM_GET_API_VERSION, 0, vm->cfg.kvm_path);
+	if (version < 0)
+		return (int)version;
+	if (version != KVM_API_VERSION)
+		return log_errno(-EINVAL, "%s: KVM API version %ld, roam needs %d", vm->cfg.kvm_path, version,
+				 KVM_API_VERSION);
+	return 0;
+}
+
+static int vm_check_vcpu_count(struct vm *vm)
+{
+	long max = __sys_ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_MAX_VCPUS);
+	if (max <= 0)
+		max = __sys_ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_NR_VCPUS);
+	if (max > arch_max_vcpus())
+		max = arch_max_vcpus();
+	if (vm->cfg.nr_vcpus > max)
+		return log_errno(-EINVAL, "--cpus %d: KVM on this host allows at most %ld vCPUs", vm->cfg.nr_vcpus,
+				 max);
+	return 0;
+}
+
+static int vm_register_memory(struct vm *vm)
+{
+	for (int i = 0; i < vm->mem.nr_slots; i++) {
+		const struct memory_slot *slot = &vm->mem.slots[i];
+		struct kvm_userspace_memory_region region = {
+			.slot = (uint32_t)i,
+			.flags = slot->guest_readonly ? KVM_MEM_READONLY : 0,
+			.guest_phys_addr = slot->gpa,
+			.memory_size = slot->size,
+			.userspace_addr = (uint64_t)(uintptr_t)slot->host,
+		};
+		long ret = SYS_IOCTL(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region, slot->name);
+		if (ret < 0)
+			return (int)ret;
+	}
+	return 0;
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = *cfg;
+	vm->kvm_fd = vm->vm_fd = vm->stop_eventfd = -1;
+	memory_init(&vm->mem);
+	bus_init(&vm->mmio);
+	pthread_mutex_init(&vm->stop_lock, NULL);
+
+	vm->stop_eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->stop_eventfd < 0)
+		return log_errno(-errno, "eventfd: %s", strerror(errno));
+
+	int ret = vm_open_kvm(vm);
+	if (ret < 0)
+		return ret;
+	ret = vm_check_vcpu_count(vm);
+	if (ret < 0)
+		return ret;
+	int type = arch_vm_type(vm);
+	if (type < 0)
+		return type;
+	long fd = SYS_IOCTL(vm->kvm_fd, KVM_CREATE_VM, (unsigned long)type, "VM");
+	if (fd < 0)
+		return (int)fd;
+	vm->vm_fd = (int)fd;
+	long mmap_size = SYS_IOCTL(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0, NULL);
+	if (mmap_size < 0)
+		return (int)mmap_size;
+	vm->vcpu_mmap_size = (int)mmap_size;
+
+	ret = arch_vm_init(vm);
+	if (ret < 0)
+		return ret;
+
+	const struct vm_region_info *ram = arch_region(VM_REGION_RAM);
+	if (cfg->ram_size > ram->size)
+		return log_errno(-EINVAL, "--mem %llu MiB: the %s memory map has room for at most %llu MiB",
+				 (unsigned long long)(cfg->ram_size >> 20), arch_name(),
+				 (unsigned long long)(ram->size >> 20));
+	ret = memory_add_slot(&vm->mem, "ram", ram->base, cfg->ram_size, false);
+	if (ret < 0)
+		return ret;
+
+	ret = devices_create_all(vm);
+	if (ret < 0)
+		return ret;
+	ret = vm_register_memory(vm);
+	if (ret < 0)
+		return ret;
+
+	vm->vcpus = calloc((size_t)cfg->nr_vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -ENOMEM;
+	for (int i = 0; i < cfg->nr_vcpus; i++) {
+		vm->nr_vcpus = i + 1; /* so vm_destroy releases a half-created vCPU too */
+		ret = vcpu_create(vm, &vm->vcpus[i], i);
+		if (ret < 0)
+			return ret;
+	}
+	ret = arch_irqchip_init(vm);
+	if (ret < 0)
+		return ret;
+	return arch_boot_setup(vm);
+}
+
+int vm_start(struct vm *vm)
+{
+	int ret = vcpu_install_kick_signal();
+	if (ret < 0)
+		return ret;
+	for (int i = 0; i < vm->nr_vcpus; i++) {
+		ret = vcpu_start(&vm->vcpus[i]);
+		if (ret < 0) {
+			vm_request_stop(vm, ROAM_EXIT_ERROR);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void vm_request_stop(struct vm *vm, int code)
+{
+	pthread_mutex_lock(&vm->stop_lock);
+	bool first = !atomic_load(&vm->stopping);
+	if (first) {
+		vm->exit_code = code;
+		atomic_store(&vm->stopping, true);
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+	if (!first)
+		return;
+	uint64_t one = 1;
+	ssize_t unused = write(vm->stop_eventfd, &one, sizeof(one));
+	(void)unused;
+	for (int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *vcpu = &vm->vcpus[i];
+		pthread_mutex_lock(&vcpu->lock);
+		pthread_cond_broadcast(&vcpu->cond); /* a paused vCPU wakes up and sees the stop */
+		pthread_mutex_unlock(&vcpu->lock);
+		vcpu_kick(vcpu);
+	}
+}
+
+int vm_join(struct vm *vm)
+{
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_join(&vm->vcpus[i]);
+	return vm->exit_code;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_join(&vm->vcpus[i]);
+	devices_destroy_all(vm);
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+	vm->nr_vcpus = 0;
+	arch_vm_fini(vm);
+	memory_fini(&vm->mem);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	if (vm->stop_eventfd >= 0)
+		close(vm->stop_eventfd);
+	pthread_mutex_destroy(&vm->stop_lock);
+}
+
+int vm_irq_line(struct vm *vm, uint32_t irq, bool level)
+{
+	return arch_irq_line(vm, irq, level);
+}

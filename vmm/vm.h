@@ -1,0 +1,96 @@
+/*
+ * The VM: owns the KVM file descriptors, guest memory, the MMIO bus, the devices and the vCPUs (DESIGN.md rule 1:
+ * no state outside this struct, so several VMs can live in one process). Also the VM-wide stop reason: the first
+ * component that stops the VM decides roam's exit status.
+ */
+#ifndef ROAM_VM_H
+#define ROAM_VM_H
+
+#include "bus.h"
+#include "memory.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vcpu;
+struct arch_vm;
+
+/* roam's exit status: documented in docs/cli.md. */
+enum roam_exit {
+	ROAM_EXIT_POWEROFF = 0, /* PSCI SYSTEM_OFF, or a test guest's DONE */
+	ROAM_EXIT_ERROR = 1,    /* roam failed, or a test guest's ABORT */
+	ROAM_EXIT_USAGE = 2,    /* bad command line */
+	ROAM_EXIT_RESET = 3,    /* the guest asked for a reset; roam does not reboot guests */
+	ROAM_EXIT_CRASH = 4,    /* the guest reported a crash (PSCI SYSTEM_EVENT crash) */
+	ROAM_EXIT_SIGNAL = 5,   /* roam was told to stop (SIGTERM, SIGINT, SIGHUP, or the console escape) */
+};
+
+struct vm_config {
+	const char *kernel_path;
+	const char *initrd_path; /* NULL for none */
+	const char *cmdline;     /* "" for none */
+	uint64_t ram_size;       /* bytes */
+	int nr_vcpus;
+	const char *kvm_path;    /* "/dev/kvm" */
+	int console_out_fd;      /* where the UART writes, normally stdout */
+	bool trace_ucall;
+};
+
+#define VM_MAX_DEVICES 16
+
+struct device_desc;
+
+struct device_instance {
+	const struct device_desc *desc;
+	void *state;
+};
+
+/* Delivers console input to the console device; returns how many bytes it accepted. */
+typedef size_t (*console_rx_fn)(void *opaque, const uint8_t *buf, size_t len);
+
+struct vm {
+	struct vm_config cfg;
+	int kvm_fd;
+	int vm_fd;
+	int vcpu_mmap_size;
+	struct guest_memory mem;
+	struct bus mmio;
+	struct vcpu *vcpus;
+	int nr_vcpus;
+	struct arch_vm *arch;
+	struct device_instance devices[VM_MAX_DEVICES];
+	int nr_devices;
+	console_rx_fn console_rx;
+	void *console_rx_opaque;
+
+	/* Stop reason: set once by vm_request_stop, read by main after the vCPUs have exited. */
+	pthread_mutex_t stop_lock;
+	atomic_bool stopping;
+	int exit_code;
+	int stop_eventfd; /* becomes readable when the VM stops */
+};
+
+/* Creates the VM: opens KVM, checks capabilities, creates memory, devices and vCPUs, and loads the guest. */
+int vm_create(struct vm *vm, const struct vm_config *cfg);
+
+/* Starts every vCPU thread; the boot vCPU begins executing the guest. */
+int vm_start(struct vm *vm);
+
+/*
+ * Asks the VM to stop with roam exit status `code`; the first request wins. Wakes the main loop and kicks every
+ * vCPU out of KVM_RUN. Safe from any thread.
+ */
+void vm_request_stop(struct vm *vm, int code);
+
+/* Waits for every vCPU thread to finish and returns the exit status of the first stop request. */
+int vm_join(struct vm *vm);
+
+/* Releases everything vm_create acquired. Safe on a partly created VM. */
+void vm_destroy(struct vm *vm);
+
+/* Sets an interrupt line (architecture numbering, see arch_region). */
+int vm_irq_line(struct vm *vm, uint32_t irq, bool level);
+
+#endif
