@@ -93,6 +93,32 @@ static void run_main_loop(struct vm *vm, struct console *con, int sigfd)
 	}
 }
 
+/* roam's own resident memory: anonymous and file-backed pages, leaving out guest RAM (a shared memfd). */
+static unsigned long long run_rss_without_guest_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[128];
+	unsigned long long total = 0, kib;
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %llu kB", &kib) == 1 || sscanf(line, "RssFile: %llu kB", &kib) == 1)
+			total += kib;
+	fclose(f);
+	return total;
+}
+
+static void run_report_timing(struct vm *vm)
+{
+	char marker[48] = "";
+	uint64_t marker_ns = atomic_load(&vm->marker_ns);
+	if (vm->cfg.timing_marker)
+		snprintf(marker, sizeof(marker), ", marker %.1f ms", marker_ns ? marker_ns / 1e6 : -1.0);
+	log_info("timing: first KVM_RUN %.1f ms%s, exit %.1f ms, RSS without guest RAM %llu KiB",
+		 atomic_load(&vm->first_run_ns) / 1e6, marker, (vm_now_ns() - vm->start_ns) / 1e6,
+		 run_rss_without_guest_kib());
+}
+
 static uint64_t host_memory_bytes(void)
 {
 	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
@@ -101,6 +127,7 @@ static uint64_t host_memory_bytes(void)
 
 int cmd_run(int argc, char **argv)
 {
+	uint64_t start_ns = vm_now_ns();
 	struct vm_config cfg;
 	char err[256];
 	switch (run_parse_args(argc, argv, &cfg, host_memory_bytes(), err, sizeof(err))) {
@@ -122,11 +149,13 @@ int cmd_run(int argc, char **argv)
 	struct vm vm;
 	struct console con;
 	int status = ROAM_EXIT_ERROR;
-	if (vm_create(&vm, &cfg) == 0 && console_init(&con, STDIN_FILENO) == 0) {
+	if (vm_create(&vm, &cfg, start_ns) == 0 && console_init(&con, STDIN_FILENO) == 0) {
 		if (vm_start(&vm) == 0)
 			run_main_loop(&vm, &con, sigfd);
 		status = vm_join(&vm);
 		console_restore(&con);
+		if (cfg.timing)
+			run_report_timing(&vm);
 	}
 	vm_destroy(&vm);
 	close(sigfd);

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { OPT_TRACE_UCALL = 256, OPT_KVM_DEVICE };
+enum { OPT_TRACE_UCALL = 256, OPT_KVM_DEVICE, OPT_TARGETS, OPT_FORCE_HOST, OPT_TRACE_HYPERCALLS, OPT_TIMING, OPT_TIMING_MARKER };
 
 static const struct option run_long_options[] = {
 	{"kernel", required_argument, NULL, 'k'},
@@ -20,8 +20,13 @@ static const struct option run_long_options[] = {
 	{"params", required_argument, NULL, 'p'},
 	{"mem", required_argument, NULL, 'm'},
 	{"cpus", required_argument, NULL, 'c'},
+	{"targets", required_argument, NULL, OPT_TARGETS},
+	{"force-host", no_argument, NULL, OPT_FORCE_HOST},
 	{"trace-ucall", no_argument, NULL, OPT_TRACE_UCALL},
+	{"trace-hypercalls", no_argument, NULL, OPT_TRACE_HYPERCALLS},
 	{"kvm-device", required_argument, NULL, OPT_KVM_DEVICE},
+	{"timing", no_argument, NULL, OPT_TIMING},
+	{"timing-marker", required_argument, NULL, OPT_TIMING_MARKER},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -37,7 +42,13 @@ const char *run_usage(void)
 	       "  -p, --cmdline STR     kernel command line (default \"" RUN_DEFAULT_CMDLINE "\")\n"
 	       "  -m, --mem MiB         guest RAM in MiB (default 256)\n"
 	       "  -c, --cpus N          number of vCPUs (default 1)\n"
+	       "      --targets FILE    present the CPU of a targets config (roam targets merge) and answer\n"
+	       "                        the target-discovery hypercalls; refuses hosts not in the config\n"
+	       "      --force-host      with --targets: start even on a host that is not a target\n"
+	       "      --trace-hypercalls  log every hypercall roam answers\n"
 	       "      --trace-ucall     log test-guest SYNC reports\n"
+	       "      --timing          at exit, print start-up milestones and roam's memory use\n"
+	       "      --timing-marker TEXT  with --timing, also when TEXT first appears on the console\n"
 	       "      --kvm-device PATH KVM device (default /dev/kvm; for tests)\n"
 	       "  -h, --help            this text\n"
 	       "\n"
@@ -105,6 +116,22 @@ enum run_parse_result run_parse_args(int argc, char **argv, struct vm_config *cf
 		case OPT_TRACE_UCALL:
 			cfg->trace_ucall = true;
 			break;
+		case OPT_TRACE_HYPERCALLS:
+			cfg->trace_hypercalls = true;
+			break;
+		case OPT_TARGETS:
+			cfg->targets_path = optarg;
+			break;
+		case OPT_FORCE_HOST:
+			cfg->force_host = true;
+			break;
+		case OPT_TIMING:
+			cfg->timing = true;
+			break;
+		case OPT_TIMING_MARKER:
+			cfg->timing = true;
+			cfg->timing_marker = optarg[0] ? optarg : NULL;
+			break;
 		case OPT_KVM_DEVICE:
 			cfg->kvm_path = optarg;
 			break;
@@ -120,6 +147,8 @@ enum run_parse_result run_parse_args(int argc, char **argv, struct vm_config *cf
 		return run_error(err, err_len, "unexpected argument '%s'; see roam run --help", argv[optind]);
 	if (!cfg->kernel_path)
 		return run_error(err, err_len, "no kernel given; use -k/--kernel IMAGE");
+	if (cfg->force_host && !cfg->targets_path)
+		return run_error(err, err_len, "--force-host only makes sense with --targets FILE");
 	if (host_mem && (mem_mib << 20) > host_mem)
 		return run_error(err, err_len, "--mem %llu MiB is more than this host's %llu MiB of RAM", mem_mib,
 				 (unsigned long long)(host_mem >> 20));

@@ -176,6 +176,8 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *vcpu = arg;
 	struct vm *vm = vcpu->vm;
 	while (vcpu_wait_runnable(vcpu)) {
+		if (vcpu->id == 0 && !atomic_load(&vm->first_run_ns))
+			atomic_store(&vm->first_run_ns, vm_now_ns() - vm->start_ns);
 		long ret = __sys_ioctl(vcpu->fd, KVM_RUN, NULL);
 		if (ret == -EINTR || ret == -EAGAIN) {
 			/* A kick: clear it unless the VM is going away, then re-check pause and stop requests. */

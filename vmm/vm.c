@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 static int vm_open_kvm(struct vm *vm)
@@ -70,13 +71,16 @@ static int vm_register_memory(struct vm *vm)
 	return 0;
 }
 
-int vm_create(struct vm *vm, const struct vm_config *cfg)
+int vm_create(struct vm *vm, const struct vm_config *cfg, uint64_t start_ns)
 {
 	memset(vm, 0, sizeof(*vm));
+	vm->start_ns = start_ns;
 	vm->cfg = *cfg;
 	vm->kvm_fd = vm->vm_fd = vm->stop_eventfd = -1;
 	memory_init(&vm->mem);
 	bus_init(&vm->mmio);
+	hypercall_table_init(&vm->hypercalls);
+	vm->hypercalls.trace = cfg->trace_hypercalls;
 	pthread_mutex_init(&vm->stop_lock, NULL);
 
 	vm->stop_eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -200,6 +204,29 @@ void vm_destroy(struct vm *vm)
 	if (vm->stop_eventfd >= 0)
 		close(vm->stop_eventfd);
 	pthread_mutex_destroy(&vm->stop_lock);
+}
+
+uint64_t vm_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void vm_console_output(struct vm *vm, uint8_t byte)
+{
+	ssize_t unused = write(vm->cfg.console_out_fd, &byte, 1);
+	(void)unused; /* a closed console must not stop the guest */
+	const char *marker = vm->cfg.timing_marker;
+	if (!marker || atomic_load(&vm->marker_ns))
+		return;
+	/* A restart from zero is enough: the markers roam's tools use do not overlap themselves. */
+	if (byte == (uint8_t)marker[vm->marker_matched])
+		vm->marker_matched++;
+	else
+		vm->marker_matched = byte == (uint8_t)marker[0];
+	if (!marker[vm->marker_matched])
+		atomic_store(&vm->marker_ns, vm_now_ns() - vm->start_ns);
 }
 
 int vm_irq_line(struct vm *vm, uint32_t irq, bool level)

@@ -6,6 +6,7 @@
 #ifndef ROAM_VM_H
 #define ROAM_VM_H
 
+#include "../hypercalls/hypercall.h"
 #include "bus.h"
 #include "memory.h"
 
@@ -36,6 +37,11 @@ struct vm_config {
 	const char *kvm_path;    /* "/dev/kvm" */
 	int console_out_fd;      /* where the UART writes, normally stdout */
 	bool trace_ucall;
+	bool trace_hypercalls;
+	bool timing;               /* --timing: report start-up milestones and memory at exit */
+	const char *timing_marker; /* --timing-marker: also report when this text first appears on the console */
+	const char *targets_path; /* --targets: NULL for none */
+	bool force_host;          /* --force-host: start even if this host is not a target */
 };
 
 #define VM_MAX_DEVICES 16
@@ -62,6 +68,7 @@ struct vm {
 	struct arch_vm *arch;
 	struct device_instance devices[VM_MAX_DEVICES];
 	int nr_devices;
+	struct hypercall_table hypercalls;
 	console_rx_fn console_rx;
 	void *console_rx_opaque;
 
@@ -70,10 +77,19 @@ struct vm {
 	atomic_bool stopping;
 	int exit_code;
 	int stop_eventfd; /* becomes readable when the VM stops */
+
+	/* --timing milestones, in ns since `start_ns` (CLOCK_MONOTONIC); 0 = not reached. */
+	uint64_t start_ns;
+	atomic_uint_fast64_t first_run_ns;
+	atomic_uint_fast64_t marker_ns;
+	size_t marker_matched; /* bytes of the marker matched so far (console output is serialized by the UART) */
 };
 
-/* Creates the VM: opens KVM, checks capabilities, creates memory, devices and vCPUs, and loads the guest. */
-int vm_create(struct vm *vm, const struct vm_config *cfg);
+/*
+ * Creates the VM: opens KVM, checks capabilities, creates memory, devices and vCPUs, and loads the guest.
+ * `start_ns` (vm_now_ns() when roam started) is the origin of the --timing milestones.
+ */
+int vm_create(struct vm *vm, const struct vm_config *cfg, uint64_t start_ns);
 
 /* Starts every vCPU thread; the boot vCPU begins executing the guest. */
 int vm_start(struct vm *vm);
@@ -89,6 +105,12 @@ int vm_join(struct vm *vm);
 
 /* Releases everything vm_create acquired. Safe on a partly created VM. */
 void vm_destroy(struct vm *vm);
+
+/* Writes one byte of guest console output to the console fd, and notes when the --timing-marker text appears. */
+void vm_console_output(struct vm *vm, uint8_t byte);
+
+/* CLOCK_MONOTONIC in ns. */
+uint64_t vm_now_ns(void);
 
 /* Sets an interrupt line (architecture numbering, see arch_region). */
 int vm_irq_line(struct vm *vm, uint32_t irq, bool level);

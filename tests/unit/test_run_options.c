@@ -19,6 +19,8 @@ static const struct bad_args_case bad_cases[] = {
 	{{"run", "-k", "Image", "--bogus", NULL}, "unknown option '--bogus'"},
 	{{"run", "-k", "Image", "extra", NULL}, "unexpected argument 'extra'"},
 	{{"run", "-k", NULL}, "-k needs a value"},
+	{{"run", "-k", "Image", "--force-host", NULL}, "--force-host only makes sense with --targets FILE"},
+	{{"run", "-k", "Image", "--targets", NULL}, "--targets needs a value"},
 };
 
 static int count_args(const char *const *args)

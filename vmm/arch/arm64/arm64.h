@@ -4,13 +4,19 @@
 #ifndef ROAM_ARM64_H
 #define ROAM_ARM64_H
 
+#include "../../../hypercalls/discover_impl.h"
+
 #include <stdint.h>
 
 struct vcpu;
 
+struct arm64_targets;
+
 struct arch_vm {
 	int gic_fd;
 	uint32_t ipa_bits;
+	struct arm64_targets *targets;         /* --targets, NULL without */
+	struct discover_impl_service discover; /* the targets' identities, answered to the guest */
 };
 
 struct arch_vcpu {

@@ -12,6 +12,7 @@
 #include "fdt.h"
 #include "image.h"
 #include "layout.h"
+#include "smccc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -149,6 +150,11 @@ int arch_boot_setup(struct vm *vm)
 		ret = arm64_set_reg(&vm->vcpus[0], arm64_core_reg_pc(), plan.kernel_gpa, "PC");
 	if (!ret)
 		ret = arm64_set_reg(&vm->vcpus[0], arm64_core_reg_x(0), plan.dtb_gpa, "X0");
+	/* Firmware: the discovery services are visible only with a targets config; roam answers what it owns. */
+	if (!ret)
+		ret = arm64_smccc_set_discover_bits(&vm->vcpus[0], vm->arch->targets != NULL);
+	if (!ret)
+		ret = arm64_smccc_install_filters(vm);
 out:
 	if (kernel.fd >= 0)
 		close(kernel.fd);

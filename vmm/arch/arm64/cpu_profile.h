@@ -12,6 +12,8 @@
 
 #define ARM64_PROFILE_MAX_REGS 64
 #define ARM64_TARGETS_MAX_IMPLS 16
+#define ARM64_TARGETS_MAX_LOWERED 128 /* notes kept in struct arm64_targets.lowered */
+#define ARM64_TARGETS_NOTE_LEN 128    /* bytes per note, NUL included */
 
 /* A system register encoding, packed like the Arm ARM's (op0, op1, CRn, CRm, op2). */
 #define ARM64_SYSREG_ENC(op0, op1, crn, crm, op2)                                                                      \
@@ -69,6 +71,9 @@ struct arm64_targets {
 	uint32_t min_ipa_bits;   /* the smallest IPA size among the targets */
 	uint32_t gic_version;    /* required: 3 */
 	uint32_t sve_max_vl;     /* the smallest among the targets (0: no SVE for the guest) */
+	/* For people: what the merge changed, one "REG.FIELD: 0x1 -> 0x0 (host, ...)" line per field and old value. */
+	int nr_lowered;
+	char lowered[ARM64_TARGETS_MAX_LOWERED][ARM64_TARGETS_NOTE_LEN];
 };
 
 #endif

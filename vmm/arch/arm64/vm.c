@@ -9,6 +9,7 @@
 #include "../../vm.h"
 #include "arm64.h"
 #include "layout.h"
+#include "smccc.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
@@ -164,6 +165,8 @@ int arch_handle_exit(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	switch (run->exit_reason) {
+	case KVM_EXIT_HYPERCALL:
+		return arm64_smccc_handle_exit(vcpu);
 	case KVM_EXIT_ARM_NISV:
 		return log_errno(-EIO,
 				 "%s: the guest accessed %#llx with an instruction that has no valid syndrome (ESR ISS "

@@ -1,0 +1,209 @@
+/*
+ * Captures this host's arm64 CPU profile through KVM: a scratch VM and vCPU report the identity and feature ID
+ * registers a guest would see, KVM's writable masks for them, and the VM features that decide whether a guest can
+ * move here. Nothing of the scratch VM survives the call.
+ */
+#include "../../log.h"
+#include "../../sys_ioctl.h"
+#include "cpu_profile.h"
+#include "profile_kvm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+struct scratch_vm {
+	int kvm_fd, vm_fd, vcpu_fd;
+};
+
+static void scratch_close(struct scratch_vm *s)
+{
+	if (s->vcpu_fd >= 0)
+		close(s->vcpu_fd);
+	if (s->vm_fd >= 0)
+		close(s->vm_fd);
+	if (s->kvm_fd >= 0)
+		close(s->kvm_fd);
+}
+
+static long cap(int fd, long which)
+{
+	long ret = __sys_ioctl(fd, KVM_CHECK_EXTENSION, (void *)which);
+	return ret < 0 ? 0 : ret;
+}
+
+/* Creates a vCPU with `features` (bits of kvm_vcpu_init.features[0]) and initializes it. */
+static int scratch_vcpu(struct scratch_vm *s, int id, uint32_t features)
+{
+	struct kvm_vcpu_init init;
+	memset(&init, 0, sizeof(init));
+	long ret = SYS_IOCTL(s->vm_fd, KVM_ARM_PREFERRED_TARGET, &init, "profile VM");
+	if (ret < 0)
+		return (int)ret;
+	long fd = SYS_IOCTL(s->vm_fd, KVM_CREATE_VCPU, (unsigned long)id, "profile vCPU");
+	if (fd < 0)
+		return (int)fd;
+	init.features[0] |= features;
+	ret = SYS_IOCTL((int)fd, KVM_ARM_VCPU_INIT, &init, "profile vCPU");
+	if (ret < 0) {
+		close((int)fd);
+		return (int)ret;
+	}
+	return (int)fd;
+}
+
+static int scratch_open(struct scratch_vm *s, const char *kvm_path)
+{
+	s->kvm_fd = s->vm_fd = s->vcpu_fd = -1;
+	s->kvm_fd = open(kvm_path, O_RDWR | O_CLOEXEC);
+	if (s->kvm_fd < 0)
+		return log_errno(-errno, "cannot open %s: %s", kvm_path, strerror(errno));
+	long fd = SYS_IOCTL(s->kvm_fd, KVM_CREATE_VM, 0, "profile VM");
+	if (fd < 0)
+		return (int)fd;
+	s->vm_fd = (int)fd;
+	int vcpu = scratch_vcpu(s, 0, 1u << KVM_ARM_VCPU_PSCI_0_2);
+	if (vcpu < 0)
+		return vcpu;
+	s->vcpu_fd = vcpu;
+	return 0;
+}
+
+static bool in_id_range(uint32_t enc)
+{
+	uint32_t op1 = ARM64_SYSREG_OP1(enc);
+	return ARM64_SYSREG_OP0(enc) == 3 && (op1 == 0 || op1 == 1 || op1 == 3) && ARM64_SYSREG_CRN(enc) == 0 &&
+	       ARM64_SYSREG_CRM(enc) <= 7;
+}
+
+static int id_range_index(uint32_t enc)
+{
+	uint32_t op1 = ARM64_SYSREG_OP1(enc);
+	return (int)((op1 == 3 ? 2 : op1) << 6 | ARM64_SYSREG_CRM(enc) << 3 | ARM64_SYSREG_OP2(enc));
+}
+
+uint64_t arm64_sysreg_id(uint32_t enc)
+{
+	return KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM64_SYSREG | enc;
+}
+
+/* Lists the ID-range registers KVM reports for the vCPU, sorted (KVM_GET_REG_LIST is sorted by id). */
+static int profile_read_regs(struct scratch_vm *s, struct arm64_cpu_profile *p)
+{
+	struct kvm_reg_list probe = {.n = 0};
+	long ret = __sys_ioctl(s->vcpu_fd, KVM_GET_REG_LIST, &probe);
+	if (ret != -E2BIG)
+		return log_errno(ret < 0 ? (int)ret : -EIO, "KVM_GET_REG_LIST(profile vCPU): %s",
+				 strerror(ret < 0 ? (int)-ret : EIO));
+	struct kvm_reg_list *list = calloc(1, sizeof(*list) + probe.n * sizeof(uint64_t));
+	if (!list)
+		return -ENOMEM;
+	list->n = probe.n;
+	ret = SYS_IOCTL(s->vcpu_fd, KVM_GET_REG_LIST, list, "profile vCPU");
+	for (uint64_t i = 0; ret >= 0 && i < list->n; i++) {
+		uint64_t id = list->reg[i];
+		if ((id & KVM_REG_ARM_COPROC_MASK) != KVM_REG_ARM64_SYSREG || !in_id_range((uint32_t)(id & 0xffff)))
+			continue;
+		uint32_t enc = (uint32_t)(id & 0xffff);
+		if (enc == ARM64_MPIDR_EL1)
+			continue; /* per-vCPU, not a property of the host */
+		if (p->nr_regs == ARM64_PROFILE_MAX_REGS) {
+			ret = log_errno(-ENOSPC, "profile: more than %d ID registers", ARM64_PROFILE_MAX_REGS);
+			break;
+		}
+		struct arm64_id_reg *reg = &p->regs[p->nr_regs];
+		struct kvm_one_reg one = {.id = id, .addr = (uint64_t)(uintptr_t)&reg->value};
+		ret = SYS_IOCTL(s->vcpu_fd, KVM_GET_ONE_REG, &one, "profile ID register");
+		reg->enc = enc;
+		p->nr_regs++;
+	}
+	free(list);
+	return ret < 0 ? (int)ret : 0;
+}
+
+static int profile_read_masks(struct scratch_vm *s, struct arm64_cpu_profile *p)
+{
+	if (!cap(s->vm_fd, KVM_CAP_ARM_SUPPORTED_REG_MASK_RANGES))
+		return 0; /* an older KVM: nothing is known to be writable */
+	uint64_t masks[KVM_ARM_FEATURE_ID_RANGE_SIZE] = {0};
+	struct reg_mask_range range = {.addr = (uint64_t)(uintptr_t)masks, .range = KVM_ARM_FEATURE_ID_RANGE};
+	long ret = SYS_IOCTL(s->vm_fd, KVM_ARM_GET_REG_WRITABLE_MASKS, &range, "profile VM");
+	if (ret < 0)
+		return (int)ret;
+	p->has_writable_masks = true;
+	for (int i = 0; i < p->nr_regs; i++)
+		p->regs[i].writable = masks[id_range_index(p->regs[i].enc)];
+	return 0;
+}
+
+static uint64_t profile_reg(const struct arm64_cpu_profile *p, uint32_t enc)
+{
+	for (int i = 0; i < p->nr_regs; i++)
+		if (p->regs[i].enc == enc)
+			return p->regs[i].value;
+	return 0;
+}
+
+/* The largest SVE vector length a vCPU can get, in bytes (a vCPU with SVE enabled reports its VQ map). */
+static uint32_t profile_sve_max_vl(struct scratch_vm *s)
+{
+	int fd = scratch_vcpu(s, 1, 1u << KVM_ARM_VCPU_SVE);
+	if (fd < 0)
+		return 0;
+	uint64_t vqs[KVM_ARM64_SVE_VLS_WORDS] = {0};
+	struct kvm_one_reg one = {.id = KVM_REG_ARM64_SVE_VLS, .addr = (uint64_t)(uintptr_t)vqs};
+	uint32_t max_vq = 0;
+	if (SYS_IOCTL(fd, KVM_GET_ONE_REG, &one, "profile SVE vector lengths") == 0)
+		for (unsigned vq = KVM_ARM64_SVE_VQ_MIN; vq <= KVM_ARM64_SVE_VQ_MAX; vq++)
+			if (vqs[(vq - 1) / 64] & (1ull << ((vq - 1) % 64)))
+				max_vq = vq;
+	close(fd);
+	return max_vq * 16;
+}
+
+int arm64_profile_capture(const char *kvm_path, const char *name, struct arm64_cpu_profile *p)
+{
+	struct scratch_vm s;
+	struct utsname uts;
+	memset(p, 0, sizeof(*p));
+	int ret = scratch_open(&s, kvm_path);
+	if (!ret)
+		ret = profile_read_regs(&s, p);
+	if (!ret)
+		ret = profile_read_masks(&s, p);
+	if (ret) {
+		scratch_close(&s);
+		return ret;
+	}
+	p->midr = profile_reg(p, ARM64_MIDR_EL1);
+	p->revidr = profile_reg(p, ARM64_REVIDR_EL1);
+	p->aidr = profile_reg(p, ARM64_AIDR_EL1);
+	p->writable_imp_regs = cap(s.vm_fd, KVM_CAP_ARM_WRITABLE_IMP_ID_REGS);
+	p->ipa_bits = (uint32_t)cap(s.kvm_fd, KVM_CAP_ARM_VM_IPA_SIZE);
+	if (!p->ipa_bits)
+		p->ipa_bits = 40;
+	struct kvm_create_device gic = {.type = KVM_DEV_TYPE_ARM_VGIC_V3, .flags = KVM_CREATE_DEVICE_TEST};
+	p->gic_version = __sys_ioctl(s.vm_fd, KVM_CREATE_DEVICE, &gic) == 0 ? 3 : 0;
+	p->sve = cap(s.vm_fd, KVM_CAP_ARM_SVE);
+	p->sve_max_vl = p->sve ? profile_sve_max_vl(&s) : 0;
+	p->ptrauth = cap(s.vm_fd, KVM_CAP_ARM_PTRAUTH_ADDRESS) && cap(s.vm_fd, KVM_CAP_ARM_PTRAUTH_GENERIC);
+	p->mte = cap(s.vm_fd, KVM_CAP_ARM_MTE);
+	p->pmu = cap(s.vm_fd, KVM_CAP_ARM_PMU_V3);
+	p->counter_offset = cap(s.vm_fd, KVM_CAP_COUNTER_OFFSET);
+	struct kvm_device_attr filter = {.group = KVM_ARM_VM_SMCCC_CTRL, .attr = KVM_ARM_VM_SMCCC_FILTER};
+	p->smccc_filter = __sys_ioctl(s.vm_fd, KVM_HAS_DEVICE_ATTR, &filter) == 0;
+	scratch_close(&s);
+
+	if (uname(&uts) == 0)
+		snprintf(p->kernel, sizeof(p->kernel), "%s", uts.release);
+	if (name)
+		snprintf(p->name, sizeof(p->name), "%s", name);
+	else if (gethostname(p->name, sizeof(p->name) - 1) < 0)
+		snprintf(p->name, sizeof(p->name), "host");
+	return 0;
+}

@@ -1,0 +1,508 @@
+/* Merging CPU profiles into a targets config and checking a host against one: see targets.h. */
+#include "targets.h"
+
+#include "idregs.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HOST_LABEL_LEN 64
+#define MAX_PROFILES 256
+
+/* The first problem in full, and how many there were. */
+struct problems {
+	char *buf;
+	size_t len;
+	int count;
+};
+
+static void problem(struct problems *pr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void problem(struct problems *pr, const char *fmt, ...)
+{
+	if (pr->count++ == 0 && pr->len) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(pr->buf, pr->len, fmt, ap);
+		va_end(ap);
+	}
+}
+
+static int problems_finish(struct problems *pr, int err)
+{
+	if (pr->count > 1 && pr->len) {
+		size_t used = strlen(pr->buf);
+		snprintf(pr->buf + used, pr->len - used, " (and %d more problem%s)", pr->count - 1,
+			 pr->count > 2 ? "s" : "");
+	}
+	return err;
+}
+
+static const struct arm64_id_reg *profile_reg(const struct arm64_cpu_profile *p, uint32_t enc)
+{
+	for (int i = 0; i < p->nr_regs && i < ARM64_PROFILE_MAX_REGS; i++)
+		if (p->regs[i].enc == enc)
+			return &p->regs[i];
+	return NULL;
+}
+
+/* MIDR implementer and part number: the CPU design, regardless of variant and revision. */
+static uint64_t midr_design(uint64_t midr)
+{
+	return midr & 0xff00fff0ull;
+}
+
+struct merge {
+	const struct arm64_cpu_profile *p;
+	int n;
+	char (*label)[HOST_LABEL_LEN];
+	bool same_design; /* all hosts share MIDR implementer and part number */
+	struct arm64_targets *out;
+	int nr_notes; /* notes produced, kept or not */
+	struct problems pr;
+};
+
+static void add_note(struct merge *m, const char *note)
+{
+	int i = m->nr_notes++;
+	if (i < ARM64_TARGETS_MAX_LOWERED)
+		snprintf(m->out->lowered[i], ARM64_TARGETS_NOTE_LEN, "%s", note);
+	m->out->nr_lowered = i < ARM64_TARGETS_MAX_LOWERED ? i + 1 : ARM64_TARGETS_MAX_LOWERED;
+}
+
+/* One note per distinct old value: "REG.FIELD: 0x1 -> 0x0 (a, b)". */
+static void note_changes(struct merge *m, const char *label, const uint64_t *hv, uint64_t safe)
+{
+	for (int i = 0; i < m->n; i++) {
+		if (hv[i] == safe)
+			continue;
+		bool seen = false;
+		for (int j = 0; j < i && !seen; j++)
+			seen = hv[j] == hv[i];
+		if (seen)
+			continue;
+		char note[ARM64_TARGETS_NOTE_LEN];
+		size_t len = (size_t)snprintf(note, sizeof(note), "%s: %#" PRIx64 " -> %#" PRIx64 " (", label, hv[i],
+					      safe);
+		for (int k = i; k < m->n && len < sizeof(note); k++) {
+			if (hv[k] != hv[i])
+				continue;
+			len += (size_t)snprintf(note + len, sizeof(note) - len, "%s%s", k == i ? "" : ", ", m->label[k]);
+		}
+		if (len < sizeof(note) - 1) {
+			note[len++] = ')';
+			note[len] = '\0';
+		} else {
+			memcpy(note + sizeof(note) - 5, "...)", 5);
+		}
+		add_note(m, note);
+	}
+}
+
+/* Merges one field over all hosts into *value; reports conflicts and hosts that cannot take the merged value. */
+static void merge_field(struct merge *m, uint32_t enc, const struct arm64_idreg_field *f, uint64_t *value)
+{
+	char label[ARM64_FIELD_LABEL_MAX];
+	uint64_t hv[MAX_PROFILES];
+	const struct arm64_id_reg *hr[MAX_PROFILES];
+	uint64_t mask = arm64_field_mask(f);
+	arm64_field_label(enc, f, label);
+
+	bool conflict = false;
+	uint64_t safe = 0;
+	for (int i = 0; i < m->n; i++) {
+		hr[i] = profile_reg(&m->p[i], enc);
+		hv[i] = hr[i] ? arm64_field_get(f, hr[i]->value) : 0;
+		safe = i == 0 ? hv[0] : arm64_field_combine(f, safe, hv[i], &conflict);
+		if (conflict) {
+			problem(&m->pr, "%s must be the same on all hosts, but %s has %#" PRIx64 " and %s has %#" PRIx64,
+				label, m->label[0], hv[0], m->label[i], hv[i]);
+			return;
+		}
+	}
+	if ((f->flags & ARM64_FIELD_IMPDEF_ALGO) && !m->same_design)
+		safe = 0;
+	*value = arm64_field_set(f, *value, safe);
+
+	for (int i = 0; i < m->n; i++) {
+		if (hv[i] == safe)
+			continue;
+		if (!hr[i]) {
+			problem(&m->pr,
+				"%s: %s lacks the register (its KVM shows 0), the merge needs %#" PRIx64
+				", and KVM on that host cannot change it",
+				label, m->label[i], safe);
+		} else if (mask & ~hr[i]->writable) {
+			problem(&m->pr,
+				"%s: %s has %#" PRIx64 ", the merge needs %#" PRIx64
+				", and KVM on that host cannot change it%s",
+				label, m->label[i], hv[i], safe,
+				m->p[i].has_writable_masks ? "" : " (its kernel reports no writable ID register masks)");
+		}
+	}
+	note_changes(m, label, hv, safe);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The sorted union of the profiles' feature registers. Returns the count, or -E2BIG. */
+static int register_union(const struct arm64_cpu_profile *p, int n, uint32_t *encs, int max)
+{
+	int nr = 0;
+	for (int i = 0; i < n; i++) {
+		for (int r = 0; r < p[i].nr_regs && r < ARM64_PROFILE_MAX_REGS; r++) {
+			uint32_t enc = p[i].regs[r].enc;
+			bool seen = arm64_idreg_is_identity(enc);
+			for (int k = 0; k < nr && !seen; k++)
+				seen = encs[k] == enc;
+			if (seen)
+				continue;
+			if (nr == max)
+				return -E2BIG;
+			encs[nr++] = enc;
+		}
+	}
+	qsort(encs, (size_t)nr, sizeof(encs[0]), cmp_u32);
+	return nr;
+}
+
+static void merge_identity(struct merge *m, const struct arm64_merge_options *opt)
+{
+	struct arm64_targets *t = m->out;
+	t->guest_midr = opt->set_midr ? opt->midr : m->p[0].midr;
+	t->guest_revidr = opt->set_revidr ? opt->revidr : m->p[0].revidr;
+	t->guest_aidr = opt->set_aidr ? opt->aidr : m->p[0].aidr;
+	if (t->guest_midr > 0xffffffffull) {
+		problem(&m->pr, "guest MIDR_EL1 %#" PRIx64 " sets bits 63:32, which are RES0", t->guest_midr);
+		return;
+	}
+	const char *whose = opt->set_midr || opt->set_revidr || opt->set_aidr ? "the override" : m->label[0];
+	for (int i = 0; i < m->n; i++) {
+		const struct arm64_cpu_profile *h = &m->p[i];
+		const char *reg = NULL;
+		uint64_t want = 0, have = 0;
+		if (h->midr != t->guest_midr)
+			reg = "MIDR_EL1", want = t->guest_midr, have = h->midr;
+		else if (h->revidr != t->guest_revidr)
+			reg = "REVIDR_EL1", want = t->guest_revidr, have = h->revidr;
+		else if (h->aidr != t->guest_aidr)
+			reg = "AIDR_EL1", want = t->guest_aidr, have = h->aidr;
+		if (reg && !h->writable_imp_regs)
+			problem(&m->pr,
+				"%s: the guest must see %s %#" PRIx64 " (from %s) but this host has %#" PRIx64
+				", and its KVM cannot set MIDR/REVIDR/AIDR (no KVM_CAP_ARM_WRITABLE_IMP_ID_REGS, "
+				"Linux 6.15 or later)",
+				m->label[i], reg, want, whose, have);
+	}
+}
+
+static void merge_requirements(struct merge *m)
+{
+	struct arm64_targets *t = m->out;
+	t->gic_version = 3;
+	t->min_ipa_bits = m->p[0].ipa_bits;
+	t->sve_max_vl = m->p[0].sve ? m->p[0].sve_max_vl : 0;
+	for (int i = 0; i < m->n; i++) {
+		const struct arm64_cpu_profile *h = &m->p[i];
+		if (h->ipa_bits < t->min_ipa_bits)
+			t->min_ipa_bits = h->ipa_bits;
+		uint32_t vl = h->sve ? h->sve_max_vl : 0;
+		if (vl < t->sve_max_vl)
+			t->sve_max_vl = vl;
+		if (h->gic_version != 3)
+			problem(&m->pr, "%s: KVM there offers no in-kernel GICv3 (gic_version %u), which roam needs",
+				m->label[i], h->gic_version);
+	}
+}
+
+static int merge_impls(struct merge *m)
+{
+	struct arm64_targets *t = m->out;
+	for (int i = 0; i < m->n; i++) {
+		bool dup = false;
+		for (int k = 0; k < t->nr_impls && !dup; k++)
+			dup = t->impls[k].midr == m->p[i].midr && t->impls[k].revidr == m->p[i].revidr;
+		if (dup)
+			continue;
+		if (t->nr_impls == ARM64_TARGETS_MAX_IMPLS) {
+			problem(&m->pr, "more than %d different CPUs (MIDR and REVIDR) among the %d profiles",
+				ARM64_TARGETS_MAX_IMPLS, m->n);
+			return -E2BIG;
+		}
+		struct arm64_impl *impl = &t->impls[t->nr_impls++];
+		snprintf(impl->name, sizeof(impl->name), "%s", m->label[i]);
+		impl->midr = m->p[i].midr;
+		impl->revidr = m->p[i].revidr;
+		impl->aidr = m->p[i].aidr;
+	}
+	return 0;
+}
+
+int arm64_targets_merge_opts(const struct arm64_cpu_profile *p, int n, const struct arm64_merge_options *opt,
+			     struct arm64_targets *out, char *err, size_t err_len)
+{
+	static const struct arm64_merge_options defaults;
+	struct merge m = {.p = p, .n = n, .out = out, .pr = {err, err_len, 0}, .same_design = true};
+	if (!opt)
+		opt = &defaults;
+	if (err_len)
+		err[0] = '\0';
+	memset(out, 0, sizeof(*out));
+	if (n <= 0) {
+		problem(&m.pr, "no CPU profiles to merge");
+		return -EINVAL;
+	}
+	if (n > MAX_PROFILES) {
+		problem(&m.pr, "%d CPU profiles are more than the %d roam merges at once", n, MAX_PROFILES);
+		return -E2BIG;
+	}
+	m.label = calloc((size_t)n, sizeof(*m.label));
+	if (!m.label) {
+		problem(&m.pr, "out of memory");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *name = opt->names && opt->names[i] ? opt->names[i] : p[i].name;
+		if (name[0])
+			snprintf(m.label[i], HOST_LABEL_LEN, "%s", name);
+		else
+			snprintf(m.label[i], HOST_LABEL_LEN, "profile %d", i + 1);
+		if (midr_design(p[i].midr) != midr_design(p[0].midr))
+			m.same_design = false;
+	}
+
+	int ret = merge_impls(&m);
+	if (ret == 0) {
+		merge_identity(&m, opt);
+		merge_requirements(&m);
+		uint32_t encs[ARM64_PROFILE_MAX_REGS];
+		int nr = register_union(p, n, encs, ARM64_PROFILE_MAX_REGS);
+		if (nr < 0) {
+			problem(&m.pr, "the profiles have more than %d ID registers between them", ARM64_PROFILE_MAX_REGS);
+			ret = nr;
+			nr = 0;
+		}
+		for (int r = 0; r < nr; r++) {
+			struct arm64_idreg_field fields[ARM64_IDREG_MAX_FIELDS];
+			struct arm64_id_reg *reg = &out->regs[out->nr_regs++];
+			reg->enc = encs[r];
+			int nf = arm64_idreg_layout(encs[r], fields);
+			for (int f = 0; f < nf; f++)
+				merge_field(&m, encs[r], &fields[f], &reg->value);
+			reg->writable = ~0ull;
+			for (int i = 0; i < n; i++) {
+				const struct arm64_id_reg *hr = profile_reg(&p[i], encs[r]);
+				reg->writable &= hr ? hr->writable : 0;
+			}
+		}
+	}
+	if (m.nr_notes > ARM64_TARGETS_MAX_LOWERED)
+		snprintf(out->lowered[ARM64_TARGETS_MAX_LOWERED - 1], ARM64_TARGETS_NOTE_LEN,
+			 "... and %d more changes not listed", m.nr_notes - (ARM64_TARGETS_MAX_LOWERED - 1));
+	free(m.label);
+	if (m.pr.count && ret == 0)
+		ret = -EINVAL;
+	return m.pr.count ? problems_finish(&m.pr, ret) : 0;
+}
+
+int arm64_targets_merge(const struct arm64_cpu_profile *p, int n, const char *const *names, struct arm64_targets *out,
+			char *err, size_t err_len)
+{
+	struct arm64_merge_options opt = {.names = names};
+	return arm64_targets_merge_opts(p, n, &opt, out, err, err_len);
+}
+
+static void finding(struct arm64_check_report *r, enum arm64_finding_severity sev, const char *code, const char *fmt,
+		    ...) __attribute__((format(printf, 4, 5)));
+static void finding(struct arm64_check_report *r, enum arm64_finding_severity sev, const char *code, const char *fmt,
+		    ...)
+{
+	if (sev == ARM64_FINDING_ERROR)
+		r->nr_errors++;
+	if (r->nr_findings == ARM64_CHECK_MAX_FINDINGS) {
+		r->nr_dropped++;
+		return;
+	}
+	struct arm64_finding *f = &r->findings[r->nr_findings++];
+	f->severity = sev;
+	f->code = code;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(f->message, sizeof(f->message), fmt, ap);
+	va_end(ap);
+}
+
+/* "cortex-a72, a64fx" (shortened with "..." when long). */
+static void impl_names(const struct arm64_targets *t, char *buf, size_t len)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < t->nr_impls && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", t->impls[i].name);
+	if (used >= len && len > 4)
+		memcpy(buf + len - 4, "...", 4);
+}
+
+static void check_identity(const struct arm64_targets *t, const struct arm64_cpu_profile *h,
+			   struct arm64_check_report *r)
+{
+	const struct arm64_impl *me = NULL;
+	for (int i = 0; i < t->nr_impls && !me; i++)
+		if (t->impls[i].midr == h->midr && t->impls[i].revidr == h->revidr)
+			me = &t->impls[i];
+	if (me) {
+		finding(r, ARM64_FINDING_OK, "host-in-targets", "this host (MIDR %#" PRIx64 ", REVIDR %#" PRIx64
+			") is target \"%s\"", h->midr, h->revidr, me->name);
+	} else {
+		char names[160];
+		impl_names(t, names, sizeof(names));
+		finding(r, ARM64_FINDING_ERROR, "host-not-in-targets",
+			"this host (MIDR %#" PRIx64 ", REVIDR %#" PRIx64 ") is not one of the targets (%s); add its "
+			"profile with roam targets merge",
+			h->midr, h->revidr, names);
+	}
+
+	bool same = h->midr == t->guest_midr && h->revidr == t->guest_revidr && h->aidr == t->guest_aidr;
+	if (same)
+		finding(r, ARM64_FINDING_OK, "identity-ok", "the guest identity (MIDR %#" PRIx64 ") is this host's own",
+			t->guest_midr);
+	else if (h->writable_imp_regs)
+		finding(r, ARM64_FINDING_OK, "identity-ok",
+			"KVM here can give the guest MIDR %#" PRIx64 ", REVIDR %#" PRIx64 ", AIDR %#" PRIx64,
+			t->guest_midr, t->guest_revidr, t->guest_aidr);
+	else
+		finding(r, ARM64_FINDING_ERROR, "imp-regs-not-writable",
+			"the guest must see MIDR %#" PRIx64 ", REVIDR %#" PRIx64 ", AIDR %#" PRIx64
+			", but KVM here cannot set them (no KVM_CAP_ARM_WRITABLE_IMP_ID_REGS, Linux 6.15 or later)",
+			t->guest_midr, t->guest_revidr, t->guest_aidr);
+}
+
+/* Reports each field where the target value differs from the host's in bits KVM here cannot write. */
+static int check_register(const struct arm64_id_reg *tr, const struct arm64_cpu_profile *h,
+			  struct arm64_check_report *r)
+{
+	char name[ARM64_IDREG_NAME_MAX], label[ARM64_FIELD_LABEL_MAX];
+	const struct arm64_id_reg *hr = profile_reg(h, tr->enc);
+	if (!hr) {
+		if (tr->value == 0)
+			return 0;
+		finding(r, ARM64_FINDING_ERROR, "reg-missing",
+			"%s: KVM here does not list it (a guest reads 0), but the targets need %#018" PRIx64,
+			arm64_idreg_name(tr->enc, name), tr->value);
+		return 1;
+	}
+	uint64_t diff = (tr->value ^ hr->value) & ~hr->writable;
+	if (!diff)
+		return 0;
+	struct arm64_idreg_field fields[ARM64_IDREG_MAX_FIELDS];
+	int nf = arm64_idreg_layout(tr->enc, fields);
+	for (int f = 0; f < nf; f++) {
+		if (!(diff & arm64_field_mask(&fields[f])))
+			continue;
+		finding(r, ARM64_FINDING_ERROR, "reg-not-writable",
+			"%s: this host has %#" PRIx64 ", the targets need %#" PRIx64 ", and KVM here cannot change it%s",
+			arm64_field_label(tr->enc, &fields[f], label), arm64_field_get(&fields[f], hr->value),
+			arm64_field_get(&fields[f], tr->value),
+			h->has_writable_masks ? "" : " (this kernel reports no writable ID register masks)");
+	}
+	return 1;
+}
+
+static void check_registers(const struct arm64_targets *t, const struct arm64_cpu_profile *h,
+			    struct arm64_check_report *r)
+{
+	int bad = 0, changed = 0;
+	for (int i = 0; i < t->nr_regs && i < ARM64_PROFILE_MAX_REGS; i++) {
+		bad += check_register(&t->regs[i], h, r);
+		const struct arm64_id_reg *hr = profile_reg(h, t->regs[i].enc);
+		if (hr && hr->value != t->regs[i].value)
+			changed++;
+	}
+	for (int i = 0; i < h->nr_regs && i < ARM64_PROFILE_MAX_REGS; i++) {
+		const struct arm64_id_reg *hr = &h->regs[i];
+		bool listed = arm64_idreg_is_identity(hr->enc);
+		for (int k = 0; k < t->nr_regs && !listed; k++)
+			listed = t->regs[k].enc == hr->enc;
+		if (listed || hr->value == 0)
+			continue;
+		char name[ARM64_IDREG_NAME_MAX];
+		bad++;
+		finding(r, ARM64_FINDING_ERROR, "reg-not-in-targets",
+			"%s: this host has %#018" PRIx64 ", which the targets do not list (other targets may read 0); "
+			"merge the targets again with this host's profile",
+			arm64_idreg_name(hr->enc, name), hr->value);
+	}
+	if (!bad)
+		finding(r, ARM64_FINDING_OK, "regs-ok",
+			"all %d ID registers can take their target values here (%d differ from this host's)", t->nr_regs,
+			changed);
+}
+
+void arm64_targets_check(const struct arm64_targets *t, const struct arm64_cpu_profile *host,
+			 struct arm64_check_report *r)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->host, sizeof(r->host), "%s", host->name);
+	check_identity(t, host, r);
+	check_registers(t, host, r);
+
+	if (host->ipa_bits >= t->min_ipa_bits)
+		finding(r, ARM64_FINDING_OK, "ipa-ok", "IPA size %u bits (the targets need %u)", host->ipa_bits,
+			t->min_ipa_bits);
+	else
+		finding(r, ARM64_FINDING_ERROR, "ipa-too-small",
+			"KVM here offers %u-bit guest physical addresses, the targets need %u", host->ipa_bits,
+			t->min_ipa_bits);
+
+	if (host->gic_version == 3)
+		finding(r, ARM64_FINDING_OK, "gic-ok", "KVM here emulates a GICv3");
+	else
+		finding(r, ARM64_FINDING_ERROR, "gic-missing",
+			"KVM here offers no in-kernel GICv3 (gic_version %u); the targets need version %u",
+			host->gic_version, t->gic_version);
+
+	uint32_t vl = host->sve ? host->sve_max_vl : 0;
+	if (t->sve_max_vl == 0)
+		finding(r, ARM64_FINDING_OK, "sve-ok", "the targets give the guest no SVE");
+	else if (vl >= t->sve_max_vl)
+		finding(r, ARM64_FINDING_OK, "sve-ok", "SVE vector length up to %u bytes (the targets need %u)", vl,
+			t->sve_max_vl);
+	else if (!host->sve)
+		finding(r, ARM64_FINDING_ERROR, "sve-vl", "KVM here offers no SVE; the targets need vectors of %u bytes",
+			t->sve_max_vl);
+	else
+		finding(r, ARM64_FINDING_ERROR, "sve-vl",
+			"KVM here offers SVE vectors up to %u bytes, the targets need %u", vl, t->sve_max_vl);
+}
+
+char *arm64_check_report_text(const struct arm64_check_report *r, const char *targets_label)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	for (int i = 0; i < r->nr_findings; i++) {
+		const struct arm64_finding *x = &r->findings[i];
+		fprintf(f, "%-5s %-21s %s\n", x->severity == ARM64_FINDING_OK ? "ok" : "error", x->code, x->message);
+	}
+	if (r->nr_dropped)
+		fprintf(f, "      (%d more findings not shown)\n", r->nr_dropped);
+	if (r->nr_errors == 0)
+		fprintf(f, "%s can run guests made for %s\n", r->host[0] ? r->host : "this host", targets_label);
+	else
+		fprintf(f, "%s cannot run guests made for %s: %d problem%s\n", r->host[0] ? r->host : "this host",
+			targets_label, r->nr_errors, r->nr_errors == 1 ? "" : "s");
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
