@@ -9,8 +9,8 @@ extern const struct device_desc uart_device;
 extern const struct device_desc ucall_device;
 
 static const struct device_desc *const device_registry[] = {
-	&uart_device,
-	&ucall_device,
+    &uart_device,
+    &ucall_device,
 };
 
 int devices_create_all(struct vm *vm)

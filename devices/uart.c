@@ -17,8 +17,16 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-enum uart_reg { UART_RBR_THR = 0, UART_IER = 1, UART_IIR_FCR = 2, UART_LCR = 3, UART_MCR = 4, UART_LSR = 5,
-		UART_MSR = 6, UART_SCR = 7 };
+enum uart_reg {
+	UART_RBR_THR = 0,
+	UART_IER = 1,
+	UART_IIR_FCR = 2,
+	UART_LCR = 3,
+	UART_MCR = 4,
+	UART_LSR = 5,
+	UART_MSR = 6,
+	UART_SCR = 7
+};
 
 #define UART_IER_RDI 0x01
 #define UART_IER_THRI 0x02
@@ -257,8 +265,8 @@ static void uart_fdt(void *state, struct fdt_builder *b)
 }
 
 const struct device_desc uart_device = {
-	.name = "uart",
-	.create = uart_create,
-	.destroy = uart_destroy,
-	.fdt = uart_fdt,
+    .name = "uart",
+    .create = uart_create,
+    .destroy = uart_destroy,
+    .fdt = uart_fdt,
 };

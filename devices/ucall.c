@@ -66,8 +66,8 @@ static int ucall_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t l
 		return 0;
 	}
 	if (offset != 0 || len != 8) {
-		log_error("ucall: the guest wrote %u bytes at offset %#llx; a ucall is one 8-byte store at offset 0", len,
-			  (unsigned long long)offset);
+		log_error("ucall: the guest wrote %u bytes at offset %#llx; a ucall is one 8-byte store at offset 0",
+			  len, (unsigned long long)offset);
 		return -EINVAL;
 	}
 	ucall_handle(vm, le_get(data, 8));
@@ -87,8 +87,8 @@ static void ucall_destroy(void *state)
 }
 
 const struct device_desc ucall_device = {
-	.name = "ucall",
-	.create = ucall_create,
-	.destroy = ucall_destroy,
-	.fdt = NULL,
+    .name = "ucall",
+    .create = ucall_create,
+    .destroy = ucall_destroy,
+    .fdt = NULL,
 };

@@ -45,4 +45,3 @@ int ucall_decode(const uint8_t *raw, size_t len, struct ucall_msg *out, const ch
 	copy_string(out->msg, raw + UCALL_OFF_MSG, UCALL_MSG_LEN);
 	return 0;
 }
-

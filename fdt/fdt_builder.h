@@ -12,8 +12,8 @@
 struct fdt_builder {
 	void *blob;
 	size_t size;
-	int err;             /* first libfdt error (negative FDT_ERR_*), 0 if none */
-	char err_where[96];  /* node/property of the first error */
+	int err; /* first libfdt error (negative FDT_ERR_*), 0 if none */
+	char err_where[96]; /* node/property of the first error */
 	uint32_t next_phandle;
 };
 

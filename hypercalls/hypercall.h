@@ -22,8 +22,8 @@ struct hypercall_ctx {
 	int (*read_arg)(void *opaque, int n, uint64_t *value);
 	void *opaque;
 	int64_t invalid_parameter; /* the architecture's "invalid parameter" status: SMCCC -3, LoongArch -2 */
-	uint64_t ret[4];           /* x0..x3 / a0..a3 to write back; ret[0] is the signed status */
-	int nr_ret;                /* how many of ret[] the handler set (at least 1) */
+	uint64_t ret[4]; /* x0..x3 / a0..a3 to write back; ret[0] is the signed status */
+	int nr_ret; /* how many of ret[] the handler set (at least 1) */
 };
 
 /* A handler fills ctx->ret/nr_ret. Returns 0, or -errno if reading an argument failed. */

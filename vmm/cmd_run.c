@@ -67,9 +67,9 @@ static void run_main_loop(struct vm *vm, struct console *con, int sigfd)
 	struct run_input in = {.eof = false};
 	while (!atomic_load(&vm->stopping)) {
 		struct pollfd fds[3] = {
-			{.fd = vm->stop_eventfd, .events = POLLIN},
-			{.fd = sigfd, .events = POLLIN},
-			{.fd = (in.eof || in.off < in.len) ? -1 : con->in_fd, .events = POLLIN},
+		    {.fd = vm->stop_eventfd, .events = POLLIN},
+		    {.fd = sigfd, .events = POLLIN},
+		    {.fd = (in.eof || in.off < in.len) ? -1 : con->in_fd, .events = POLLIN},
 		};
 		/* While the UART's buffer is full, retry every 10 ms instead of reading more. */
 		int ret = poll(fds, 3, in.off < in.len ? 10 : -1);

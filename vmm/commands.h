@@ -4,4 +4,8 @@
 
 int cmd_run(int argc, char **argv);
 
+/* Implemented per architecture (vmm/arch/<arch>/cmd_targets.c): CPU profiles and migration targets. */
+int cmd_cpu_profile(int argc, char **argv);
+int cmd_targets(int argc, char **argv);
+
 #endif

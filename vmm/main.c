@@ -16,7 +16,9 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"run", cmd_run, "boot a guest on KVM"},
+    {"run", cmd_run, "boot a guest on KVM"},
+    {"cpu-profile", cmd_cpu_profile, "write this host's CPU profile (JSON)"},
+    {"targets", cmd_targets, "merge CPU profiles into a targets config, or check this host against one"},
 };
 
 static void usage(FILE *out)

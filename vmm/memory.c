@@ -40,8 +40,8 @@ int memory_add_slot(struct guest_memory *mem, const char *name, uint64_t gpa, ui
 	if (ftruncate(fd, (off_t)size) < 0) {
 		int err = -errno;
 		close(fd);
-		return log_errno(err, "memory %s: cannot size %llu MiB: %s", name,
-				 (unsigned long long)(size >> 20), strerror(-err));
+		return log_errno(err, "memory %s: cannot size %llu MiB: %s", name, (unsigned long long)(size >> 20),
+				 strerror(-err));
 	}
 	void *host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
 	if (host == MAP_FAILED) {
@@ -51,12 +51,8 @@ int memory_add_slot(struct guest_memory *mem, const char *name, uint64_t gpa, ui
 				 strerror(-err));
 	}
 	struct memory_slot *slot = &mem->slots[mem->nr_slots];
-	*slot = (struct memory_slot){.name = name,
-				     .gpa = gpa,
-				     .size = size,
-				     .host = host,
-				     .fd = fd,
-				     .guest_readonly = guest_readonly};
+	*slot = (struct memory_slot){
+	    .name = name, .gpa = gpa, .size = size, .host = host, .fd = fd, .guest_readonly = guest_readonly};
 	return mem->nr_slots++;
 }
 

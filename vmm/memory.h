@@ -16,8 +16,8 @@ struct memory_slot {
 	const char *name; /* "ram", "pvlock", ...: used in messages */
 	uint64_t gpa;
 	uint64_t size;
-	uint8_t *host;   /* mapping in roam, read-write */
-	int fd;          /* the memfd behind it */
+	uint8_t *host; /* mapping in roam, read-write */
+	int fd; /* the memfd behind it */
 	bool guest_readonly; /* mapped read-only into the guest (KVM_MEM_READONLY) */
 };
 

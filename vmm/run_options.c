@@ -11,24 +11,32 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { OPT_TRACE_UCALL = 256, OPT_KVM_DEVICE, OPT_TARGETS, OPT_FORCE_HOST, OPT_TRACE_HYPERCALLS, OPT_TIMING, OPT_TIMING_MARKER };
+enum {
+	OPT_TRACE_UCALL = 256,
+	OPT_KVM_DEVICE,
+	OPT_TARGETS,
+	OPT_FORCE_HOST,
+	OPT_TRACE_HYPERCALLS,
+	OPT_TIMING,
+	OPT_TIMING_MARKER
+};
 
 static const struct option run_long_options[] = {
-	{"kernel", required_argument, NULL, 'k'},
-	{"initrd", required_argument, NULL, 'i'},
-	{"cmdline", required_argument, NULL, 'p'},
-	{"params", required_argument, NULL, 'p'},
-	{"mem", required_argument, NULL, 'm'},
-	{"cpus", required_argument, NULL, 'c'},
-	{"targets", required_argument, NULL, OPT_TARGETS},
-	{"force-host", no_argument, NULL, OPT_FORCE_HOST},
-	{"trace-ucall", no_argument, NULL, OPT_TRACE_UCALL},
-	{"trace-hypercalls", no_argument, NULL, OPT_TRACE_HYPERCALLS},
-	{"kvm-device", required_argument, NULL, OPT_KVM_DEVICE},
-	{"timing", no_argument, NULL, OPT_TIMING},
-	{"timing-marker", required_argument, NULL, OPT_TIMING_MARKER},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"kernel", required_argument, NULL, 'k'},
+    {"initrd", required_argument, NULL, 'i'},
+    {"cmdline", required_argument, NULL, 'p'},
+    {"params", required_argument, NULL, 'p'},
+    {"mem", required_argument, NULL, 'm'},
+    {"cpus", required_argument, NULL, 'c'},
+    {"targets", required_argument, NULL, OPT_TARGETS},
+    {"force-host", no_argument, NULL, OPT_FORCE_HOST},
+    {"trace-ucall", no_argument, NULL, OPT_TRACE_UCALL},
+    {"trace-hypercalls", no_argument, NULL, OPT_TRACE_HYPERCALLS},
+    {"kvm-device", required_argument, NULL, OPT_KVM_DEVICE},
+    {"timing", no_argument, NULL, OPT_TIMING},
+    {"timing-marker", required_argument, NULL, OPT_TIMING_MARKER},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 const char *run_usage(void)
@@ -105,8 +113,8 @@ enum run_parse_result run_parse_args(int argc, char **argv, struct vm_config *cf
 			break;
 		case 'm':
 			if (!parse_number(optarg, RUN_MIN_MEM_MIB, max_mem_mib, &mem_mib))
-				return run_error(err, err_len, "--mem: '%s' is not a size in MiB from %d to %llu", optarg,
-						 RUN_MIN_MEM_MIB, max_mem_mib);
+				return run_error(err, err_len, "--mem: '%s' is not a size in MiB from %d to %llu",
+						 optarg, RUN_MIN_MEM_MIB, max_mem_mib);
 			break;
 		case 'c':
 			if (!parse_number(optarg, 1, (unsigned long long)arch_max_vcpus(), &cpus))

@@ -15,7 +15,7 @@
 
 enum run_parse_result {
 	RUN_PARSE_OK = 0,
-	RUN_PARSE_HELP = 1,   /* --help was given: print run_usage() and exit 0 */
+	RUN_PARSE_HELP = 1, /* --help was given: print run_usage() and exit 0 */
 	RUN_PARSE_ERROR = -1, /* `err` holds one line naming the option and the reason */
 };
 

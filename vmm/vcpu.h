@@ -40,8 +40,8 @@ struct vcpu {
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	enum vcpu_state state;   /* under lock */
-	bool pause_requested;    /* under lock */
+	enum vcpu_state state; /* under lock */
+	bool pause_requested; /* under lock */
 	struct vcpu_stats stats;
 	unsigned unmapped_reports; /* rate limit for "nothing mapped" messages */
 };

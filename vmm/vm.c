@@ -26,7 +26,8 @@ static int vm_open_kvm(struct vm *vm)
 	if (fd < 0) {
 		int err = errno;
 		return log_errno(-err, "cannot open %s: %s%s", vm->cfg.kvm_path, strerror(err),
-				 err == ENOENT ? " (this host has no KVM: on arm64 it needs a kernel with KVM booted at EL2)"
+				 err == ENOENT
+				     ? " (this host has no KVM: on arm64 it needs a kernel with KVM booted at EL2)"
 				 : err == EACCES ? " (add yourself to the kvm group or run as root)"
 						 : "");
 	}
@@ -58,11 +59,11 @@ static int vm_register_memory(struct vm *vm)
 	for (int i = 0; i < vm->mem.nr_slots; i++) {
 		const struct memory_slot *slot = &vm->mem.slots[i];
 		struct kvm_userspace_memory_region region = {
-			.slot = (uint32_t)i,
-			.flags = slot->guest_readonly ? KVM_MEM_READONLY : 0,
-			.guest_phys_addr = slot->gpa,
-			.memory_size = slot->size,
-			.userspace_addr = (uint64_t)(uintptr_t)slot->host,
+		    .slot = (uint32_t)i,
+		    .flags = slot->guest_readonly ? KVM_MEM_READONLY : 0,
+		    .guest_phys_addr = slot->gpa,
+		    .memory_size = slot->size,
+		    .userspace_addr = (uint64_t)(uintptr_t)slot->host,
 		};
 		long ret = SYS_IOCTL(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region, slot->name);
 		if (ret < 0)

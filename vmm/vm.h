@@ -21,27 +21,27 @@ struct arch_vm;
 /* roam's exit status: documented in docs/cli.md. */
 enum roam_exit {
 	ROAM_EXIT_POWEROFF = 0, /* PSCI SYSTEM_OFF, or a test guest's DONE */
-	ROAM_EXIT_ERROR = 1,    /* roam failed, or a test guest's ABORT */
-	ROAM_EXIT_USAGE = 2,    /* bad command line */
-	ROAM_EXIT_RESET = 3,    /* the guest asked for a reset; roam does not reboot guests */
-	ROAM_EXIT_CRASH = 4,    /* the guest reported a crash (PSCI SYSTEM_EVENT crash) */
-	ROAM_EXIT_SIGNAL = 5,   /* roam was told to stop (SIGTERM, SIGINT, SIGHUP, or the console escape) */
+	ROAM_EXIT_ERROR = 1, /* roam failed, or a test guest's ABORT */
+	ROAM_EXIT_USAGE = 2, /* bad command line */
+	ROAM_EXIT_RESET = 3, /* the guest asked for a reset; roam does not reboot guests */
+	ROAM_EXIT_CRASH = 4, /* the guest reported a crash (PSCI SYSTEM_EVENT crash) */
+	ROAM_EXIT_SIGNAL = 5, /* roam was told to stop (SIGTERM, SIGINT, SIGHUP, or the console escape) */
 };
 
 struct vm_config {
 	const char *kernel_path;
 	const char *initrd_path; /* NULL for none */
-	const char *cmdline;     /* "" for none */
-	uint64_t ram_size;       /* bytes */
+	const char *cmdline; /* "" for none */
+	uint64_t ram_size; /* bytes */
 	int nr_vcpus;
-	const char *kvm_path;    /* "/dev/kvm" */
-	int console_out_fd;      /* where the UART writes, normally stdout */
+	const char *kvm_path; /* "/dev/kvm" */
+	int console_out_fd; /* where the UART writes, normally stdout */
 	bool trace_ucall;
 	bool trace_hypercalls;
-	bool timing;               /* --timing: report start-up milestones and memory at exit */
+	bool timing; /* --timing: report start-up milestones and memory at exit */
 	const char *timing_marker; /* --timing-marker: also report when this text first appears on the console */
 	const char *targets_path; /* --targets: NULL for none */
-	bool force_host;          /* --force-host: start even if this host is not a target */
+	bool force_host; /* --force-host: start even if this host is not a target */
 };
 
 #define VM_MAX_DEVICES 16

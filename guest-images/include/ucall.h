@@ -33,10 +33,10 @@ enum ucall_cmd {
 #define UCALL_MSG_LEN 192
 
 struct ucall {
-	uint32_t magic;   /* UCALL_MAGIC */
+	uint32_t magic; /* UCALL_MAGIC */
 	uint16_t version; /* UCALL_ABI_VERSION */
-	uint16_t cmd;     /* enum ucall_cmd */
-	uint32_t line;    /* source line of the call */
+	uint16_t cmd; /* enum ucall_cmd */
+	uint32_t line; /* source line of the call */
 	uint32_t reserved;
 	uint64_t args[4];
 	char file[UCALL_FILE_LEN]; /* source file of the call */

@@ -50,16 +50,16 @@ int main(int argc, char **argv)
 	CHECK_EQ(mpidr[1], 0x80000001);
 	CHECK_EQ(arm64_vcpu_mpidr(17), 0x80000101);
 	struct arm64_fdt_params params = {
-		.ram_base = 0x40000000,
-		.ram_size = 256ull << 20,
-		.nr_cpus = 2,
-		.mpidr = mpidr,
-		.cmdline = "console=ttyS0 quiet",
-		.initrd_start = 0x4f000000,
-		.initrd_end = 0x4f123456,
-		.stdout_path = "/uart@9000000",
-		.add_devices = add_uart,
-		.opaque = uart,
+	    .ram_base = 0x40000000,
+	    .ram_size = 256ull << 20,
+	    .nr_cpus = 2,
+	    .mpidr = mpidr,
+	    .cmdline = "console=ttyS0 quiet",
+	    .initrd_start = 0x4f000000,
+	    .initrd_end = 0x4f123456,
+	    .stdout_path = "/uart@9000000",
+	    .add_devices = add_uart,
+	    .opaque = uart,
 	};
 	struct fdt_builder b;
 	CHECK_EQ(fdt_builder_init(&b, 64 * 1024), 0);

@@ -36,15 +36,15 @@ struct dispatch_case {
 };
 
 static const struct dispatch_case cases[] = {
-	{"version", FID_VER, 0, 0, 0, -3, 0, {0x10000, 2, 0}},
-	{"first target", FID_CPUS, 0, 0, 0, -3, 0, {0x410fd083, 0x0, 0x0}},
-	{"second target, 64-bit values", FID_CPUS, 1, 0, 0, -3, 0, {0xffffffff410fd0c1ull, 0x8000000000000001ull, 0x7}},
-	{"index out of range", FID_CPUS, 2, 0, 0, -3, -3, {0, 0, 0}},
-	{"huge index", FID_CPUS, UINT64_MAX, 0, 0, -3, -3, {0, 0, 0}},
-	{"nonzero x2", FID_CPUS, 0, 1, 0, -3, -3, {0, 0, 0}},
-	{"nonzero x3", FID_CPUS, 0, 0, 1, -3, -3, {0, 0, 0}},
-	{"LoongArch invalid parameter", FID_CPUS, 5, 0, 0, -2, -2, {0, 0, 0}},
-	{"unknown function", 0xc6000042, 0, 0, 0, -3, -1, {0, 0, 0}},
+    {"version", FID_VER, 0, 0, 0, -3, 0, {0x10000, 2, 0}},
+    {"first target", FID_CPUS, 0, 0, 0, -3, 0, {0x410fd083, 0x0, 0x0}},
+    {"second target, 64-bit values", FID_CPUS, 1, 0, 0, -3, 0, {0xffffffff410fd0c1ull, 0x8000000000000001ull, 0x7}},
+    {"index out of range", FID_CPUS, 2, 0, 0, -3, -3, {0, 0, 0}},
+    {"huge index", FID_CPUS, UINT64_MAX, 0, 0, -3, -3, {0, 0, 0}},
+    {"nonzero x2", FID_CPUS, 0, 1, 0, -3, -3, {0, 0, 0}},
+    {"nonzero x3", FID_CPUS, 0, 0, 1, -3, -3, {0, 0, 0}},
+    {"LoongArch invalid parameter", FID_CPUS, 5, 0, 0, -2, -2, {0, 0, 0}},
+    {"unknown function", 0xc6000042, 0, 0, 0, -3, -1, {0, 0, 0}},
 };
 
 int main(void)
@@ -63,7 +63,9 @@ int main(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct dispatch_case *c = &cases[i];
 		struct fake_regs regs = {.x = {0, c->x1, c->x2, c->x3}};
-		struct hypercall_ctx ctx = {.fid = c->fid, .read_arg = fake_read_arg, .opaque = &regs,
+		struct hypercall_ctx ctx = {.fid = c->fid,
+					    .read_arg = fake_read_arg,
+					    .opaque = &regs,
 					    .invalid_parameter = c->invalid_parameter};
 		CHECK_EQ(hypercall_dispatch(&table, &ctx), 0);
 		if ((int64_t)ctx.ret[0] != c->want_status)
@@ -76,7 +78,8 @@ int main(void)
 
 	/* The version call reads no arguments; a failing register read is reported, not answered. */
 	struct fake_regs regs = {.fail = true};
-	struct hypercall_ctx ctx = {.fid = FID_VER, .read_arg = fake_read_arg, .opaque = &regs, .invalid_parameter = -3};
+	struct hypercall_ctx ctx = {
+	    .fid = FID_VER, .read_arg = fake_read_arg, .opaque = &regs, .invalid_parameter = -3};
 	CHECK_EQ(hypercall_dispatch(&table, &ctx), 0);
 	CHECK_EQ(regs.reads, 0);
 	ctx.fid = FID_CPUS;

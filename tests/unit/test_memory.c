@@ -21,9 +21,9 @@ int main(void)
 	CHECK(base != NULL);
 	CHECK(memory_gpa_to_host(&mem, 0x40000000, 0x200000) == base);
 	CHECK(memory_gpa_to_host(&mem, 0x401fffff, 1) == base + 0x1fffff);
-	CHECK(memory_gpa_to_host(&mem, 0x401fffff, 2) == NULL);          /* runs off the end */
-	CHECK(memory_gpa_to_host(&mem, 0x3fffffff, 2) == NULL);          /* starts before */
-	CHECK(memory_gpa_to_host(&mem, 0x40000000, 0) == NULL);          /* empty */
+	CHECK(memory_gpa_to_host(&mem, 0x401fffff, 2) == NULL); /* runs off the end */
+	CHECK(memory_gpa_to_host(&mem, 0x3fffffff, 2) == NULL); /* starts before */
+	CHECK(memory_gpa_to_host(&mem, 0x40000000, 0) == NULL); /* empty */
 	CHECK(memory_gpa_to_host(&mem, 0x40000010, UINT64_MAX) == NULL); /* gpa + len overflows */
 	CHECK(memory_gpa_to_host(&mem, UINT64_MAX, 2) == NULL);
 	CHECK(memory_gpa_to_host(&mem, 0x091000ff, 0x10000) == NULL); /* crosses out of the small slot */

@@ -8,19 +8,19 @@ struct bad_args_case {
 };
 
 static const struct bad_args_case bad_cases[] = {
-	{{"run", NULL}, "no kernel given; use -k/--kernel IMAGE"},
-	{{"run", "-k", "Image", "-m", "abc", NULL}, "--mem: 'abc' is not a size in MiB"},
-	{{"run", "-k", "Image", "-m", "4", NULL}, "--mem: '4' is not a size in MiB from 8"},
-	{{"run", "-k", "Image", "-m", "-5", NULL}, "--mem: '-5'"},
-	{{"run", "-k", "Image", "-m", "99999999999999999999", NULL}, "--mem: '99999999999999999999'"},
-	{{"run", "-k", "Image", "-m", "4096", NULL}, "--mem 4096 MiB is more than this host's 2048 MiB of RAM"},
-	{{"run", "-k", "Image", "-c", "0", NULL}, "--cpus: '0' is not a vCPU count"},
-	{{"run", "-k", "Image", "-c", "1000", NULL}, "--cpus: '1000'"},
-	{{"run", "-k", "Image", "--bogus", NULL}, "unknown option '--bogus'"},
-	{{"run", "-k", "Image", "extra", NULL}, "unexpected argument 'extra'"},
-	{{"run", "-k", NULL}, "-k needs a value"},
-	{{"run", "-k", "Image", "--force-host", NULL}, "--force-host only makes sense with --targets FILE"},
-	{{"run", "-k", "Image", "--targets", NULL}, "--targets needs a value"},
+    {{"run", NULL}, "no kernel given; use -k/--kernel IMAGE"},
+    {{"run", "-k", "Image", "-m", "abc", NULL}, "--mem: 'abc' is not a size in MiB"},
+    {{"run", "-k", "Image", "-m", "4", NULL}, "--mem: '4' is not a size in MiB from 8"},
+    {{"run", "-k", "Image", "-m", "-5", NULL}, "--mem: '-5'"},
+    {{"run", "-k", "Image", "-m", "99999999999999999999", NULL}, "--mem: '99999999999999999999'"},
+    {{"run", "-k", "Image", "-m", "4096", NULL}, "--mem 4096 MiB is more than this host's 2048 MiB of RAM"},
+    {{"run", "-k", "Image", "-c", "0", NULL}, "--cpus: '0' is not a vCPU count"},
+    {{"run", "-k", "Image", "-c", "1000", NULL}, "--cpus: '1000'"},
+    {{"run", "-k", "Image", "--bogus", NULL}, "unknown option '--bogus'"},
+    {{"run", "-k", "Image", "extra", NULL}, "unexpected argument 'extra'"},
+    {{"run", "-k", NULL}, "-k needs a value"},
+    {{"run", "-k", "Image", "--force-host", NULL}, "--force-host only makes sense with --targets FILE"},
+    {{"run", "-k", "Image", "--targets", NULL}, "--targets needs a value"},
 };
 
 static int count_args(const char *const *args)
@@ -45,7 +45,8 @@ int main(void)
 		CHECK_CONTAINS(err, bad_cases[i].message);
 	}
 
-	const char *good[] = {"run", "-k", "Image", "-i", "initrd", "-p", "console=ttyS0 quiet", "-m", "512", "-c", "2", NULL};
+	const char *good[] = {"run", "-k",  "Image", "-i", "initrd", "-p", "console=ttyS0 quiet",
+			      "-m",  "512", "-c",    "2",  NULL};
 	CHECK_EQ(run_parse_args(11, (char **)good, &cfg, host_mem, err, sizeof(err)), RUN_PARSE_OK);
 	CHECK(!strcmp(cfg.kernel_path, "Image"));
 	CHECK(!strcmp(cfg.initrd_path, "initrd"));

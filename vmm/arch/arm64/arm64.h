@@ -15,7 +15,7 @@ struct arm64_targets;
 struct arch_vm {
 	int gic_fd;
 	uint32_t ipa_bits;
-	struct arm64_targets *targets;         /* --targets, NULL without */
+	struct arm64_targets *targets; /* --targets, NULL without */
 	struct discover_impl_service discover; /* the targets' identities, answered to the guest */
 };
 

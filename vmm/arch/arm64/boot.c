@@ -76,16 +76,16 @@ static int boot_write_fdt(struct vm *vm, const struct arm64_boot_plan *plan, uin
 		mpidr[i] = vm->vcpus[i].arch->mpidr;
 	snprintf(stdout_path, sizeof(stdout_path), "/uart@%llx", (unsigned long long)arch_region(VM_REGION_UART)->base);
 	struct arm64_fdt_params params = {
-		.ram_base = ram->base,
-		.ram_size = vm->cfg.ram_size,
-		.nr_cpus = vm->nr_vcpus,
-		.mpidr = mpidr,
-		.cmdline = vm->cfg.cmdline,
-		.initrd_start = plan->initrd_gpa,
-		.initrd_end = plan->initrd_gpa + initrd_size,
-		.stdout_path = stdout_path,
-		.add_devices = boot_add_devices,
-		.opaque = vm,
+	    .ram_base = ram->base,
+	    .ram_size = vm->cfg.ram_size,
+	    .nr_cpus = vm->nr_vcpus,
+	    .mpidr = mpidr,
+	    .cmdline = vm->cfg.cmdline,
+	    .initrd_start = plan->initrd_gpa,
+	    .initrd_end = plan->initrd_gpa + initrd_size,
+	    .stdout_path = stdout_path,
+	    .add_devices = boot_add_devices,
+	    .opaque = vm,
 	};
 	struct fdt_builder b;
 	if (fdt_builder_init(&b, 64 * 1024) < 0)

@@ -33,8 +33,14 @@ static void arm64_fdt_gic(struct fdt_builder *b, const struct arm64_fdt_params *
 	char name[32];
 	snprintf(name, sizeof(name), "intc@%x", ARM64_GIC_DIST_BASE);
 	uint64_t redist_size = (uint64_t)p->nr_cpus * ARM64_GIC_REDIST_STRIDE;
-	uint32_t reg[8] = {0, ARM64_GIC_DIST_BASE, 0, ARM64_GIC_DIST_SIZE,
-			   0, ARM64_GIC_REDIST_BASE, (uint32_t)(redist_size >> 32), (uint32_t)redist_size};
+	uint32_t reg[8] = {0,
+			   ARM64_GIC_DIST_BASE,
+			   0,
+			   ARM64_GIC_DIST_SIZE,
+			   0,
+			   ARM64_GIC_REDIST_BASE,
+			   (uint32_t)(redist_size >> 32),
+			   (uint32_t)redist_size};
 	fdtb_begin_node(b, name);
 	fdtb_prop_string(b, "compatible", "arm,gic-v3");
 	fdtb_prop_u32(b, "#interrupt-cells", 3);
@@ -47,10 +53,9 @@ static void arm64_fdt_gic(struct fdt_builder *b, const struct arm64_fdt_params *
 
 static void arm64_fdt_timer(struct fdt_builder *b)
 {
-	const uint32_t irqs[12] = {GIC_PPI, ARM64_TIMER_PPI_SEC,  IRQ_TYPE_LEVEL_HIGH,
-				   GIC_PPI, ARM64_TIMER_PPI_PHYS, IRQ_TYPE_LEVEL_HIGH,
-				   GIC_PPI, ARM64_TIMER_PPI_VIRT, IRQ_TYPE_LEVEL_HIGH,
-				   GIC_PPI, ARM64_TIMER_PPI_HYP,  IRQ_TYPE_LEVEL_HIGH};
+	const uint32_t irqs[12] = {
+	    GIC_PPI, ARM64_TIMER_PPI_SEC,  IRQ_TYPE_LEVEL_HIGH, GIC_PPI, ARM64_TIMER_PPI_PHYS, IRQ_TYPE_LEVEL_HIGH,
+	    GIC_PPI, ARM64_TIMER_PPI_VIRT, IRQ_TYPE_LEVEL_HIGH, GIC_PPI, ARM64_TIMER_PPI_HYP,  IRQ_TYPE_LEVEL_HIGH};
 	fdtb_begin_node(b, "timer");
 	fdtb_prop_string(b, "compatible", "arm,armv8-timer");
 	fdtb_prop_cells(b, "interrupts", irqs, 12);

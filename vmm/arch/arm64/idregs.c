@@ -225,7 +225,8 @@ int arm64_idreg_layout(uint32_t enc, struct arm64_idreg_field *out)
 		unsigned end = bit + 1;
 		while (end < 64 && end % 4 != 0 && !(covered & (1ull << end)))
 			end++;
-		out[n++] = (struct arm64_idreg_field){NULL, (uint8_t)bit, (uint8_t)(end - bit), ARM64_FIELD_LOWER_SAFE, 0};
+		out[n++] =
+		    (struct arm64_idreg_field){NULL, (uint8_t)bit, (uint8_t)(end - bit), ARM64_FIELD_LOWER_SAFE, 0};
 		bit = end;
 	}
 	qsort(out, (size_t)n, sizeof(out[0]), field_cmp_shift);

@@ -27,12 +27,13 @@
 
 /* How the values of one field on several hosts merge into the value every one of them can present. */
 enum arm64_field_rule {
-	ARM64_FIELD_LOWER_SAFE,          /* unsigned: the smallest value */
-	ARM64_FIELD_SIGNED_LOWER_SAFE,   /* two's complement in the field (0xF = -1 = not implemented): the smallest */
-	ARM64_FIELD_HIGHER_SAFE,         /* unsigned: the largest value (e.g. SpecSEI: "may raise an SError") */
-	ARM64_FIELD_HIGHER_OR_ZERO_SAFE, /* 0 means "not reported, assume the worst": 0 if any host has 0, else largest */
-	ARM64_FIELD_STAGE2_GRANULE,      /* TGran*_2: ordered 1 (none) < 0 (as at stage 1) < 2 (yes) < 3 (52-bit) */
-	ARM64_FIELD_EXACT,               /* every host must have the same value */
+	ARM64_FIELD_LOWER_SAFE, /* unsigned: the smallest value */
+	ARM64_FIELD_SIGNED_LOWER_SAFE, /* two's complement in the field (0xF = -1 = not implemented): the smallest */
+	ARM64_FIELD_HIGHER_SAFE, /* unsigned: the largest value (e.g. SpecSEI: "may raise an SError") */
+	ARM64_FIELD_HIGHER_OR_ZERO_SAFE, /* 0 means "not reported, assume the worst": 0 if any host has 0, else largest
+					  */
+	ARM64_FIELD_STAGE2_GRANULE, /* TGran*_2: ordered 1 (none) < 0 (as at stage 1) < 2 (yes) < 3 (52-bit) */
+	ARM64_FIELD_EXACT, /* every host must have the same value */
 };
 
 /* Field flags. */
@@ -42,12 +43,12 @@ struct arm64_idreg_field {
 	const char *name; /* NULL for the default nibble fields arm64_idreg_layout() fills gaps with */
 	uint8_t shift;
 	uint8_t width; /* 1..64 */
-	uint8_t rule;  /* enum arm64_field_rule */
+	uint8_t rule; /* enum arm64_field_rule */
 	uint8_t flags; /* ARM64_FIELD_* flags */
 };
 
 enum arm64_idreg_kind {
-	ARM64_IDREG_FEATURE,  /* merged field by field */
+	ARM64_IDREG_FEATURE, /* merged field by field */
 	ARM64_IDREG_IDENTITY, /* MIDR, REVIDR, AIDR (the guest identity) and MPIDR (per vCPU): never merged */
 };
 

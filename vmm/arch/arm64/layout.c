@@ -1,6 +1,6 @@
 /* arm64 answers to the architecture-neutral layout questions of arch.h, from the const table in layout.h. */
-#include "../../arch.h"
 #include "layout.h"
+#include "../../arch.h"
 
 const char *arch_name(void)
 {
@@ -8,11 +8,11 @@ const char *arch_name(void)
 }
 
 static const struct vm_region_info arm64_regions[VM_REGION_COUNT] = {
-	[VM_REGION_RAM] = {ARM64_RAM_BASE, ARM64_RAM_MAX_SIZE, 0},
-	[VM_REGION_UART] = {ARM64_UART_BASE, ARM64_UART_SIZE, ARM64_UART_SPI},
-	[VM_REGION_UCALL] = {ARM64_UCALL_BASE, ARM64_UCALL_SIZE, 0},
-	[VM_REGION_PVLOCK] = {ARM64_PVLOCK_BASE, ARM64_PVLOCK_SIZE, 0},
-	[VM_REGION_VIRTIO] = {ARM64_VIRTIO_BASE, ARM64_VIRTIO_SIZE, ARM64_VIRTIO_SPI_FIRST},
+    [VM_REGION_RAM] = {ARM64_RAM_BASE, ARM64_RAM_MAX_SIZE, 0},
+    [VM_REGION_UART] = {ARM64_UART_BASE, ARM64_UART_SIZE, ARM64_UART_SPI},
+    [VM_REGION_UCALL] = {ARM64_UCALL_BASE, ARM64_UCALL_SIZE, 0},
+    [VM_REGION_PVLOCK] = {ARM64_PVLOCK_BASE, ARM64_PVLOCK_SIZE, 0},
+    [VM_REGION_VIRTIO] = {ARM64_VIRTIO_BASE, ARM64_VIRTIO_SIZE, ARM64_VIRTIO_SPI_FIRST},
 };
 
 const struct vm_region_info *arch_region(enum vm_region region)

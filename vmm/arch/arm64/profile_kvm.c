@@ -3,10 +3,10 @@
  * registers a guest would see, KVM's writable masks for them, and the VM features that decide whether a guest can
  * move here. Nothing of the scratch VM survives the call.
  */
+#include "profile_kvm.h"
 #include "../../log.h"
 #include "../../sys_ioctl.h"
 #include "cpu_profile.h"
-#include "profile_kvm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -149,20 +149,29 @@ static uint64_t profile_reg(const struct arm64_cpu_profile *p, uint32_t enc)
 	return 0;
 }
 
-/* The largest SVE vector length a vCPU can get, in bytes (a vCPU with SVE enabled reports its VQ map). */
-static uint32_t profile_sve_max_vl(struct scratch_vm *s)
+/*
+ * The largest SVE vector length a vCPU can get, in bytes. Every vCPU of a VM must have the same features, so the
+ * probe uses a VM of its own whose vCPU has SVE enabled and reports its vector-length map.
+ */
+static uint32_t profile_sve_max_vl(const char *kvm_path)
 {
-	int fd = scratch_vcpu(s, 1, 1u << KVM_ARM_VCPU_SVE);
-	if (fd < 0)
-		return 0;
-	uint64_t vqs[KVM_ARM64_SVE_VLS_WORDS] = {0};
-	struct kvm_one_reg one = {.id = KVM_REG_ARM64_SVE_VLS, .addr = (uint64_t)(uintptr_t)vqs};
+	struct scratch_vm s = {.kvm_fd = -1, .vm_fd = -1, .vcpu_fd = -1};
 	uint32_t max_vq = 0;
-	if (SYS_IOCTL(fd, KVM_GET_ONE_REG, &one, "profile SVE vector lengths") == 0)
-		for (unsigned vq = KVM_ARM64_SVE_VQ_MIN; vq <= KVM_ARM64_SVE_VQ_MAX; vq++)
-			if (vqs[(vq - 1) / 64] & (1ull << ((vq - 1) % 64)))
-				max_vq = vq;
-	close(fd);
+	s.kvm_fd = open(kvm_path, O_RDWR | O_CLOEXEC);
+	long fd = s.kvm_fd < 0 ? -1 : SYS_IOCTL(s.kvm_fd, KVM_CREATE_VM, 0, "SVE probe VM");
+	if (fd >= 0) {
+		s.vm_fd = (int)fd;
+		s.vcpu_fd = scratch_vcpu(&s, 0, 1u << KVM_ARM_VCPU_SVE);
+	}
+	if (s.vcpu_fd >= 0) {
+		uint64_t vqs[KVM_ARM64_SVE_VLS_WORDS] = {0};
+		struct kvm_one_reg one = {.id = KVM_REG_ARM64_SVE_VLS, .addr = (uint64_t)(uintptr_t)vqs};
+		if (SYS_IOCTL(s.vcpu_fd, KVM_GET_ONE_REG, &one, "SVE vector lengths") == 0)
+			for (unsigned vq = KVM_ARM64_SVE_VQ_MIN; vq <= KVM_ARM64_SVE_VQ_MAX; vq++)
+				if (vqs[(vq - 1) / 64] & (1ull << ((vq - 1) % 64)))
+					max_vq = vq;
+	}
+	scratch_close(&s);
 	return max_vq * 16;
 }
 
@@ -190,7 +199,7 @@ int arm64_profile_capture(const char *kvm_path, const char *name, struct arm64_c
 	struct kvm_create_device gic = {.type = KVM_DEV_TYPE_ARM_VGIC_V3, .flags = KVM_CREATE_DEVICE_TEST};
 	p->gic_version = __sys_ioctl(s.vm_fd, KVM_CREATE_DEVICE, &gic) == 0 ? 3 : 0;
 	p->sve = cap(s.vm_fd, KVM_CAP_ARM_SVE);
-	p->sve_max_vl = p->sve ? profile_sve_max_vl(&s) : 0;
+	p->sve_max_vl = p->sve ? profile_sve_max_vl(kvm_path) : 0;
 	p->ptrauth = cap(s.vm_fd, KVM_CAP_ARM_PTRAUTH_ADDRESS) && cap(s.vm_fd, KVM_CAP_ARM_PTRAUTH_GENERIC);
 	p->mte = cap(s.vm_fd, KVM_CAP_ARM_MTE);
 	p->pmu = cap(s.vm_fd, KVM_CAP_ARM_PMU_V3);

@@ -23,9 +23,9 @@ int arm64_smccc_install_filters(struct vm *vm)
 					   "needs Linux 6.4 or later)");
 	for (int i = 0; i < t->nr; i++) {
 		struct kvm_smccc_filter filter = {
-			.base = (uint32_t)t->handlers[i].fid,
-			.nr_functions = 1,
-			.action = KVM_SMCCC_FILTER_FWD_TO_USER,
+		    .base = (uint32_t)t->handlers[i].fid,
+		    .nr_functions = 1,
+		    .action = KVM_SMCCC_FILTER_FWD_TO_USER,
 		};
 		struct kvm_device_attr attr = {.group = KVM_ARM_VM_SMCCC_CTRL,
 					       .attr = KVM_ARM_VM_SMCCC_FILTER,
@@ -48,11 +48,11 @@ int arm64_smccc_handle_exit(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	struct hypercall_ctx ctx = {
-		.fid = (uint32_t)run->hypercall.nr, /* SMCCC function IDs are 32-bit (w0) */
-		.vcpu_id = vcpu->id,
-		.read_arg = arm64_read_arg,
-		.opaque = vcpu,
-		.invalid_parameter = SMCCC_RET_INVALID_PARAMETER,
+	    .fid = (uint32_t)run->hypercall.nr, /* SMCCC function IDs are 32-bit (w0) */
+	    .vcpu_id = vcpu->id,
+	    .read_arg = arm64_read_arg,
+	    .opaque = vcpu,
+	    .invalid_parameter = SMCCC_RET_INVALID_PARAMETER,
 	};
 	atomic_fetch_add(&vcpu->stats.hypercalls, 1);
 	int ret = hypercall_dispatch(&vcpu->vm->hypercalls, &ctx);
@@ -81,5 +81,6 @@ int arm64_smccc_set_discover_bits(struct vcpu *vcpu, bool enable)
 				 strerror((int)-ret),
 				 ret == -ENOENT ? " (target discovery needs Linux 6.15 or later on the host)" : "");
 	uint64_t want = enable ? bmap | bits : bmap & ~bits;
-	return want == bmap ? 0 : arm64_set_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP_2, want, "KVM_REG_ARM_VENDOR_HYP_BMAP_2");
+	return want == bmap ? 0
+			    : arm64_set_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP_2, want, "KVM_REG_ARM_VENDOR_HYP_BMAP_2");
 }

@@ -85,12 +85,13 @@ static void note_changes(struct merge *m, const char *label, const uint64_t *hv,
 		if (seen)
 			continue;
 		char note[ARM64_TARGETS_NOTE_LEN];
-		size_t len = (size_t)snprintf(note, sizeof(note), "%s: %#" PRIx64 " -> %#" PRIx64 " (", label, hv[i],
-					      safe);
+		size_t len =
+		    (size_t)snprintf(note, sizeof(note), "%s: 0x%" PRIx64 " -> 0x%" PRIx64 " (", label, hv[i], safe);
 		for (int k = i; k < m->n && len < sizeof(note); k++) {
 			if (hv[k] != hv[i])
 				continue;
-			len += (size_t)snprintf(note + len, sizeof(note) - len, "%s%s", k == i ? "" : ", ", m->label[k]);
+			len +=
+			    (size_t)snprintf(note + len, sizeof(note) - len, "%s%s", k == i ? "" : ", ", m->label[k]);
 		}
 		if (len < sizeof(note) - 1) {
 			note[len++] = ')';
@@ -118,7 +119,8 @@ static void merge_field(struct merge *m, uint32_t enc, const struct arm64_idreg_
 		hv[i] = hr[i] ? arm64_field_get(f, hr[i]->value) : 0;
 		safe = i == 0 ? hv[0] : arm64_field_combine(f, safe, hv[i], &conflict);
 		if (conflict) {
-			problem(&m->pr, "%s must be the same on all hosts, but %s has %#" PRIx64 " and %s has %#" PRIx64,
+			problem(&m->pr,
+				"%s must be the same on all hosts, but %s has 0x%" PRIx64 " and %s has 0x%" PRIx64,
 				label, m->label[0], hv[0], m->label[i], hv[i]);
 			return;
 		}
@@ -132,15 +134,16 @@ static void merge_field(struct merge *m, uint32_t enc, const struct arm64_idreg_
 			continue;
 		if (!hr[i]) {
 			problem(&m->pr,
-				"%s: %s lacks the register (its KVM shows 0), the merge needs %#" PRIx64
+				"%s: %s lacks the register (its KVM shows 0), the merge needs 0x%" PRIx64
 				", and KVM on that host cannot change it",
 				label, m->label[i], safe);
 		} else if (mask & ~hr[i]->writable) {
 			problem(&m->pr,
-				"%s: %s has %#" PRIx64 ", the merge needs %#" PRIx64
+				"%s: %s has 0x%" PRIx64 ", the merge needs 0x%" PRIx64
 				", and KVM on that host cannot change it%s",
 				label, m->label[i], hv[i], safe,
-				m->p[i].has_writable_masks ? "" : " (its kernel reports no writable ID register masks)");
+				m->p[i].has_writable_masks ? ""
+							   : " (its kernel reports no writable ID register masks)");
 		}
 	}
 	note_changes(m, label, hv, safe);
@@ -180,7 +183,7 @@ static void merge_identity(struct merge *m, const struct arm64_merge_options *op
 	t->guest_revidr = opt->set_revidr ? opt->revidr : m->p[0].revidr;
 	t->guest_aidr = opt->set_aidr ? opt->aidr : m->p[0].aidr;
 	if (t->guest_midr > 0xffffffffull) {
-		problem(&m->pr, "guest MIDR_EL1 %#" PRIx64 " sets bits 63:32, which are RES0", t->guest_midr);
+		problem(&m->pr, "guest MIDR_EL1 0x%" PRIx64 " sets bits 63:32, which are RES0", t->guest_midr);
 		return;
 	}
 	const char *whose = opt->set_midr || opt->set_revidr || opt->set_aidr ? "the override" : m->label[0];
@@ -196,7 +199,7 @@ static void merge_identity(struct merge *m, const struct arm64_merge_options *op
 			reg = "AIDR_EL1", want = t->guest_aidr, have = h->aidr;
 		if (reg && !h->writable_imp_regs)
 			problem(&m->pr,
-				"%s: the guest must see %s %#" PRIx64 " (from %s) but this host has %#" PRIx64
+				"%s: the guest must see %s 0x%" PRIx64 " (from %s) but this host has 0x%" PRIx64
 				", and its KVM cannot set MIDR/REVIDR/AIDR (no KVM_CAP_ARM_WRITABLE_IMP_ID_REGS, "
 				"Linux 6.15 or later)",
 				m->label[i], reg, want, whose, have);
@@ -285,7 +288,8 @@ int arm64_targets_merge_opts(const struct arm64_cpu_profile *p, int n, const str
 		uint32_t encs[ARM64_PROFILE_MAX_REGS];
 		int nr = register_union(p, n, encs, ARM64_PROFILE_MAX_REGS);
 		if (nr < 0) {
-			problem(&m.pr, "the profiles have more than %d ID registers between them", ARM64_PROFILE_MAX_REGS);
+			problem(&m.pr, "the profiles have more than %d ID registers between them",
+				ARM64_PROFILE_MAX_REGS);
 			ret = nr;
 			nr = 0;
 		}
@@ -358,28 +362,29 @@ static void check_identity(const struct arm64_targets *t, const struct arm64_cpu
 		if (t->impls[i].midr == h->midr && t->impls[i].revidr == h->revidr)
 			me = &t->impls[i];
 	if (me) {
-		finding(r, ARM64_FINDING_OK, "host-in-targets", "this host (MIDR %#" PRIx64 ", REVIDR %#" PRIx64
-			") is target \"%s\"", h->midr, h->revidr, me->name);
+		finding(r, ARM64_FINDING_OK, "host-in-targets",
+			"this host (MIDR 0x%" PRIx64 ", REVIDR 0x%" PRIx64 ") is target \"%s\"", h->midr, h->revidr,
+			me->name);
 	} else {
 		char names[160];
 		impl_names(t, names, sizeof(names));
 		finding(r, ARM64_FINDING_ERROR, "host-not-in-targets",
-			"this host (MIDR %#" PRIx64 ", REVIDR %#" PRIx64 ") is not one of the targets (%s); add its "
+			"this host (MIDR 0x%" PRIx64 ", REVIDR 0x%" PRIx64 ") is not one of the targets (%s); add its "
 			"profile with roam targets merge",
 			h->midr, h->revidr, names);
 	}
 
 	bool same = h->midr == t->guest_midr && h->revidr == t->guest_revidr && h->aidr == t->guest_aidr;
 	if (same)
-		finding(r, ARM64_FINDING_OK, "identity-ok", "the guest identity (MIDR %#" PRIx64 ") is this host's own",
-			t->guest_midr);
+		finding(r, ARM64_FINDING_OK, "identity-ok",
+			"the guest identity (MIDR 0x%" PRIx64 ") is this host's own", t->guest_midr);
 	else if (h->writable_imp_regs)
 		finding(r, ARM64_FINDING_OK, "identity-ok",
-			"KVM here can give the guest MIDR %#" PRIx64 ", REVIDR %#" PRIx64 ", AIDR %#" PRIx64,
+			"KVM here can give the guest MIDR 0x%" PRIx64 ", REVIDR 0x%" PRIx64 ", AIDR 0x%" PRIx64,
 			t->guest_midr, t->guest_revidr, t->guest_aidr);
 	else
 		finding(r, ARM64_FINDING_ERROR, "imp-regs-not-writable",
-			"the guest must see MIDR %#" PRIx64 ", REVIDR %#" PRIx64 ", AIDR %#" PRIx64
+			"the guest must see MIDR 0x%" PRIx64 ", REVIDR 0x%" PRIx64 ", AIDR 0x%" PRIx64
 			", but KVM here cannot set them (no KVM_CAP_ARM_WRITABLE_IMP_ID_REGS, Linux 6.15 or later)",
 			t->guest_midr, t->guest_revidr, t->guest_aidr);
 }
@@ -394,7 +399,7 @@ static int check_register(const struct arm64_id_reg *tr, const struct arm64_cpu_
 		if (tr->value == 0)
 			return 0;
 		finding(r, ARM64_FINDING_ERROR, "reg-missing",
-			"%s: KVM here does not list it (a guest reads 0), but the targets need %#018" PRIx64,
+			"%s: KVM here does not list it (a guest reads 0), but the targets need 0x%016" PRIx64,
 			arm64_idreg_name(tr->enc, name), tr->value);
 		return 1;
 	}
@@ -407,7 +412,8 @@ static int check_register(const struct arm64_id_reg *tr, const struct arm64_cpu_
 		if (!(diff & arm64_field_mask(&fields[f])))
 			continue;
 		finding(r, ARM64_FINDING_ERROR, "reg-not-writable",
-			"%s: this host has %#" PRIx64 ", the targets need %#" PRIx64 ", and KVM here cannot change it%s",
+			"%s: this host has 0x%" PRIx64 ", the targets need 0x%" PRIx64
+			", and KVM here cannot change it%s",
 			arm64_field_label(tr->enc, &fields[f], label), arm64_field_get(&fields[f], hr->value),
 			arm64_field_get(&fields[f], tr->value),
 			h->has_writable_masks ? "" : " (this kernel reports no writable ID register masks)");
@@ -435,14 +441,14 @@ static void check_registers(const struct arm64_targets *t, const struct arm64_cp
 		char name[ARM64_IDREG_NAME_MAX];
 		bad++;
 		finding(r, ARM64_FINDING_ERROR, "reg-not-in-targets",
-			"%s: this host has %#018" PRIx64 ", which the targets do not list (other targets may read 0); "
+			"%s: this host has 0x%016" PRIx64 ", which the targets do not list (other targets may read 0); "
 			"merge the targets again with this host's profile",
 			arm64_idreg_name(hr->enc, name), hr->value);
 	}
 	if (!bad)
 		finding(r, ARM64_FINDING_OK, "regs-ok",
-			"all %d ID registers can take their target values here (%d differ from this host's)", t->nr_regs,
-			changed);
+			"all %d ID registers can take their target values here (%d differ from this host's)",
+			t->nr_regs, changed);
 }
 
 void arm64_targets_check(const struct arm64_targets *t, const struct arm64_cpu_profile *host,
@@ -475,8 +481,8 @@ void arm64_targets_check(const struct arm64_targets *t, const struct arm64_cpu_p
 		finding(r, ARM64_FINDING_OK, "sve-ok", "SVE vector length up to %u bytes (the targets need %u)", vl,
 			t->sve_max_vl);
 	else if (!host->sve)
-		finding(r, ARM64_FINDING_ERROR, "sve-vl", "KVM here offers no SVE; the targets need vectors of %u bytes",
-			t->sve_max_vl);
+		finding(r, ARM64_FINDING_ERROR, "sve-vl",
+			"KVM here offers no SVE; the targets need vectors of %u bytes", t->sve_max_vl);
 	else
 		finding(r, ARM64_FINDING_ERROR, "sve-vl",
 			"KVM here offers SVE vectors up to %u bytes, the targets need %u", vl, t->sve_max_vl);

@@ -64,9 +64,9 @@ struct arm64_finding {
 };
 
 struct arm64_check_report {
-	char host[64];   /* the checked profile's name */
-	int nr_errors;   /* errors found, kept or not */
-	int nr_dropped;  /* findings that did not fit in `findings` */
+	char host[64]; /* the checked profile's name */
+	int nr_errors; /* errors found, kept or not */
+	int nr_dropped; /* findings that did not fit in `findings` */
 	int nr_findings; /* entries used in `findings`, in the order found */
 	struct arm64_finding findings[ARM64_CHECK_MAX_FINDINGS];
 };

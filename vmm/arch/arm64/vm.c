@@ -2,14 +2,15 @@
  * arm64 VM setup on KVM: the VM type (IPA size), required capabilities, the in-kernel GICv3 and interrupt lines,
  * and vCPU initialization (PSCI 0.2+, secondaries powered off until PSCI CPU_ON).
  */
+#include "../../vm.h"
 #include "../../arch.h"
 #include "../../log.h"
 #include "../../sys_ioctl.h"
 #include "../../vcpu.h"
-#include "../../vm.h"
 #include "arm64.h"
 #include "layout.h"
 #include "smccc.h"
+#include "targets_kvm.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
@@ -42,8 +43,9 @@ int arch_vm_type(struct vm *vm)
 	if (max == 0)
 		max = 40; /* KVM without the capability gives every VM 40 bits */
 	if (needed > (uint32_t)max)
-		return log_errno(-EINVAL, "--mem %llu MiB needs a %u-bit guest physical address space; KVM on this host "
-					  "supports %ld bits",
+		return log_errno(-EINVAL,
+				 "--mem %llu MiB needs a %u-bit guest physical address space; KVM on this host "
+				 "supports %ld bits",
 				 (unsigned long long)(vm->cfg.ram_size >> 20), needed, max);
 	/* The smallest IPA size that fits keeps the VM movable to hosts with fewer IPA bits. */
 	return (int)KVM_VM_TYPE_ARM_IPA_SIZE(needed);
@@ -54,10 +56,10 @@ static const struct {
 	const char *name;
 	const char *why;
 } arm64_required_caps[] = {
-	{KVM_CAP_ONE_REG, "KVM_CAP_ONE_REG", "register access"},
-	{KVM_CAP_DEVICE_CTRL, "KVM_CAP_DEVICE_CTRL", "the in-kernel GIC"},
-	{KVM_CAP_ARM_PSCI_0_2, "KVM_CAP_ARM_PSCI_0_2", "PSCI firmware for vCPU power control"},
-	{KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY", "guest memory"},
+    {KVM_CAP_ONE_REG, "KVM_CAP_ONE_REG", "register access"},
+    {KVM_CAP_DEVICE_CTRL, "KVM_CAP_DEVICE_CTRL", "the in-kernel GIC"},
+    {KVM_CAP_ARM_PSCI_0_2, "KVM_CAP_ARM_PSCI_0_2", "PSCI firmware for vCPU power control"},
+    {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY", "guest memory"},
 };
 
 int arch_vm_init(struct vm *vm)
@@ -79,13 +81,14 @@ int arch_vm_init(struct vm *vm)
 		if (ret < 0)
 			return (int)ret;
 	}
-	return 0;
+	return arm64_targets_prepare(vm);
 }
 
 void arch_vm_fini(struct vm *vm)
 {
 	if (!vm->arch)
 		return;
+	arm64_targets_release(vm);
 	if (vm->arch->gic_fd >= 0)
 		close(vm->arch->gic_fd);
 	free(vm->arch);
@@ -128,8 +131,8 @@ int arch_irqchip_init(struct vm *vm)
 int arch_irq_line(struct vm *vm, uint32_t irq, bool level)
 {
 	struct kvm_irq_level line = {
-		.irq = (KVM_ARM_IRQ_TYPE_SPI << KVM_ARM_IRQ_TYPE_SHIFT) | (irq + 32),
-		.level = level,
+	    .irq = (KVM_ARM_IRQ_TYPE_SPI << KVM_ARM_IRQ_TYPE_SHIFT) | (irq + 32),
+	    .level = level,
 	};
 	long ret = SYS_IOCTL(vm->vm_fd, KVM_IRQ_LINE, &line, "SPI");
 	return ret < 0 ? (int)ret : 0;
@@ -152,7 +155,8 @@ int arch_vcpu_init(struct vcpu *vcpu)
 	vcpu->arch = calloc(1, sizeof(*vcpu->arch));
 	if (!vcpu->arch)
 		return -ENOMEM;
-	return arm64_get_reg(vcpu, ARM64_SYS_REG(3, 0, 0, 0, 5), &vcpu->arch->mpidr, "MPIDR_EL1");
+	ret = arm64_get_reg(vcpu, ARM64_SYS_REG(3, 0, 0, 0, 5), &vcpu->arch->mpidr, "MPIDR_EL1");
+	return ret ? (int)ret : arm64_targets_apply(vcpu);
 }
 
 void arch_vcpu_fini(struct vcpu *vcpu)
@@ -205,5 +209,6 @@ uint64_t arm64_core_reg_x(int n)
 
 uint64_t arm64_core_reg_pc(void)
 {
-	return KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | (offsetof(struct kvm_regs, regs.pc) / sizeof(uint32_t));
+	return KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE |
+	       (offsetof(struct kvm_regs, regs.pc) / sizeof(uint32_t));
 }

@@ -1,0 +1,22 @@
+/*
+ * `roam run --targets` on arm64: before any vCPU exists, load the targets config, check this host against it (one
+ * report listing every incompatibility), allow writing the implementation ID registers, and register the
+ * target-discovery hypercalls; then, for each vCPU, write the guest's MIDR/REVIDR/AIDR and ID registers and read
+ * every one back.
+ */
+#ifndef ROAM_ARM64_TARGETS_KVM_H
+#define ROAM_ARM64_TARGETS_KVM_H
+
+struct vm;
+struct vcpu;
+
+/* Does the VM-wide part (see above) when vm->cfg.targets_path is set. Returns 0 or -errno after a message. */
+int arm64_targets_prepare(struct vm *vm);
+
+/* Programs and verifies the vCPU's identity and ID registers when a targets config is loaded. */
+int arm64_targets_apply(struct vcpu *vcpu);
+
+/* Frees what arm64_targets_prepare allocated. */
+void arm64_targets_release(struct vm *vm);
+
+#endif
