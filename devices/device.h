@@ -8,6 +8,8 @@
 
 struct vm;
 struct fdt_builder;
+struct snap_writer;
+struct snap_reader;
 
 struct device_desc {
 	const char *name;
@@ -17,6 +19,14 @@ struct device_desc {
 	void (*destroy)(void *state);
 	/* Adds the device's node(s) under the root node; NULL if the device is not in the device tree. */
 	void (*fdt)(void *state, struct fdt_builder *b);
+	/*
+	 * Snapshot support (NULL: the device has no state to save). save() is called with every vCPU paused and
+	 * writes the device's section payload; restore() reads it into a freshly created device before any vCPU runs.
+	 * save -> restore -> save must give identical bytes. restore() returns 0 or -errno after a message.
+	 */
+	uint32_t snapshot_version; /* the payload format version save() writes */
+	void (*save)(void *state, struct snap_writer *w);
+	int (*restore)(void *state, struct snap_reader *r, uint32_t version);
 };
 
 /* Creates every registered device in order. */

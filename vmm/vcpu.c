@@ -171,17 +171,24 @@ static int vcpu_handle_exit(struct vcpu *vcpu)
 	return 1;
 }
 
+/*
+ * The vCPU thread. Pause and stop requests are only honoured after KVM_RUN returned EINTR: a kick sets
+ * immediate_exit, so after handling an exit the thread re-enters KVM_RUN once, which completes a pending MMIO or
+ * hypercall (its results land in the guest's registers) and returns at once. A paused vCPU therefore never has a
+ * half-done exit, which is what a snapshot needs.
+ */
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
 	struct vm *vm = vcpu->vm;
-	while (vcpu_wait_runnable(vcpu)) {
+	bool runnable = vcpu_wait_runnable(vcpu);
+	while (runnable) {
 		if (vcpu->id == 0 && !atomic_load(&vm->first_run_ns))
 			atomic_store(&vm->first_run_ns, vm_now_ns() - vm->start_ns);
 		long ret = __sys_ioctl(vcpu->fd, KVM_RUN, NULL);
 		if (ret == -EINTR || ret == -EAGAIN) {
-			/* A kick: clear it unless the VM is going away, then re-check pause and stop requests. */
 			__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+			runnable = vcpu_wait_runnable(vcpu);
 			continue;
 		}
 		if (ret < 0) {
@@ -203,6 +210,39 @@ int vcpu_start(struct vcpu *vcpu)
 		return log_errno(-err, "%s: cannot start its thread: %s", vcpu->name, strerror(err));
 	vcpu->thread_started = true;
 	return 0;
+}
+
+int vcpu_pause(struct vcpu *vcpu)
+{
+	pthread_mutex_lock(&vcpu->lock);
+	vcpu->pause_requested = true;
+	pthread_mutex_unlock(&vcpu->lock);
+	vcpu_kick(vcpu);
+	pthread_mutex_lock(&vcpu->lock);
+	while (vcpu->state != VCPU_PAUSED && vcpu->state != VCPU_EXITED && vcpu->thread_started)
+		pthread_cond_wait(&vcpu->cond, &vcpu->lock);
+	int ret = vcpu->state == VCPU_EXITED ? -ESRCH : 0;
+	pthread_mutex_unlock(&vcpu->lock);
+	return ret;
+}
+
+void vcpu_resume(struct vcpu *vcpu)
+{
+	pthread_mutex_lock(&vcpu->lock);
+	vcpu->pause_requested = false;
+	pthread_cond_broadcast(&vcpu->cond);
+	pthread_mutex_unlock(&vcpu->lock);
+}
+
+void vcpu_get_status(struct vcpu *vcpu, struct vcpu_status *st)
+{
+	pthread_mutex_lock(&vcpu->lock);
+	st->state = vcpu->state;
+	st->pause_requested = vcpu->pause_requested;
+	pthread_mutex_unlock(&vcpu->lock);
+	st->exits = atomic_load(&vcpu->stats.exits);
+	st->mmio_exits = atomic_load(&vcpu->stats.mmio_exits);
+	st->hypercalls = atomic_load(&vcpu->stats.hypercalls);
 }
 
 void vcpu_join(struct vcpu *vcpu)

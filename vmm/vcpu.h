@@ -64,6 +64,24 @@ void vcpu_destroy(struct vcpu *vcpu);
 /* Installs the (empty) handler of the kick signal. Idempotent; call before starting vCPU threads. */
 int vcpu_install_kick_signal(void);
 
+/*
+ * Asks the vCPU to leave the guest and stay out (state "paused"), and waits until it has. Returns 0, or -ESRCH if
+ * the vCPU has exited. Safe from any thread but the vCPU's own.
+ */
+int vcpu_pause(struct vcpu *vcpu);
+
+/* Lets a paused vCPU run again (returns at once; the vCPU becomes "running" when its thread re-enters KVM_RUN). */
+void vcpu_resume(struct vcpu *vcpu);
+
+struct vcpu_status {
+	enum vcpu_state state;
+	bool pause_requested;
+	uint64_t exits, mmio_exits, hypercalls;
+};
+
+/* A consistent snapshot of the vCPU's state and counters. */
+void vcpu_get_status(struct vcpu *vcpu, struct vcpu_status *st);
+
 /* Name of a vCPU state ("running", ...). */
 const char *vcpu_state_name(enum vcpu_state state);
 

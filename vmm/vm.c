@@ -179,6 +179,36 @@ void vm_request_stop(struct vm *vm, int code)
 	}
 }
 
+int vm_pause(struct vm *vm, int id)
+{
+	if (id >= vm->nr_vcpus)
+		return -EINVAL;
+	int first = id < 0 ? 0 : id, last = id < 0 ? vm->nr_vcpus - 1 : id;
+	/* Ask all first, then wait: the vCPUs leave the guest in parallel. */
+	for (int i = first; i <= last; i++) {
+		struct vcpu *vcpu = &vm->vcpus[i];
+		pthread_mutex_lock(&vcpu->lock);
+		vcpu->pause_requested = true;
+		pthread_mutex_unlock(&vcpu->lock);
+		vcpu_kick(vcpu);
+	}
+	for (int i = first; i <= last; i++) {
+		int ret = vcpu_pause(&vm->vcpus[i]);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int vm_resume(struct vm *vm, int id)
+{
+	if (id >= vm->nr_vcpus)
+		return -EINVAL;
+	for (int i = id < 0 ? 0 : id; i <= (id < 0 ? vm->nr_vcpus - 1 : id); i++)
+		vcpu_resume(&vm->vcpus[i]);
+	return 0;
+}
+
 int vm_join(struct vm *vm)
 {
 	for (int i = 0; i < vm->nr_vcpus; i++)

@@ -100,6 +100,15 @@ int vm_start(struct vm *vm);
  */
 void vm_request_stop(struct vm *vm, int code);
 
+/*
+ * Pauses vCPU `id`, or every vCPU when id < 0, and waits until they are out of the guest. Returns 0, -EINVAL for an
+ * unknown id, or -ESRCH when a vCPU has already exited (the VM is stopping).
+ */
+int vm_pause(struct vm *vm, int id);
+
+/* Resumes vCPU `id`, or every vCPU when id < 0. Returns 0 or -EINVAL. */
+int vm_resume(struct vm *vm, int id);
+
 /* Waits for every vCPU thread to finish and returns the exit status of the first stop request. */
 int vm_join(struct vm *vm);
 
