@@ -6,6 +6,8 @@
 #ifndef ROAM_DEVICE_H
 #define ROAM_DEVICE_H
 
+#include <stdint.h>
+
 struct vm;
 struct fdt_builder;
 struct snap_writer;
