@@ -23,8 +23,8 @@ else()
   include_directories(SYSTEM "${ROAM_UAPI}" "${ROAM_UAPI}/${ROAM_TRIPLET}")
 endif()
 
-# libjansson (the JSON files of migration targets, arm64 code only): the host's for native builds, the cached Debian
-# package of the target for arm64, as for libfdt.
+# libjansson (the JSON files of migration targets and the control API): the host's for native builds, the cached
+# Debian package of the target for arm64 and loongarch64, as for libfdt.
 if(ROAM_ARCH STREQUAL "native")
   find_library(ROAM_LIBJANSSON NAMES jansson)
   find_path(ROAM_JANSSON_H NAMES jansson.h)
@@ -32,11 +32,11 @@ if(ROAM_ARCH STREQUAL "native")
     message(FATAL_ERROR "libjansson not found: install libjansson-dev (tools/setup does)")
   endif()
   set(ROAM_LIBJANSSON_INCLUDE "")
-elseif(ROAM_ARCH STREQUAL "arm64")
+else()
   set(ROAM_LIBJANSSON "${ROAM_SYSROOT}/usr/lib/${ROAM_TRIPLET}/libjansson.a")
   set(ROAM_LIBJANSSON_INCLUDE "${ROAM_SYSROOT}/usr/include")
   if(NOT EXISTS "${ROAM_LIBJANSSON}")
-    message(FATAL_ERROR "${ROAM_LIBJANSSON} not found: run tools/setup (it installs libjansson-dev:arm64)")
+    message(FATAL_ERROR "${ROAM_LIBJANSSON} not found: run tools/setup (it installs libjansson-dev for ${ROAM_ARCH})")
   endif()
 endif()
 

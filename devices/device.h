@@ -17,6 +17,12 @@ struct device_desc {
 	const char *name;
 	/* Creates the device for `vm` and registers its windows. Returns 0 or -errno with a message. */
 	int (*create)(struct vm *vm, void **state);
+	/*
+	 * Optional, for devices the configuration asks for any number of times, or not at all (virtio disks, NICs):
+	 * how many instances `vm` needs; each is then made by create_nth(vm, instance, &state) instead of create().
+	 */
+	int (*count)(const struct vm *vm);
+	int (*create_nth)(struct vm *vm, int instance, void **state);
 	/* Frees the device. */
 	void (*destroy)(void *state);
 	/* Adds the device's node(s) under the root node; NULL if the device is not in the device tree. */
@@ -29,6 +35,13 @@ struct device_desc {
 	uint32_t snapshot_version; /* the payload format version save() writes */
 	void (*save)(void *state, struct snap_writer *w);
 	int (*restore)(void *state, struct snap_reader *r, uint32_t version);
+	/*
+	 * Optional, for devices that work on their own threads (virtio I/O threads): pause() returns once the device
+	 * has no request in flight and holds it still (what the guest queues meanwhile waits), so save() sees state
+	 * consistent with guest memory; resume() lets it go on (after save, or after restore).
+	 */
+	void (*pause)(void *state);
+	void (*resume)(void *state);
 };
 
 /* Creates every registered device in order. */
@@ -36,6 +49,12 @@ int devices_create_all(struct vm *vm);
 
 /* Adds every device's device-tree nodes. */
 void devices_fdt_all(struct vm *vm, struct fdt_builder *b);
+
+/* Pauses every device that has a pause hook (call with every vCPU paused, before saving), in order. */
+void devices_pause_all(struct vm *vm);
+
+/* Resumes them, in reverse order. */
+void devices_resume_all(struct vm *vm);
 
 /* Destroys the devices in reverse order. */
 void devices_destroy_all(struct vm *vm);

@@ -6,6 +6,7 @@
 #define ROAM_ARCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct vm;
@@ -19,6 +20,7 @@ enum vm_region {
 	VM_REGION_UCALL,
 	VM_REGION_PVLOCK,
 	VM_REGION_VIRTIO,
+	VM_REGION_RAM_HIGH, /* a second RAM bank, used for RAM beyond VM_REGION_RAM's size (size 0: none) */
 	VM_REGION_COUNT,
 };
 
@@ -39,6 +41,12 @@ int arch_max_vcpus(void);
 
 /* Writes the interrupt specifier of `irq` (level-triggered) into cells; returns the number of cells. */
 int arch_fdt_irq_cells(uint32_t irq, uint32_t cells[3]);
+
+/* The same for an edge-triggered (rising) interrupt, such as virtio-mmio's irqfd pulses. */
+int arch_fdt_edge_irq_cells(uint32_t irq, uint32_t cells[3]);
+
+/* The KVM_IRQFD gsi that raises interrupt `irq` through the in-kernel interrupt controller's default routing. */
+uint32_t arch_irqfd_gsi(uint32_t irq);
 
 /*
  * Checks, without KVM, that `path` is a kernel this architecture can boot (readable, right format). Returns 0 or
@@ -72,6 +80,51 @@ int arch_irq_line(struct vm *vm, uint32_t irq, bool level);
  * reason is then set), or -errno on failure.
  */
 int arch_handle_exit(struct vcpu *vcpu);
+
+/*
+ * Snapshots: the architecture's state (see docs/snapshot-format.md). Every function runs with all vCPUs paused
+ * (save) or before any vCPU has run (restore), and reports failures in one line naming the register.
+ */
+struct snap_writer;
+struct snap_reader;
+
+/* The snapshot header's architecture id (1 arm64, 2 loongarch64). */
+uint32_t arch_snapshot_id(void);
+
+/* Writes one vCPU's registers and state. */
+int arch_save_vcpu(struct vcpu *vcpu, struct snap_writer *w);
+
+/* Decodes a saved vCPU (version = the section's version) into an opaque state; -EBADMSG with a message if bad. */
+int arch_load_vcpu(struct snap_reader *r, uint32_t version, void **state);
+
+/* Appends to `report` one line per reason `state` cannot be restored into `vcpu`; returns how many. */
+int arch_check_vcpu(struct vcpu *vcpu, void *state, char *report, size_t size);
+
+/* Writes the state into the never-run vCPU (after arch_restore_timer). */
+int arch_apply_vcpu(struct vcpu *vcpu, void *state);
+
+void arch_free_vcpu_state(void *state);
+
+/* The interrupt controller(s): saved after the vCPUs are paused, restored after every vCPU is restored. */
+int arch_save_irqchip(struct vm *vm, struct snap_writer *w);
+int arch_restore_irqchip(struct vm *vm, struct snap_reader *r, uint32_t version);
+
+/* VM-wide time: the guest's counter continues from the saved value. Restored before the vCPUs. */
+int arch_save_timer(struct vm *vm, struct snap_writer *w);
+int arch_restore_timer(struct vm *vm, struct snap_reader *r, uint32_t version);
+
+/* After everything is restored, before the first KVM_RUN: checks the guest's time did not go backwards. */
+int arch_verify_restore(struct vm *vm);
+
+/* This host's CPU identity for the snapshot's HOST section (arm64: MIDR, REVIDR; LoongArch: PRID, 0). */
+void arch_host_identity(uint64_t id[2]);
+
+/* The VM's targets for the snapshot's TARGETS summary (names and identities). Only called with targets. */
+struct snapshot_targets_info;
+void arch_targets_summary(struct vm *vm, struct snapshot_targets_info *info);
+
+/* The VM's targets config as text (JSON), or NULL without --targets. The string belongs to the VM. */
+const char *arch_targets_text(struct vm *vm);
 
 /* Frees vm->arch. Safe when arch_vm_init failed or was not called. */
 void arch_vm_fini(struct vm *vm);

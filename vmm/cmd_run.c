@@ -1,14 +1,19 @@
 /*
- * `roam run`: parse options, create the VM, run it with the console and signal loop on the main thread, and turn
- * the VM's stop reason into roam's exit status. The terminal is restored on every path out.
+ * `roam run`: parse options, create the VM, run it with the console and signal loop on the main thread (and the
+ * control API of --api on a thread of its own), and turn the VM's stop reason into roam's exit status. The terminal
+ * is restored and the API socket removed on every path out.
  */
 #include "commands.h"
 
+#include "api.h"
+#include "api_vm.h"
 #include "arch.h"
 #include "console.h"
 #include "log.h"
+#include "pvlock.h"
 #include "run_options.h"
 #include "vm.h"
+#include "vm_snapshot.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -114,6 +119,15 @@ static void run_report_timing(struct vm *vm)
 	uint64_t marker_ns = atomic_load(&vm->marker_ns);
 	if (vm->cfg.timing_marker)
 		snprintf(marker, sizeof(marker), ", marker %.1f ms", marker_ns ? marker_ns / 1e6 : -1.0);
+	if (vm->pvlock) {
+		struct pvlock_stats st;
+		pvlock_get_stats(vm->pvlock, &st);
+		if (st.tracking)
+			log_info("timing: pvlock tracked %llu context switches; flag written %.1f us (median), %.1f us "
+				 "(p99), %.1f us (max) after the switch; tracker CPU %.2f us per switch",
+				 (unsigned long long)st.switches, st.latency_ns_median / 1e3, st.latency_ns_p99 / 1e3,
+				 st.latency_ns_max / 1e3, st.switches ? st.monitor_cpu_ns / 1e3 / st.switches : 0.0);
+	}
 	log_info("timing: first KVM_RUN %.1f ms%s, exit %.1f ms, RSS without guest RAM %llu KiB",
 		 atomic_load(&vm->first_run_ns) / 1e6, marker, (vm_now_ns() - vm->start_ns) / 1e6,
 		 run_rss_without_guest_kib());
@@ -143,20 +157,40 @@ int cmd_run(int argc, char **argv)
 	if (arch_check_kernel(cfg.kernel_path) < 0)
 		return ROAM_EXIT_ERROR;
 
+	return run_session(&cfg, start_ns, NULL);
+}
+
+int run_session(struct vm_config *cfg, uint64_t start_ns, struct snapshot_reader *restore)
+{
 	int sigfd = run_signalfd();
 	if (sigfd < 0)
 		return ROAM_EXIT_ERROR;
+	struct api_server *api = NULL; /* --api: opened before the VM so that a socket in use fails fast */
+	if (cfg->api_path && api_server_open(cfg->api_path, &api) < 0) {
+		close(sigfd);
+		return ROAM_EXIT_ERROR;
+	}
 	struct vm vm;
 	struct console con;
 	int status = ROAM_EXIT_ERROR;
-	if (vm_create(&vm, &cfg, start_ns) == 0 && console_init(&con, STDIN_FILENO) == 0) {
-		if (vm_start(&vm) == 0)
+	int ret = vm_create(&vm, cfg, start_ns);
+	/* A restore fills the new VM from the snapshot before anything runs. */
+	if (ret == 0 && restore)
+		ret = vm_restore_state(&vm, restore);
+	if (ret == 0 && console_init(&con, STDIN_FILENO) == 0) {
+		if (vm_start(&vm) == 0) {
+			if (api && api_vm_serve(api, &vm) < 0)
+				vm_request_stop(&vm, ROAM_EXIT_ERROR);
+			else if (cfg->start_paused)
+				log_info("every vCPU is paused: resume them with roam ctl %s resume", cfg->api_path);
 			run_main_loop(&vm, &con, sigfd);
+		}
 		status = vm_join(&vm);
 		console_restore(&con);
-		if (cfg.timing)
+		if (cfg->timing)
 			run_report_timing(&vm);
 	}
+	api_server_close(api); /* before vm_destroy: no handler runs after this */
 	vm_destroy(&vm);
 	close(sigfd);
 	return status;

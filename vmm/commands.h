@@ -2,10 +2,39 @@
 #ifndef ROAM_COMMANDS_H
 #define ROAM_COMMANDS_H
 
+#include <stdio.h>
+
 int cmd_run(int argc, char **argv);
+
+struct vm_config;
+struct snapshot_reader;
+#include <stdint.h>
+
+/*
+ * Creates the VM of `cfg`, fills it from `restore` when not NULL (a snapshot whose configuration sections were
+ * read), runs it with the console, signals and the --api socket, and returns roam's exit status.
+ */
+int run_session(struct vm_config *cfg, uint64_t start_ns, struct snapshot_reader *restore);
+
+/* roam restore FILE|- [options] */
+int cmd_restore(int argc, char **argv);
 
 /* Implemented per architecture (vmm/arch/<arch>/cmd_targets.c): CPU profiles and migration targets. */
 int cmd_cpu_profile(int argc, char **argv);
 int cmd_targets(int argc, char **argv);
+
+/* `roam ctl` (cmd_ctl.c): the control API's client; cmd_ctl is ctl_main with stdout and stderr. */
+int cmd_ctl(int argc, char **argv);
+
+/* `roam ctl` writing its output and messages to `out` and `err` (for tests). Returns the exit status (0, 1, 2). */
+int ctl_main(int argc, char **argv, FILE *out, FILE *err);
+
+/* `roam snapshot-info` (cmd_snapshot_info.c): shows a snapshot file; cmd_snapshot_info is snapshot_info_main with
+ * stdout and stderr. */
+int cmd_snapshot_info(int argc, char **argv);
+
+/* `roam snapshot-info` writing its output and messages to `out` and `err` (for tests). Returns the exit status (0 the
+ * snapshot verifies, 1 it does not or cannot be read, 2 bad usage). */
+int snapshot_info_main(int argc, char **argv, FILE *out, FILE *err);
 
 #endif

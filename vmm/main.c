@@ -17,8 +17,11 @@ struct command {
 
 static const struct command commands[] = {
     {"run", cmd_run, "boot a guest on KVM"},
+    {"restore", cmd_restore, "start a VM from a snapshot (roam ctl SOCK snapshot FILE)"},
     {"cpu-profile", cmd_cpu_profile, "write this host's CPU profile (JSON)"},
     {"targets", cmd_targets, "merge CPU profiles into a targets config, or check this host against one"},
+    {"ctl", cmd_ctl, "talk to a running VM through its control socket (roam run --api)"},
+    {"snapshot-info", cmd_snapshot_info, "show a snapshot file: header, sections, checksums, source host"},
 };
 
 static void usage(FILE *out)

@@ -2,6 +2,7 @@
 #include "run_options.h"
 
 #include "arch.h"
+#include "run_options_devices.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -18,10 +19,20 @@ enum {
 	OPT_FORCE_HOST,
 	OPT_TRACE_HYPERCALLS,
 	OPT_TIMING,
-	OPT_TIMING_MARKER
+	OPT_TIMING_MARKER,
+	OPT_NO_PVLOCK,
+	OPT_API,
+	OPT_PAUSED,
 };
 
+/* Device options (run_options_devices.c). */
+enum { OPT_DISK = 0x200, OPT_NET, OPT_RNG, OPT_CONSOLE };
+
 static const struct option run_long_options[] = {
+    {"disk", required_argument, NULL, OPT_DISK},
+    {"net", required_argument, NULL, OPT_NET},
+    {"rng", no_argument, NULL, OPT_RNG},
+    {"console", required_argument, NULL, OPT_CONSOLE},
     {"kernel", required_argument, NULL, 'k'},
     {"initrd", required_argument, NULL, 'i'},
     {"cmdline", required_argument, NULL, 'p'},
@@ -30,11 +41,14 @@ static const struct option run_long_options[] = {
     {"cpus", required_argument, NULL, 'c'},
     {"targets", required_argument, NULL, OPT_TARGETS},
     {"force-host", no_argument, NULL, OPT_FORCE_HOST},
+    {"no-pvlock", no_argument, NULL, OPT_NO_PVLOCK},
     {"trace-ucall", no_argument, NULL, OPT_TRACE_UCALL},
     {"trace-hypercalls", no_argument, NULL, OPT_TRACE_HYPERCALLS},
     {"kvm-device", required_argument, NULL, OPT_KVM_DEVICE},
     {"timing", no_argument, NULL, OPT_TIMING},
     {"timing-marker", required_argument, NULL, OPT_TIMING_MARKER},
+    {"api", required_argument, NULL, OPT_API},
+    {"paused", no_argument, NULL, OPT_PAUSED},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -50,18 +64,29 @@ const char *run_usage(void)
 	       "  -p, --cmdline STR     kernel command line (default \"" RUN_DEFAULT_CMDLINE "\")\n"
 	       "  -m, --mem MiB         guest RAM in MiB (default 256)\n"
 	       "  -c, --cpus N          number of vCPUs (default 1)\n"
+	       "      --disk FILE[,ro]  a virtio-blk disk on a raw image (repeatable; ,ro: read-only)\n"
+	       "      --net tap=NAME[,mac=MAC]  a virtio-net NIC on TAP device NAME, created if missing\n"
+	       "                        (repeatable; docs/devices.md)\n"
+	       "      --rng             a virtio-rng entropy device (the host's getrandom)\n"
+	       "      --console serial|virtio  where the terminal is connected: the 16550 (ttyS0, default)\n"
+	       "                        or a virtio console (hvc0)\n"
 	       "      --targets FILE    present the CPU of a targets config (roam targets merge) and answer\n"
 	       "                        the target-discovery hypercalls; refuses hosts not in the config\n"
 	       "      --force-host      with --targets: start even on a host that is not a target\n"
+	       "      --no-pvlock       no PV-lock region or hypercalls (docs/hypercalls.md)\n"
 	       "      --trace-hypercalls  log every hypercall roam answers\n"
 	       "      --trace-ucall     log test-guest SYNC reports\n"
 	       "      --timing          at exit, print start-up milestones and roam's memory use\n"
 	       "      --timing-marker TEXT  with --timing, also when TEXT first appears on the console\n"
+	       "      --api SOCKET      serve the control API (JSON lines, docs/api.md) on this UNIX socket;\n"
+	       "                        talk to it with roam ctl SOCKET\n"
+	       "      --paused          with --api: start with every vCPU paused, until the API's resume\n"
 	       "      --kvm-device PATH KVM device (default /dev/kvm; for tests)\n"
 	       "  -h, --help            this text\n"
 	       "\n"
 	       "Exit status: 0 guest powered off (or test guest DONE), 1 error (or test guest ABORT),\n"
-	       "2 bad usage, 3 guest asked for a reset, 4 guest crashed, 5 stopped by a signal or Ctrl-A x.\n";
+	       "2 bad usage, 3 guest asked for a reset, 4 guest crashed, 5 stopped by a signal, Ctrl-A x\n"
+	       "or the API's quit.\n";
 }
 
 static enum run_parse_result run_error(char *err, size_t err_len, const char *fmt, ...)
@@ -91,7 +116,8 @@ enum run_parse_result run_parse_args(int argc, char **argv, struct vm_config *cf
 				     size_t err_len)
 {
 	unsigned long long mem_mib = RUN_DEFAULT_MEM_MIB, cpus = 1;
-	unsigned long long max_mem_mib = arch_region(VM_REGION_RAM)->size >> 20;
+	unsigned long long max_mem_mib =
+	    (arch_region(VM_REGION_RAM)->size + arch_region(VM_REGION_RAM_HIGH)->size) >> 20;
 	int opt;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -133,6 +159,32 @@ enum run_parse_result run_parse_args(int argc, char **argv, struct vm_config *cf
 		case OPT_FORCE_HOST:
 			cfg->force_host = true;
 			break;
+		case OPT_DISK:
+			if (!run_parse_disk(optarg, cfg, err, err_len))
+				return RUN_PARSE_ERROR;
+			break;
+		case OPT_NET:
+			if (!run_parse_net(optarg, cfg, err, err_len))
+				return RUN_PARSE_ERROR;
+			break;
+		case OPT_RNG:
+			cfg->rng = true;
+			break;
+		case OPT_CONSOLE:
+			if (!run_parse_console(optarg, cfg, err, err_len))
+				return RUN_PARSE_ERROR;
+			break;
+		case OPT_NO_PVLOCK:
+			cfg->no_pvlock = true;
+			break;
+		case OPT_API:
+			if (!optarg[0])
+				return run_error(err, err_len, "--api needs a socket path");
+			cfg->api_path = optarg;
+			break;
+		case OPT_PAUSED:
+			cfg->start_paused = true;
+			break;
 		case OPT_TIMING:
 			cfg->timing = true;
 			break;
@@ -157,6 +209,9 @@ enum run_parse_result run_parse_args(int argc, char **argv, struct vm_config *cf
 		return run_error(err, err_len, "no kernel given; use -k/--kernel IMAGE");
 	if (cfg->force_host && !cfg->targets_path)
 		return run_error(err, err_len, "--force-host only makes sense with --targets FILE");
+	if (cfg->start_paused && !cfg->api_path)
+		return run_error(err, err_len,
+				 "--paused needs --api SOCKET: without the control API nothing could resume the vCPUs");
 	if (host_mem && (mem_mib << 20) > host_mem)
 		return run_error(err, err_len, "--mem %llu MiB is more than this host's %llu MiB of RAM", mem_mib,
 				 (unsigned long long)(host_mem >> 20));

@@ -22,7 +22,7 @@ struct snap_reader {
 	const uint8_t *buf;
 	size_t len;
 	size_t pos;
-	int err;          /* first error: -EBADMSG (truncated or invalid) */
+	int err; /* first error: -EBADMSG (truncated or invalid) */
 	const char *what; /* what failed to decode, for the message */
 };
 

@@ -6,6 +6,7 @@
 
 #include "arch.h"
 #include "log.h"
+#include "pvlock.h"
 #include "sys_ioctl.h"
 #include "vm.h"
 
@@ -181,11 +182,18 @@ static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
 	struct vm *vm = vcpu->vm;
+	struct pvlock *pv = vm->pvlock;
+	if (pv)
+		pvlock_vcpu_thread_init(pv, vcpu->id);
 	bool runnable = vcpu_wait_runnable(vcpu);
 	while (runnable) {
 		if (vcpu->id == 0 && !atomic_load(&vm->first_run_ns))
 			atomic_store(&vm->first_run_ns, vm_now_ns() - vm->start_ns);
+		if (pv)
+			pvlock_vcpu_enter(pv, vcpu->id);
 		long ret = __sys_ioctl(vcpu->fd, KVM_RUN, NULL);
+		if (pv)
+			pvlock_vcpu_leave(pv, vcpu->id);
 		if (ret == -EINTR || ret == -EAGAIN) {
 			__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 			runnable = vcpu_wait_runnable(vcpu);

@@ -8,6 +8,7 @@
 #include "../devices/device.h"
 #include "arch.h"
 #include "log.h"
+#include "pvlock.h"
 #include "sys_ioctl.h"
 #include "vcpu.h"
 
@@ -27,7 +28,7 @@ static int vm_open_kvm(struct vm *vm)
 		int err = errno;
 		return log_errno(-err, "cannot open %s: %s%s", vm->cfg.kvm_path, strerror(err),
 				 err == ENOENT
-				     ? " (this host has no KVM: on arm64 it needs a kernel with KVM booted at EL2)"
+				     ? " (this host has no KVM: arm64 needs it booted at EL2, LoongArch a CPU with LVZ)"
 				 : err == EACCES ? " (add yourself to the kvm group or run as root)"
 						 : "");
 	}
@@ -110,15 +111,24 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, uint64_t start_ns)
 	if (ret < 0)
 		return ret;
 
-	const struct vm_region_info *ram = arch_region(VM_REGION_RAM);
-	if (cfg->ram_size > ram->size)
+	/* RAM fills the first bank, then the second one (LoongArch: low RAM below 256 MiB, high RAM at 2 GiB). */
+	const struct vm_region_info *ram = arch_region(VM_REGION_RAM), *high = arch_region(VM_REGION_RAM_HIGH);
+	if (cfg->ram_size > ram->size + high->size)
 		return log_errno(-EINVAL, "--mem %llu MiB: the %s memory map has room for at most %llu MiB",
 				 (unsigned long long)(cfg->ram_size >> 20), arch_name(),
-				 (unsigned long long)(ram->size >> 20));
-	ret = memory_add_slot(&vm->mem, "ram", ram->base, cfg->ram_size, false);
+				 (unsigned long long)((ram->size + high->size) >> 20));
+	uint64_t low_size = cfg->ram_size < ram->size ? cfg->ram_size : ram->size;
+	ret = memory_add_slot(&vm->mem, "ram", ram->base, low_size, false);
+	if (ret >= 0 && cfg->ram_size > low_size)
+		ret = memory_add_slot(&vm->mem, "ram-high", high->base, cfg->ram_size - low_size, false);
 	if (ret < 0)
 		return ret;
 
+	if (!cfg->no_pvlock) {
+		ret = pvlock_create(vm, &vm->pvlock);
+		if (ret < 0)
+			return ret;
+	}
 	ret = devices_create_all(vm);
 	if (ret < 0)
 		return ret;
@@ -146,7 +156,15 @@ int vm_start(struct vm *vm)
 	int ret = vcpu_install_kick_signal();
 	if (ret < 0)
 		return ret;
+	if (vm->pvlock)
+		pvlock_start_tracking(vm->pvlock);
 	for (int i = 0; i < vm->nr_vcpus; i++) {
+		if (vm->cfg.start_paused) {
+			/* --paused: the thread goes from created to paused without entering the guest */
+			pthread_mutex_lock(&vm->vcpus[i].lock);
+			vm->vcpus[i].pause_requested = true;
+			pthread_mutex_unlock(&vm->vcpus[i].lock);
+		}
 		ret = vcpu_start(&vm->vcpus[i]);
 		if (ret < 0) {
 			vm_request_stop(vm, ROAM_EXIT_ERROR);
@@ -221,6 +239,8 @@ void vm_destroy(struct vm *vm)
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
 	devices_destroy_all(vm);
+	pvlock_destroy(vm->pvlock);
+	vm->pvlock = NULL;
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);

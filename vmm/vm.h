@@ -17,6 +17,7 @@
 
 struct vcpu;
 struct arch_vm;
+struct pvlock;
 
 /* roam's exit status: documented in docs/cli.md. */
 enum roam_exit {
@@ -25,7 +26,31 @@ enum roam_exit {
 	ROAM_EXIT_USAGE = 2, /* bad command line */
 	ROAM_EXIT_RESET = 3, /* the guest asked for a reset; roam does not reboot guests */
 	ROAM_EXIT_CRASH = 4, /* the guest reported a crash (PSCI SYSTEM_EVENT crash) */
-	ROAM_EXIT_SIGNAL = 5, /* roam was told to stop (SIGTERM, SIGINT, SIGHUP, or the console escape) */
+	ROAM_EXIT_SIGNAL = 5, /* roam was told to stop (SIGTERM, SIGINT, SIGHUP, the console escape, the API's quit) */
+};
+
+#define VM_MAX_DISKS 8
+#define VM_MAX_NICS 4
+#define VM_DISK_PATH_MAX 512
+#define VM_TAP_NAME_MAX 16 /* IFNAMSIZ, with the terminating NUL */
+
+/* --disk FILE[,ro]: a virtio-blk disk backed by a raw image. */
+struct vm_disk_config {
+	char path[VM_DISK_PATH_MAX];
+	bool readonly;
+};
+
+/* --net tap=NAME[,mac=MAC]: a virtio-net NIC on a TAP device. */
+struct vm_nic_config {
+	char tap[VM_TAP_NAME_MAX];
+	uint8_t mac[6];
+	bool mac_set; /* else derived from the TAP name */
+};
+
+/* --console: where the terminal is connected (the 16550 always exists and always prints). */
+enum vm_console_kind {
+	VM_CONSOLE_SERIAL = 0, /* the 16550 (ttyS0) */
+	VM_CONSOLE_VIRTIO, /* a virtio console (hvc0) takes the terminal's input */
 };
 
 struct vm_config {
@@ -41,15 +66,26 @@ struct vm_config {
 	bool timing; /* --timing: report start-up milestones and memory at exit */
 	const char *timing_marker; /* --timing-marker: also report when this text first appears on the console */
 	const char *targets_path; /* --targets: NULL for none */
+	const char *targets_json; /* restore: the targets config carried in the snapshot (text), or NULL */
 	bool force_host; /* --force-host: start even if this host is not a target */
+	struct vm_disk_config disks[VM_MAX_DISKS]; /* --disk, in command-line order */
+	int nr_disks;
+	struct vm_nic_config nics[VM_MAX_NICS]; /* --net, in command-line order */
+	int nr_nics;
+	bool rng; /* --rng: a virtio entropy device */
+	enum vm_console_kind console; /* --console */
+	const char *api_path; /* --api: the control socket (cmd_run serves it), NULL for none */
+	bool start_paused; /* --paused: every vCPU starts paused (created -> paused) until resumed through the API */
+	bool no_pvlock; /* --no-pvlock: no PV-lock region or hypercalls */
 };
 
-#define VM_MAX_DEVICES 16
+#define VM_MAX_DEVICES 48 /* the fixed devices and up to 32 virtio transports */
 
 struct device_desc;
 
 struct device_instance {
 	const struct device_desc *desc;
+	int instance; /* 0, 1, ... among the devices of the same desc */
 	void *state;
 };
 
@@ -69,6 +105,7 @@ struct vm {
 	struct device_instance devices[VM_MAX_DEVICES];
 	int nr_devices;
 	struct hypercall_table hypercalls;
+	struct pvlock *pvlock; /* NULL with --no-pvlock */
 	console_rx_fn console_rx;
 	void *console_rx_opaque;
 
@@ -91,7 +128,7 @@ struct vm {
  */
 int vm_create(struct vm *vm, const struct vm_config *cfg, uint64_t start_ns);
 
-/* Starts every vCPU thread; the boot vCPU begins executing the guest. */
+/* Starts every vCPU thread; the boot vCPU begins executing the guest (with cfg.start_paused: once resumed). */
 int vm_start(struct vm *vm);
 
 /*

@@ -38,6 +38,16 @@ expect 1 "^roam: kernel $tmp/missing: No such file or directory$" run -k "$tmp/m
 expect 1 "^roam: kernel $tmp/dir: not a regular file$" run -k "$tmp/dir"
 expect 1 "^roam: kernel $tmp/text: not an arm64 Image: no \"ARM\\\\x64\" magic at offset 56$" run -k "$tmp/text"
 expect 1 "^roam: kernel $tmp/Image.gz: not an arm64 Image: it is gzip-compressed" run -k "$tmp/Image.gz"
+expect 2 '^roam: run: --paused needs --api SOCKET: without the control API nothing could resume the vCPUs$' \
+	run -k "$tmp/text" --paused
+expect 2 '^roam: ctl: no SOCKET and COMMAND given; see roam ctl --help$' ctl
+expect 2 "^roam: ctl: unknown command 'frob' \\(commands: status, pause, resume, quit, snapshot, raw\\); see roam ctl --help$" \
+	ctl "$tmp/api.sock" frob
+expect 2 "^roam: ctl: pause: 'one' is not a vCPU number; see roam ctl --help$" ctl "$tmp/api.sock" pause one
+expect 1 "^roam: ctl: cannot connect to $tmp/api.sock: No such file or directory \\(is roam run --api running" \
+	ctl "$tmp/api.sock" status
+expect 0 '' ctl --help
+grep -q -- 'raw JSON' "$tmp/out" || { echo "FAIL: ctl --help lacks raw" >&2; fails=$((fails + 1)); }
 expect 0 '' run --help
 grep -q -- '--kernel IMAGE' "$tmp/out" || { echo "FAIL: run --help lacks --kernel" >&2; fails=$((fails + 1)); }
 expect 0 '' --help

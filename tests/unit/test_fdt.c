@@ -58,6 +58,8 @@ int main(int argc, char **argv)
 	    .initrd_start = 0x4f000000,
 	    .initrd_end = 0x4f123456,
 	    .stdout_path = "/uart@9000000",
+	    .pvlock_base = 0x9100000,
+	    .pvlock_size = 0x10000,
 	    .add_devices = add_uart,
 	    .opaque = uart,
 	};

@@ -21,6 +21,9 @@ static const struct bad_args_case bad_cases[] = {
     {{"run", "-k", NULL}, "-k needs a value"},
     {{"run", "-k", "Image", "--force-host", NULL}, "--force-host only makes sense with --targets FILE"},
     {{"run", "-k", "Image", "--targets", NULL}, "--targets needs a value"},
+    {{"run", "-k", "Image", "--paused", NULL}, "--paused needs --api SOCKET"},
+    {{"run", "-k", "Image", "--api", "", NULL}, "--api needs a socket path"},
+    {{"run", "-k", "Image", "--api", NULL}, "--api needs a value"},
 };
 
 static int count_args(const char *const *args)
@@ -61,6 +64,13 @@ int main(void)
 	CHECK(cfg.initrd_path == NULL);
 	CHECK(!strcmp(cfg.cmdline, RUN_DEFAULT_CMDLINE));
 	CHECK(!strcmp(cfg.kvm_path, "/dev/kvm"));
+
+	CHECK(cfg.api_path == NULL);
+	CHECK(!cfg.start_paused);
+	const char *api[] = {"run", "-k", "Image", "--paused", "--api", "/tmp/api.sock", NULL};
+	CHECK_EQ(run_parse_args(6, (char **)api, &cfg, 0, err, sizeof(err)), RUN_PARSE_OK);
+	CHECK(cfg.api_path && !strcmp(cfg.api_path, "/tmp/api.sock"));
+	CHECK(cfg.start_paused);
 
 	const char *help[] = {"run", "--help", NULL};
 	CHECK_EQ(run_parse_args(2, (char **)help, &cfg, 0, err, sizeof(err)), RUN_PARSE_HELP);

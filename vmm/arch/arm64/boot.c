@@ -6,6 +6,7 @@
 #include "../../../fdt/fdt_builder.h"
 #include "../../arch.h"
 #include "../../log.h"
+#include "../../pvlock.h"
 #include "../../vcpu.h"
 #include "../../vm.h"
 #include "arm64.h"
@@ -84,6 +85,8 @@ static int boot_write_fdt(struct vm *vm, const struct arm64_boot_plan *plan, uin
 	    .initrd_start = plan->initrd_gpa,
 	    .initrd_end = plan->initrd_gpa + initrd_size,
 	    .stdout_path = stdout_path,
+	    .pvlock_base = vm->pvlock ? vm->pvlock->gpa : 0,
+	    .pvlock_size = vm->pvlock ? vm->pvlock->size : 0,
 	    .add_devices = boot_add_devices,
 	    .opaque = vm,
 	};
@@ -120,7 +123,8 @@ int arch_check_kernel(const char *path)
 	return ret;
 }
 
-int arch_boot_setup(struct vm *vm)
+/* Loads kernel, initrd and device tree and points vCPU 0 at the kernel. */
+static int boot_load_guest(struct vm *vm)
 {
 	struct boot_file kernel = {.fd = -1}, initrd = {.fd = -1};
 	struct arm64_image img;
@@ -150,15 +154,25 @@ int arch_boot_setup(struct vm *vm)
 		ret = arm64_set_reg(&vm->vcpus[0], arm64_core_reg_pc(), plan.kernel_gpa, "PC");
 	if (!ret)
 		ret = arm64_set_reg(&vm->vcpus[0], arm64_core_reg_x(0), plan.dtb_gpa, "X0");
-	/* Firmware: the discovery services are visible only with a targets config; roam answers what it owns. */
-	if (!ret)
-		ret = arm64_smccc_set_discover_bits(&vm->vcpus[0], vm->arch->targets != NULL);
-	if (!ret)
-		ret = arm64_smccc_install_filters(vm);
 out:
 	if (kernel.fd >= 0)
 		close(kernel.fd);
 	if (initrd.fd >= 0)
 		close(initrd.fd);
+	return ret;
+}
+
+int arch_boot_setup(struct vm *vm)
+{
+	/* A restored VM (no kernel) gets its memory and registers from the snapshot instead. */
+	int ret = vm->cfg.kernel_path ? boot_load_guest(vm) : 0;
+	/* Firmware: the discovery services are visible only with a targets config; roam answers what it owns. The
+	 * bitmaps are set on a restore too (the saved firmware registers then overwrite them with the same values). */
+	if (!ret)
+		ret = arm64_smccc_set_discover_bits(&vm->vcpus[0], vm->arch->targets != NULL);
+	if (!ret && vm->pvlock)
+		ret = arm64_smccc_register_pvlock(&vm->vcpus[0]);
+	if (!ret)
+		ret = arm64_smccc_install_filters(vm);
 	return ret;
 }

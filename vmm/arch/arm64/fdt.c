@@ -63,6 +63,23 @@ static void arm64_fdt_timer(struct fdt_builder *b)
 	fdtb_end_node(b);
 }
 
+/* The PV-lock region: normal memory the guest must neither allocate nor write (docs/hypercalls.md). */
+static void arm64_fdt_pvlock(struct fdt_builder *b, const struct arm64_fdt_params *p)
+{
+	char name[48];
+	fdtb_begin_node(b, "reserved-memory");
+	fdtb_prop_u32(b, "#address-cells", 2);
+	fdtb_prop_u32(b, "#size-cells", 2);
+	fdtb_prop_empty(b, "ranges");
+	snprintf(name, sizeof(name), "pvlock@%llx", (unsigned long long)p->pvlock_base);
+	fdtb_begin_node(b, name);
+	fdtb_prop_string(b, "compatible", "roam,pvlock-v1");
+	fdtb_prop_reg64(b, p->pvlock_base, p->pvlock_size);
+	fdtb_prop_empty(b, "no-map");
+	fdtb_end_node(b);
+	fdtb_end_node(b);
+}
+
 int arm64_fdt_build(struct fdt_builder *b, const struct arm64_fdt_params *p)
 {
 	uint32_t gic_phandle = fdt_builder_alloc_phandle(b);
@@ -91,6 +108,9 @@ int arm64_fdt_build(struct fdt_builder *b, const struct arm64_fdt_params *p)
 	fdtb_prop_string(b, "device_type", "memory");
 	fdtb_prop_reg64(b, p->ram_base, p->ram_size);
 	fdtb_end_node(b);
+
+	if (p->pvlock_size)
+		arm64_fdt_pvlock(b, p);
 
 	arm64_fdt_cpus(b, p);
 

@@ -18,6 +18,8 @@ struct arm64_fdt_params {
 	uint64_t initrd_start; /* 0 for no initrd */
 	uint64_t initrd_end;
 	const char *stdout_path; /* "/uart@9000000" */
+	uint64_t pvlock_base; /* the PV-lock region, reserved for roam (size 0: none) */
+	uint64_t pvlock_size;
 	/* Adds the devices' nodes under the root node. */
 	void (*add_devices)(void *opaque, struct fdt_builder *b);
 	void *opaque;

@@ -33,6 +33,20 @@ int arch_fdt_irq_cells(uint32_t irq, uint32_t cells[3])
 	return 3;
 }
 
+int arch_fdt_edge_irq_cells(uint32_t irq, uint32_t cells[3])
+{
+	cells[0] = 0; /* GIC_SPI */
+	cells[1] = irq;
+	cells[2] = 1; /* IRQ_TYPE_EDGE_RISING */
+	return 3;
+}
+
+uint32_t arch_irqfd_gsi(uint32_t irq)
+{
+	/* KVM's default routing on arm64 maps gsi N to SPI N (INTID 32 + N). */
+	return irq;
+}
+
 uint64_t arm64_vcpu_mpidr(int vcpu_id)
 {
 	/* KVM's reset value: Aff0 holds 16 vCPUs (the GICv3 target-list limit), Aff1 and Aff2 the rest. */

@@ -18,6 +18,22 @@ struct vcpu;
 #define SMCCC_KVM_DISCOVER_IMPL_VER 0xc6000040u
 #define SMCCC_KVM_DISCOVER_IMPL_CPUS 0xc6000041u
 
+/* The vendor-hypervisor FEATURES call (SMC32), answered by roam when it adds services of its own. */
+#define SMCCC_VENDOR_HYP_KVM_FEATURES 0x86000000u
+
+/*
+ * roam's PV-lock calls: SMC64 vendor-hypervisor function numbers 96 and 97, which no upstream kernel assigns
+ * (include/linux/arm-smccc.h uses 0-65 and 127). docs/hypercalls.md has the ABI.
+ */
+#define ROAM_PV_LOCK_FEATURES 0xc6000060u
+#define ROAM_PV_LOCK_PREEMPTED 0xc6000061u
+
+/*
+ * Registers the PV-lock calls and takes over the vendor FEATURES call, answering KVM's own service bitmaps plus
+ * roam's bits, so a guest probing the standard way sees every service. Call after the firmware bitmaps are final.
+ */
+int arm64_smccc_register_pvlock(struct vcpu *vcpu);
+
 /* Installs a forwarding filter for every function registered in vm->hypercalls. Fails clearly without support. */
 int arm64_smccc_install_filters(struct vm *vm);
 

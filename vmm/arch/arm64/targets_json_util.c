@@ -170,6 +170,12 @@ int tjson_get_object(struct tjson_ctx *c, json_t *obj, const char *path, const c
 int tjson_load_root(struct tjson_ctx *c, const char *text, size_t len, const char *format, const char *other_format,
 		    const char *other_hint, json_t **root)
 {
+	return tjson_load_root_arch(c, text, len, format, other_format, other_hint, "arm64", root);
+}
+
+int tjson_load_root_arch(struct tjson_ctx *c, const char *text, size_t len, const char *format,
+			 const char *other_format, const char *other_hint, const char *arch, json_t **root)
+{
 	json_error_t je;
 	*root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (!*root) {
@@ -198,11 +204,11 @@ int tjson_load_root(struct tjson_ctx *c, const char *text, size_t len, const cha
 				  (long long)json_integer_value(v), ARM64_JSON_VERSION);
 	v = json_object_get(*root, "arch");
 	if (!v)
-		return tjson_fail(c, "arch", "missing (expected \"arm64\")");
+		return tjson_fail(c, "arch", "missing (expected \"%s\")", arch);
 	if (!json_is_string(v))
-		return tjson_fail(c, "arch", "not a string (expected \"arm64\")");
-	if (strcmp(json_string_value(v), "arm64") != 0)
-		return tjson_fail(c, "arch", "\"%s\" is not \"arm64\"", json_string_value(v));
+		return tjson_fail(c, "arch", "not a string (expected \"%s\")", arch);
+	if (strcmp(json_string_value(v), arch) != 0)
+		return tjson_fail(c, "arch", "\"%s\" is not \"%s\"", json_string_value(v), arch);
 	return 0;
 }
 
@@ -250,9 +256,14 @@ char *tjson_dump(json_t *root)
 
 json_t *tjson_header(const char *format)
 {
+	return tjson_header_arch(format, "arm64");
+}
+
+json_t *tjson_header_arch(const char *format, const char *arch)
+{
 	json_t *root = json_object();
 	json_object_set_new(root, "format", json_string(format));
 	json_object_set_new(root, "version", json_integer(ARM64_JSON_VERSION));
-	json_object_set_new(root, "arch", json_string("arm64"));
+	json_object_set_new(root, "arch", json_string(arch));
 	return root;
 }

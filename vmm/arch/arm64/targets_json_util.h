@@ -62,6 +62,13 @@ int tjson_get_object(struct tjson_ctx *c, json_t *obj, const char *path, const c
 int tjson_load_root(struct tjson_ctx *c, const char *text, size_t len, const char *format, const char *other_format,
 		    const char *other_hint, json_t **root);
 
+/* tjson_load_root() for documents of another architecture: "arch" must be `arch` ("loongarch64"). */
+int tjson_load_root_arch(struct tjson_ctx *c, const char *text, size_t len, const char *format,
+			 const char *other_format, const char *other_hint, const char *arch, json_t **root);
+
+/* tjson_header() with "arch": `arch`. */
+json_t *tjson_header_arch(const char *format, const char *arch);
+
 /* A new JSON string "0x%016x" of v. */
 json_t *tjson_hex(uint64_t v);
 

@@ -1,6 +1,7 @@
 /* Applying a targets config to a VM on KVM: see targets_kvm.h. */
 #include "targets_kvm.h"
 
+#include "../../file_util.h"
 #include "../../log.h"
 #include "../../sys_ioctl.h"
 #include "../../vcpu.h"
@@ -75,13 +76,29 @@ static int targets_check_host(struct vm *vm, const struct arm64_targets *t)
 int arm64_targets_prepare(struct vm *vm)
 {
 	char err[512];
-	if (!vm->cfg.targets_path)
+	if (!vm->cfg.targets_path && !vm->cfg.targets_json)
 		return 0;
 	struct arm64_targets *t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	vm->arch->targets = t;
-	int ret = arm64_targets_load(vm->cfg.targets_path, t, err, sizeof(err));
+	/* Keep the config's text: a snapshot carries it, so the destination applies exactly the same config. */
+	const char *origin = vm->cfg.targets_json ? "the snapshot's targets" : vm->cfg.targets_path;
+	char *text = NULL;
+	size_t len = 0;
+	int ret = 0;
+	if (vm->cfg.targets_json) {
+		text = strdup(vm->cfg.targets_json);
+		len = text ? strlen(text) : 0;
+	} else {
+		ret = read_file_all(vm->cfg.targets_path, ARM64_JSON_MAX_FILE, &text, &len);
+		if (ret)
+			return log_errno(ret, "targets %s: %s", vm->cfg.targets_path, strerror(-ret));
+	}
+	if (!text)
+		return -ENOMEM;
+	vm->arch->targets_text = text;
+	ret = arm64_targets_from_json(text, len, origin, t, err, sizeof(err));
 	if (ret)
 		return log_errno(ret, "%s", err);
 	ret = targets_check_host(vm, t);
@@ -109,7 +126,9 @@ int arm64_targets_prepare(struct vm *vm)
 void arm64_targets_release(struct vm *vm)
 {
 	free(vm->arch->targets);
+	free(vm->arch->targets_text);
 	vm->arch->targets = NULL;
+	vm->arch->targets_text = NULL;
 }
 
 /* Writes one register and reads it back; a difference is an error naming the register. */

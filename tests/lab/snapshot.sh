@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Snapshots on real KVM.
+#  1. Same host: the `count` guest is snapshotted mid-run and restored five times in a row; the console output of
+#     all six roams, concatenated, must count 1, 2, 3, ... with nothing lost or repeated, its virtual counter
+#     never going backwards.
+#  2. With a targets config, `count` is snapshotted to a pipe (roam ctl snapshot -) and restored from one
+#     (roam restore -); MIDR keeps reading the configured value.
+#  4. Restoring on cortex-a57 (not a target) is refused with the reason; a damaged file is refused naming the
+#     section.
+# Restoring on the nVHE lab models (cortex-a57/a72, neoverse-n1, a64fx) is an open bug: the guest restores but
+# stops making progress (docs/snapshot-format.md, "Known problems"), so the cross-model cases wait for its fix.
+# usage: snapshot.sh EMULATOR ROAM   (the arm64 roam, for merge on the build machine)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+roam=("$@")
+share=$(mktemp -d)
+trap 'rm -rf "$share"' EXIT
+lab() { "$root/tools/lab" run --share "$share" --timeout 400 "$@"; }
+fail() { echo "snapshot test: $*" >&2; exit 1; }
+step() { echo "== snapshot test: $*"; }
+
+# check_count FILE...: the concatenated guest output counts 1..150 without gaps or repeats, time moving forward.
+check_count() {
+	python3 - "$@" <<'PY'
+import re, sys
+# Each roam's own lines are whole lines; a guest line cut by a snapshot continues in the next file.
+text = "".join(re.sub(r"(?m)^roam:.*\n", "", open(f).read().replace("\r", "")) for f in sys.argv[1:])
+rows = re.findall(r"count: (\d+) t=(\d+) midr=(0x[0-9a-f]+)", text)
+ns = [int(n) for n, _, _ in rows]
+if ns != list(range(1, len(ns) + 1)) or "count: done" not in text:
+    sys.exit(f"count sequence broken: {ns[:3]}...{ns[-3:]} ({len(ns)} lines, done={'count: done' in text})")
+ts = [int(t) for _, t, _ in rows]
+if any(b < a for a, b in zip(ts, ts[1:])):
+    sys.exit("the virtual counter went backwards")
+print(f"snapshot test: {len(ns)} counts in order across {len(sys.argv) - 1} runs; MIDR {sorted(set(m for _, _, m in rows))}")
+PY
+}
+
+step "1: five snapshot/restore cycles on one host"
+lab -- sh -c '
+roam run --api /tmp/s -m 64 -k /opt/roam/guests/count.bin >/share/same0.txt 2>&1 &
+sleep 1.5
+roam ctl /tmp/s snapshot /tmp/snap1 --stop || exit 1
+wait
+for i in 1 2 3 4 5; do
+	roam restore --api /tmp/s /tmp/snap$i >/share/same$i.txt 2>&1 &
+	sleep 1
+	roam ctl /tmp/s snapshot /tmp/snap$((i + 1)) --stop || exit 1
+	wait || exit 1
+done
+roam restore /tmp/snap6 >/share/same6.txt 2>&1'
+check_count "$share"/same{0,1,2,3,4,5,6}.txt
+
+step "2: a targets config, a snapshot streamed through a pipe (snapshot - | restore -)"
+lab -- roam cpu-profile --name max -o /share/max.json >/dev/null
+"${roam[@]}" targets merge "$share/max.json" -o "$share/targets.json"
+lab -- sh -c '
+roam run --targets /share/targets.json --api /tmp/s -m 64 -k /opt/roam/guests/count.bin >/share/cross0.txt 2>&1 &
+sleep 1.5
+roam ctl /tmp/s snapshot - --stop >/share/cross.snap || exit 1
+wait
+cat /share/cross.snap | roam restore - >/share/cross1.txt 2>&1'
+check_count "$share/cross0.txt" "$share/cross1.txt"
+guest_midr=$(python3 -c 'import json,sys; print(hex(int(json.load(open(sys.argv[1]))["guest"]["midr"], 16)))' "$share/targets.json")
+if grep -o "midr=0x[0-9a-f]*" "$share/cross0.txt" "$share/cross1.txt" | grep -v "midr=$guest_midr$"; then
+	fail "the guest's MIDR is not the configured $guest_midr"
+fi
+
+step "4: refusals"
+set +e
+lab --cpu cortex-a57 -- roam restore /share/cross.snap >"$share/n1.txt" 2>&1
+status=$?
+set -e
+cat "$share/n1.txt"
+[ $status = 1 ] || fail "restore on cortex-a57 exited $status, expected 1"
+grep -q "roam: host MIDR 0x411fd070 is not in the targets of /share/cross.snap (max (MIDR 0xf0510)); use --force-host to try anyway" "$share/n1.txt" ||
+	fail "the refusal on cortex-a57 does not name the host, the snapshot and its targets"
+python3 - "$share/cross.snap" "$share/damaged.snap" <<'PY'
+import sys
+data = bytearray(open(sys.argv[1], "rb").read())
+data[len(data) // 2] ^= 0x10  # a bit in the middle: inside the vCPU, GIC or memory payload
+open(sys.argv[2], "wb").write(data)
+PY
+set +e
+lab -- roam restore /share/damaged.snap >"$share/damaged.txt" 2>&1
+status=$?
+set -e
+cat "$share/damaged.txt"
+[ $status = 1 ] || fail "a damaged snapshot was not refused"
+grep -qE 'roam: /share/damaged.snap: section "[^"]+": checksum mismatch' "$share/damaged.txt" ||
+	fail "the damaged snapshot's refusal does not name the section"
+echo "snapshot test: passed"

@@ -1,0 +1,360 @@
+/*
+ * Unit test of the control API server (vmm/api.c) and of `roam ctl` (vmm/cmd_ctl.c) over a real UNIX socket, with
+ * a fake command table instead of a VM: the socket's mode, refusal of a path in use or not a socket, removal of a
+ * stale socket, several clients at once, errors that keep the connection open, the 64 KiB limit, the client limit,
+ * the quit action after the reply, and ctl's output, errors and exit statuses.
+ */
+#include "../../vmm/api.h"
+#include "../../vmm/commands.h"
+#include "check.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+struct fake_vm {
+	int nr_vcpus;
+	atomic_int last_vcpu;
+	atomic_int stops;
+};
+
+static int fake_pause(struct api_call *call)
+{
+	struct fake_vm *vm = call->ctx;
+	int id;
+	if (api_arg_vcpu(call, vm->nr_vcpus, &id) < 0)
+		return -1;
+	atomic_store(&vm->last_vcpu, id);
+	return 0;
+}
+
+static int fake_status(struct api_call *call)
+{
+	json_t *vcpus = json_array();
+	json_array_append_new(vcpus, json_pack("{s:i,s:s,s:i,s:i,s:i}", "id", 0, "state", "running", "exits", 12,
+					       "mmio_exits", 10, "hypercalls", 0));
+	json_array_append_new(vcpus, json_pack("{s:i,s:s,s:i,s:i,s:i}", "id", 1, "state", "paused", "exits", 5,
+					       "mmio_exits", 0, "hypercalls", 3));
+	json_object_set_new(call->reply, "state", json_string("mixed"));
+	json_object_set_new(call->reply, "vcpus", vcpus);
+	json_object_set_new(call->reply, "extra", json_pack("{s:b}", "tracking", 1));
+	return 0;
+}
+
+static void fake_stop(void *ctx)
+{
+	atomic_fetch_add(&((struct fake_vm *)ctx)->stops, 1);
+}
+
+static int fake_quit(struct api_call *call)
+{
+	call->after_reply = fake_stop;
+	return 0;
+}
+
+static const char *const vcpu_arg[] = {"vcpu", NULL};
+static const struct api_command fake_commands[] = {
+    {"pause", vcpu_arg, fake_pause},
+    {"resume", vcpu_arg, fake_pause},
+    {"status", NULL, fake_status},
+    {"quit", NULL, fake_quit},
+};
+
+static char dir[] = "/tmp/roam-test-api-XXXXXX";
+static char sock_path[128];
+
+static int client_connect(const char *path)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	strcpy(addr.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void client_send(int fd, const char *data, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+		if (n <= 0)
+			return;
+		data += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Reads one reply line (without '\n') into buf within 10 s; returns its length, or -1 at EOF or timeout. */
+static int client_line(int fd, char *buf, size_t size)
+{
+	size_t len = 0;
+	while (len + 1 < size) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 10000) <= 0 || recv(fd, buf + len, 1, 0) != 1)
+			return -1;
+		if (buf[len] == '\n')
+			break;
+		len++;
+	}
+	buf[len] = '\0';
+	return (int)len;
+}
+
+/* Runs ctl_main with the arguments (NULL-terminated) and captures its output and messages. */
+struct ctl_result {
+	int status;
+	char *out, *err;
+	size_t out_len, err_len;
+};
+
+static struct ctl_result ctl(const char *first, ...)
+{
+	char *argv[16] = {"ctl", (char *)first};
+	int argc = first ? 2 : 1;
+	va_list ap;
+	va_start(ap, first);
+	for (char *a; first && (a = va_arg(ap, char *)) != NULL && argc < 15;)
+		argv[argc++] = a;
+	va_end(ap);
+	struct ctl_result r;
+	FILE *out = open_memstream(&r.out, &r.out_len), *err = open_memstream(&r.err, &r.err_len);
+	r.status = ctl_main(argc, argv, out, err);
+	fclose(out);
+	fclose(err);
+	return r;
+}
+
+static void ctl_free(struct ctl_result *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+static void test_socket_file_rules(void)
+{
+	struct api_server *srv;
+	char path[256];
+
+	/* A regular file is never removed. */
+	snprintf(path, sizeof(path), "%s/file", dir);
+	FILE *f = fopen(path, "w");
+	fclose(f);
+	CHECK_EQ(api_server_open(path, &srv), (uint64_t)-EEXIST);
+	CHECK(access(path, F_OK) == 0);
+	unlink(path);
+
+	/* A stale socket (bound, then its process went away) is removed and replaced. */
+	snprintf(path, sizeof(path), "%s/stale.sock", dir);
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	strcpy(addr.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+	close(fd);
+	CHECK_EQ(api_server_open(path, &srv), 0);
+	api_server_close(srv);
+	CHECK(access(path, F_OK) < 0 && errno == ENOENT);
+
+	/* Too long for sun_path. */
+	char long_path[200];
+	memset(long_path, 'a', sizeof(long_path) - 1);
+	long_path[0] = '/';
+	long_path[sizeof(long_path) - 1] = '\0';
+	CHECK_EQ(api_server_open(long_path, &srv), (uint64_t)-ENAMETOOLONG);
+	CHECK_EQ(api_server_open("", &srv), (uint64_t)-EINVAL);
+}
+
+static void test_clients(void)
+{
+	char line[256];
+	int idle = client_connect(sock_path), busy = client_connect(sock_path);
+	CHECK(idle >= 0 && busy >= 0);
+
+	/* Bad requests get an error each, and the connection goes on. */
+	const char *batch = "not json\n\n[1]\n{\"cmd\":\"frob\"}\r\n{\"cmd\":\"pause\",\"vcpu\":1}\n";
+	client_send(busy, batch, strlen(batch));
+	CHECK(client_line(busy, line, sizeof(line)) > 0);
+	CHECK_CONTAINS(line, "{\"ok\":false,\"error\":\"malformed JSON: ");
+	CHECK(client_line(busy, line, sizeof(line)) > 0); /* the empty line got no reply */
+	CHECK_CONTAINS(line, "a request must be a JSON object");
+	CHECK(client_line(busy, line, sizeof(line)) > 0);
+	CHECK_CONTAINS(line, "unknown command \\\"frob\\\" (commands: pause, resume, status, quit)");
+	CHECK(client_line(busy, line, sizeof(line)) > 0);
+	CHECK(!strcmp(line, "{\"ok\":true}"));
+
+	/* 70000 bytes: one size error, and the next request on the same connection works. */
+	size_t big = 70000;
+	char *data = malloc(big + 32);
+	memset(data, ' ', big);
+	strcpy(data + big, "\n{\"cmd\":\"resume\"}\n");
+	client_send(busy, data, strlen(data));
+	free(data);
+	CHECK(client_line(busy, line, sizeof(line)) > 0);
+	CHECK(!strcmp(line, "{\"ok\":false,\"error\":\"request too large (max 65536 bytes)\"}"));
+	CHECK(client_line(busy, line, sizeof(line)) > 0);
+	CHECK(!strcmp(line, "{\"ok\":true}"));
+
+	/* The idle client was not held up, and is still served. */
+	client_send(idle, "{\"cmd\":\"resume\",\"vcpu\":0}\n", 26);
+	CHECK(client_line(idle, line, sizeof(line)) > 0);
+	CHECK(!strcmp(line, "{\"ok\":true}"));
+
+	/* A last request without a newline, then end of input: answered, then closed. */
+	client_send(idle, "{\"cmd\":\"pause\"}", 15);
+	shutdown(idle, SHUT_WR);
+	CHECK(client_line(idle, line, sizeof(line)) > 0);
+	CHECK(!strcmp(line, "{\"ok\":true}"));
+	CHECK(client_line(idle, line, sizeof(line)) < 0);
+	close(idle);
+	close(busy);
+
+	/* At most API_MAX_CLIENTS at once: the next one is told so. */
+	int fds[API_MAX_CLIENTS];
+	for (int i = 0; i < API_MAX_CLIENTS; i++) {
+		fds[i] = client_connect(sock_path);
+		client_send(fds[i], "{\"cmd\":\"resume\"}\n", 17);
+		CHECK(client_line(fds[i], line, sizeof(line)) > 0); /* accepted and served */
+	}
+	int extra = client_connect(sock_path);
+	CHECK(client_line(extra, line, sizeof(line)) > 0);
+	CHECK_CONTAINS(line, "too many clients (max 16)");
+	close(extra);
+	for (int i = 0; i < API_MAX_CLIENTS; i++)
+		close(fds[i]);
+}
+
+static void test_ctl(struct fake_vm *vm)
+{
+	struct ctl_result r = ctl(sock_path, "status", NULL);
+	CHECK_EQ(r.status, 0);
+	CHECK_CONTAINS(r.out, "VM mixed, 2 vCPUs\n");
+	CHECK_CONTAINS(r.out, "    0  running            12           10            0\n");
+	CHECK_CONTAINS(r.out, "    1  paused              5            0            3\n");
+	CHECK_CONTAINS(r.out, "extra: {\"tracking\":true}\n");
+	CHECK_EQ(r.err_len, 0);
+	ctl_free(&r);
+
+	r = ctl(sock_path, "status", "--json", NULL);
+	CHECK_EQ(r.status, 0);
+	CHECK_CONTAINS(r.out, "{\"ok\":true,\"state\":\"mixed\",\"vcpus\":[{\"id\":0,\"state\":\"running\"");
+	ctl_free(&r);
+
+	r = ctl("--json", sock_path, "pause", "1", NULL);
+	CHECK_EQ(r.status, 0);
+	CHECK(!strcmp(r.out, "{\"ok\":true}\n"));
+	CHECK_EQ(atomic_load(&vm->last_vcpu), 1);
+	ctl_free(&r);
+
+	r = ctl(sock_path, "resume", NULL);
+	CHECK_EQ(r.status, 0);
+	CHECK(!strcmp(r.out, "VM resumed (every vCPU)\n"));
+	CHECK_EQ(atomic_load(&vm->last_vcpu), (uint64_t)-1);
+	ctl_free(&r);
+
+	r = ctl(sock_path, "pause", "0", NULL);
+	CHECK(!strcmp(r.out, "vCPU 0 paused\n"));
+	ctl_free(&r);
+
+	r = ctl(sock_path, "pause", "5", NULL);
+	CHECK_EQ(r.status, 1);
+	CHECK(!strcmp(r.err, "roam: ctl: pause: no vCPU 5: this VM has vCPUs 0 to 1\n"));
+	ctl_free(&r);
+
+	r = ctl(sock_path, "raw", "not json", NULL);
+	CHECK_EQ(r.status, 1);
+	CHECK_CONTAINS(r.out, "{\"ok\":false,\"error\":\"malformed JSON: ");
+	CHECK_CONTAINS(r.err, "roam: ctl: malformed JSON: ");
+	ctl_free(&r);
+
+	r = ctl(sock_path, "raw", "{\"cmd\":\"status\"}\n\n{\"cmd\":\"resume\"}", NULL);
+	CHECK_EQ(r.status, 0);
+	CHECK_CONTAINS(r.out, "\n{\"ok\":true}\n"); /* two replies, one per non-empty line */
+	ctl_free(&r);
+
+	/* Usage errors: status 2, one line. */
+	static const char *const usage_cases[][4] = {
+	    {NULL},
+	    {"/x"},
+	    {"/x", "frob"},
+	    {"/x", "pause", "one"},
+	    {"/x", "pause", "-1"},
+	    {"/x", "status", "1"},
+	    {"/x", "raw"},
+	    {"/x", "pause", "1", "2"},
+	    {"/x", "status", "--timeout", "0"},
+	    {"/x", "status", "--bogus"},
+	};
+	static const char *const usage_msgs[] = {
+	    "no SOCKET and COMMAND given",	"no COMMAND given",
+	    "unknown command 'frob'",		"pause: 'one' is not a vCPU number",
+	    "pause: '-1' is not a vCPU number", "unexpected argument '1'",
+	    "raw needs the JSON to send",	"unexpected argument '2'",
+	    "--timeout: '0' is not a number",	"unknown option '--bogus'",
+	};
+	for (size_t i = 0; i < sizeof(usage_msgs) / sizeof(usage_msgs[0]); i++) {
+		r = ctl(usage_cases[i][0], usage_cases[i][1], usage_cases[i][2], usage_cases[i][3], NULL);
+		CHECK_EQ(r.status, 2);
+		CHECK_CONTAINS(r.err, usage_msgs[i]);
+		CHECK_CONTAINS(r.err, "roam: ctl: ");
+		ctl_free(&r);
+	}
+	r = ctl("--help", NULL);
+	CHECK_EQ(r.status, 0);
+	CHECK_CONTAINS(r.out, "usage: roam ctl SOCKET COMMAND");
+	ctl_free(&r);
+
+	/* No server there. */
+	char missing[256];
+	snprintf(missing, sizeof(missing), "%s/none.sock", dir);
+	r = ctl(missing, "status", NULL);
+	CHECK_EQ(r.status, 1);
+	CHECK_CONTAINS(r.err, "cannot connect to ");
+	CHECK_CONTAINS(r.err, "none.sock: No such file or directory (is roam run --api running with this socket?)");
+	ctl_free(&r);
+
+	/* quit: answered, then the action runs. */
+	r = ctl(sock_path, "quit", NULL);
+	CHECK_EQ(r.status, 0);
+	CHECK(!strcmp(r.out, "the VM is stopping\n"));
+	for (int i = 0; i < 1000 && !atomic_load(&vm->stops); i++)
+		usleep(1000);
+	CHECK_EQ(atomic_load(&vm->stops), 1);
+	ctl_free(&r);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(sock_path, sizeof(sock_path), "%s/api.sock", dir);
+	test_socket_file_rules();
+
+	struct fake_vm vm = {.nr_vcpus = 2};
+	struct api_server *srv, *second;
+	CHECK_EQ(api_server_open(sock_path, &srv), 0);
+	struct stat st;
+	CHECK(stat(sock_path, &st) == 0 && S_ISSOCK(st.st_mode));
+	CHECK_EQ(st.st_mode & 07777, 0600);
+	CHECK_EQ(api_server_open(sock_path, &second), (uint64_t)-EADDRINUSE); /* listening already */
+	CHECK_EQ(api_server_start(srv, fake_commands, sizeof(fake_commands) / sizeof(fake_commands[0]), &vm), 0);
+
+	test_clients();
+	test_ctl(&vm);
+
+	api_server_close(srv);
+	CHECK(access(sock_path, F_OK) < 0 && errno == ENOENT);
+	struct ctl_result r = ctl(sock_path, "status", NULL);
+	CHECK_EQ(r.status, 1);
+	ctl_free(&r);
+	rmdir(dir);
+	return check_exit();
+}

@@ -1,0 +1,281 @@
+/*
+ * Unit test of the virtio-mmio transport and virtio-blk without KVM: a test driver (virtio_test_driver.h) probes
+ * the registers, negotiates features (and is refused without VIRTIO_F_VERSION_1), and sends read, write, flush,
+ * get-id and discard requests to a disk on a temporary file; a read-only disk refuses writes with
+ * VIRTIO_BLK_S_IOERR; malformed chains put the device into NEEDS_RESET until a reset; and the snapshot hooks give
+ * save -> restore -> save identical bytes, with the restored device carrying on where the first stopped.
+ */
+#include "../../devices/device.h"
+#include "../../vmm/snap_codec.h"
+#include "virtio_test_driver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+
+extern const struct device_desc virtio_blk_device;
+
+#define DISK_SIZE (1u << 20)
+#define BLK_FEATURES                                                                                                   \
+	(1ull << VIRTIO_F_VERSION_1 | 1ull << 2 /* SEG_MAX */ | 1ull << 6 /* BLK_SIZE */ | 1ull << 9 /* FLUSH */ |     \
+	 1ull << 13 /* DISCARD */)
+
+enum { T_IN = 0, T_OUT = 1, T_FLUSH = 4, T_GET_ID = 8, T_DISCARD = 11, T_BOGUS = 99 };
+enum { S_OK = 0, S_IOERR = 1, S_UNSUPP = 2 };
+
+struct blk_test {
+	struct vm vm;
+	struct drv drv;
+	void *dev;
+	uint64_t hdr, status;
+};
+
+static int create_disk(struct blk_test *t, const char *path, bool readonly)
+{
+	test_vm_init(&t->vm);
+	snprintf(t->vm.cfg.disks[0].path, sizeof(t->vm.cfg.disks[0].path), "%s", path);
+	t->vm.cfg.disks[0].readonly = readonly;
+	t->vm.cfg.nr_disks = 1;
+	t->dev = NULL;
+	int ret = virtio_blk_device.create_nth(&t->vm, 0, &t->dev);
+	drv_init(&t->drv, &t->vm, 0);
+	t->hdr = drv_alloc(&t->drv, 16);
+	t->status = drv_alloc(&t->drv, 1);
+	return ret;
+}
+
+static void destroy_disk(struct blk_test *t)
+{
+	if (t->dev)
+		virtio_blk_device.destroy(t->dev);
+	t->dev = NULL;
+	memory_fini(&t->vm.mem);
+}
+
+/*
+ * Sends one request with a data buffer (data_len 0: none) in `data_write` direction; returns the status byte and
+ * sets *used to the used length.
+ */
+static int blk_request(struct blk_test *t, uint32_t type, uint64_t sector, uint64_t data, uint32_t data_len,
+		       bool data_write, uint32_t *used)
+{
+	uint8_t *hdr = test_host(&t->vm, t->hdr);
+	drv_put(hdr, type, 4);
+	drv_put(hdr + 4, 0, 4);
+	drv_put(hdr + 8, sector, 8);
+	test_host(&t->vm, t->status)[0] = 0xee;
+	struct drv_seg segs[3] = {{t->hdr, 16, false}, {data, data_len, data_write}, {t->status, 1, true}};
+	if (data_len == 0)
+		segs[1] = segs[2];
+	uint16_t want = (uint16_t)(drv_used_idx(&t->drv, 0) + 1);
+	drv_add(&t->drv, 0, segs, data_len ? 3 : 2);
+	drv_kick(&t->drv, 0);
+	if (!drv_wait_used(&t->drv, 0, want))
+		return -1;
+	*used = drv_used_len(&t->drv, 0, (uint16_t)(want - 1));
+	return test_host(&t->vm, t->status)[0];
+}
+
+static void test_registers(struct blk_test *t)
+{
+	struct drv *d = &t->drv;
+	CHECK_EQ(drv_rd(d, 0x000), 0x74726976);
+	CHECK_EQ(drv_rd(d, 0x004), 2);
+	CHECK_EQ(drv_rd(d, 0x008), 2);
+	drv_wr(d, 0x14, 1);
+	CHECK_EQ(drv_rd(d, 0x10) & 1, 1); /* VIRTIO_F_VERSION_1 */
+	drv_wr(d, 0x14, 0);
+	CHECK_EQ(drv_rd(d, 0x10) & (1u << 5), 0); /* not read-only */
+	CHECK_EQ(drv_rd(d, 0x10) & (1u << 28), 1u << 28); /* indirect descriptors */
+	drv_wr(d, 0x30, 0);
+	CHECK_EQ(drv_rd(d, 0x34), VIRTQUEUE_MAX_SIZE);
+	drv_wr(d, 0x30, 1);
+	CHECK_EQ(drv_rd(d, 0x34), 0); /* no second queue */
+	CHECK_EQ(drv_rd(d, 0x100), DISK_SIZE / 512); /* capacity, low word */
+	CHECK_EQ(drv_rd(d, 0x104), 0);
+	CHECK_EQ(drv_rd(d, 0x0b0), 0xffffffff); /* no shared memory */
+	uint8_t byte = 0;
+	CHECK_EQ(bus_access(&t->vm.mmio, d->base + 0x70, &byte, 1, false), -EINVAL); /* registers are words */
+
+	/* A driver without VIRTIO_F_VERSION_1 (legacy) is refused at FEATURES_OK. */
+	CHECK(!drv_setup(d, 1ull << 9, 1));
+	CHECK(drv_setup(d, BLK_FEATURES, 1));
+	CHECK_EQ(drv_rd(d, 0x70) & 0x4f, 0x0f);
+	/* Features cannot change after FEATURES_OK. */
+	drv_wr(d, 0x24, 0);
+	drv_wr(d, 0x20, 0xffffffff);
+	CHECK_EQ(((struct virtio_mmio *)*(void **)t->dev)->driver_features, BLK_FEATURES);
+}
+
+static void test_requests(struct blk_test *t, int fd)
+{
+	uint64_t buf = drv_alloc(&t->drv, 8192);
+	uint8_t *host = test_host(&t->vm, buf);
+	uint32_t used = 0;
+	for (int i = 0; i < 4096; i++)
+		host[i] = (uint8_t)(i * 7 + 1);
+	CHECK_EQ(blk_request(t, T_OUT, 8, buf, 4096, false, &used), S_OK);
+	CHECK_EQ(used, 1);
+	uint8_t file[4096];
+	CHECK_EQ(pread(fd, file, sizeof(file), 8 * 512), 4096);
+	CHECK(memcmp(file, host, 4096) == 0);
+
+	memset(host + 4096, 0, 4096);
+	CHECK_EQ(blk_request(t, T_IN, 8, buf + 4096, 4096, true, &used), S_OK);
+	CHECK_EQ(used, 4097);
+	CHECK(memcmp(host, host + 4096, 4096) == 0);
+
+	CHECK_EQ(blk_request(t, T_FLUSH, 0, 0, 0, false, &used), S_OK);
+	CHECK_EQ(blk_request(t, T_GET_ID, 0, buf, 20, true, &used), S_OK);
+	CHECK_EQ(used, 21);
+	CHECK(memcmp(host, "roam-test-blk", 13) == 0);
+
+	/* Past the end, not whole sectors, unknown types. */
+	CHECK_EQ(blk_request(t, T_IN, DISK_SIZE / 512 - 1, buf, 1024, true, &used), S_IOERR);
+	CHECK_EQ(used, 1);
+	CHECK_EQ(blk_request(t, T_IN, UINT64_MAX, buf, 512, true, &used), S_IOERR);
+	CHECK_EQ(blk_request(t, T_OUT, 0, buf, 100, false, &used), S_IOERR);
+	CHECK_EQ(blk_request(t, T_BOGUS, 0, buf, 512, true, &used), S_UNSUPP);
+
+	/* Discard: one segment of 8 sectors at sector 8, then a segment past the end and unknown flags. */
+	uint8_t *seg = host;
+	drv_put(seg, 8, 8);
+	drv_put(seg + 8, 8, 4);
+	drv_put(seg + 12, 0, 4);
+	CHECK_EQ(blk_request(t, T_DISCARD, 0, buf, 16, false, &used), S_OK);
+	drv_put(seg, DISK_SIZE / 512, 8);
+	CHECK_EQ(blk_request(t, T_DISCARD, 0, buf, 16, false, &used), S_IOERR);
+	drv_put(seg, 0, 8);
+	drv_put(seg + 12, 2, 4);
+	CHECK_EQ(blk_request(t, T_DISCARD, 0, buf, 16, false, &used), S_UNSUPP);
+	CHECK(atomic_load(&test_irq_pulses) > 0);
+}
+
+static void test_malformed(struct blk_test *t)
+{
+	struct drv *d = &t->drv;
+	/* A request without a status byte (nothing writable). */
+	struct drv_seg only_header = {t->hdr, 16, false};
+	drv_add(d, 0, &only_header, 1);
+	drv_kick(d, 0);
+	CHECK(drv_wait_status(d, VIRTIO_STATUS_NEEDS_RESET));
+	CHECK_EQ(atomic_load(&((struct virtio_mmio *)*(void **)t->dev)->interrupt_status) & VIRTIO_INT_CONFIG_CHANGE,
+		 VIRTIO_INT_CONFIG_CHANGE);
+
+	/* After a reset the device works again; then a descriptor chained to itself breaks it again. */
+	CHECK(drv_setup(d, BLK_FEATURES, 1));
+	CHECK_EQ(drv_rd(d, 0x70) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	uint32_t used;
+	CHECK_EQ(blk_request(t, T_FLUSH, 0, 0, 0, false, &used), S_OK);
+	uint8_t *desc = test_host(&t->vm, d->q[0].desc + 16ull * d->q[0].next_desc);
+	drv_put(desc, t->hdr, 8);
+	drv_put(desc + 8, 16, 4);
+	drv_put(desc + 12, VIRTQ_DESC_F_NEXT, 2);
+	drv_put(desc + 14, d->q[0].next_desc, 2);
+	drv_put(test_host(&t->vm, d->q[0].avail + 4 + 2 * (d->q[0].avail_idx % TEST_QSIZE)), d->q[0].next_desc, 2);
+	d->q[0].avail_idx++;
+	drv_put(test_host(&t->vm, d->q[0].avail + 2), d->q[0].avail_idx, 2);
+	drv_kick(d, 0);
+	CHECK(drv_wait_status(d, VIRTIO_STATUS_NEEDS_RESET));
+	CHECK(drv_setup(d, BLK_FEATURES, 1));
+}
+
+static void test_readonly(const char *path, int fd)
+{
+	static struct blk_test t;
+	CHECK_EQ(create_disk(&t, path, true), 0);
+	drv_wr(&t.drv, 0x14, 0);
+	CHECK_EQ(drv_rd(&t.drv, 0x10) & (1u << 5), 1u << 5); /* VIRTIO_BLK_F_RO */
+	CHECK(drv_setup(&t.drv, BLK_FEATURES | 1ull << 5, 1));
+	uint64_t buf = drv_alloc(&t.drv, 512);
+	uint32_t used;
+	uint8_t before[512], after[512];
+	CHECK_EQ(pread(fd, before, 512, 0), 512);
+	memset(test_host(&t.vm, buf), 0xab, 512);
+	CHECK_EQ(blk_request(&t, T_OUT, 0, buf, 512, false, &used), S_IOERR);
+	CHECK_EQ(pread(fd, after, 512, 0), 512);
+	CHECK(memcmp(before, after, 512) == 0);
+	drv_put(test_host(&t.vm, buf), 0, 8);
+	drv_put(test_host(&t.vm, buf + 8), 1, 4);
+	drv_put(test_host(&t.vm, buf + 12), 0, 4);
+	CHECK_EQ(blk_request(&t, T_DISCARD, 0, buf, 16, false, &used), S_IOERR);
+	CHECK_EQ(blk_request(&t, T_FLUSH, 0, 0, 0, false, &used), S_OK);
+	CHECK_EQ(blk_request(&t, T_IN, 0, buf, 512, true, &used), S_OK);
+	destroy_disk(&t);
+}
+
+static void save(struct blk_test *t, struct snap_writer *w)
+{
+	snap_writer_init(w);
+	virtio_blk_device.pause(t->dev);
+	virtio_blk_device.save(t->dev, w);
+	virtio_blk_device.resume(t->dev);
+	CHECK_EQ(w->err, 0);
+}
+
+static void test_snapshot(struct blk_test *a, const char *path)
+{
+	static struct blk_test b;
+	struct snap_writer w1, w2;
+	struct snap_reader r;
+	uint32_t used;
+	CHECK_EQ(blk_request(a, T_FLUSH, 0, 0, 0, false, &used), S_OK);
+	save(a, &w1);
+
+	/* A read-only disk of the same file is a different device: refused. */
+	static uint8_t ram[0x80000];
+	memcpy(ram, test_host(&a->vm, TEST_RAM_BASE), sizeof(ram));
+	struct drv drv = a->drv;
+	destroy_disk(a);
+	CHECK_EQ(create_disk(&b, path, true), 0);
+	snap_reader_init(&r, w1.buf, w1.len);
+	CHECK_EQ(virtio_blk_device.restore(b.dev, &r, VIRTIO_MMIO_SNAPSHOT_VERSION), -EINVAL);
+	destroy_disk(&b);
+
+	/* The same device takes it, gives the same bytes back, and carries on. */
+	CHECK_EQ(create_disk(&b, path, false), 0);
+	memcpy(test_host(&b.vm, TEST_RAM_BASE), ram, sizeof(ram));
+	snap_reader_init(&r, w1.buf, w1.len);
+	CHECK_EQ(virtio_blk_device.restore(b.dev, &r, VIRTIO_MMIO_SNAPSHOT_VERSION + 1), -EINVAL);
+	snap_reader_init(&r, w1.buf, w1.len - 1);
+	CHECK(virtio_blk_device.restore(b.dev, &r, VIRTIO_MMIO_SNAPSHOT_VERSION) < 0);
+	snap_reader_init(&r, w1.buf, w1.len);
+	CHECK_EQ(virtio_blk_device.restore(b.dev, &r, VIRTIO_MMIO_SNAPSHOT_VERSION), 0);
+	save(&b, &w2);
+	CHECK_EQ(w1.len, w2.len);
+	CHECK(w1.len == w2.len && memcmp(w1.buf, w2.buf, w1.len) == 0);
+	b.drv = drv;
+	b.drv.vm = &b.vm;
+	CHECK_EQ(drv_rd(&b.drv, 0x70) & 0x0f, 0x0f);
+	CHECK_EQ(blk_request(&b, T_GET_ID, 0, drv_alloc(&b.drv, 20), 20, true, &used), S_OK);
+	CHECK_EQ(used, 21);
+	destroy_disk(&b);
+	snap_writer_fini(&w1);
+	snap_writer_fini(&w2);
+}
+
+int main(void)
+{
+	static struct blk_test t;
+	char path[] = "/tmp/roam-test-blk-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	CHECK_EQ(ftruncate(fd, DISK_SIZE), 0);
+
+	test_vm_init(&t.vm);
+	t.vm.cfg.nr_disks = 1;
+	snprintf(t.vm.cfg.disks[0].path, sizeof(t.vm.cfg.disks[0].path), "/nonexistent/disk.img");
+	void *state = NULL;
+	CHECK_EQ(virtio_blk_device.create_nth(&t.vm, 0, &state), -ENOENT);
+	virtio_blk_device.destroy(state);
+	memory_fini(&t.vm.mem);
+
+	CHECK_EQ(create_disk(&t, path, false), 0);
+	test_registers(&t);
+	test_requests(&t, fd);
+	test_malformed(&t);
+	test_snapshot(&t, path); /* destroys t */
+	test_readonly(path, fd);
+	close(fd);
+	unlink(path);
+	return check_exit();
+}

@@ -1,0 +1,40 @@
+/*
+ * The control API server: a UNIX stream socket (mode 0600) served by a thread of its own, which polls the listening
+ * socket, up to API_MAX_CLIENTS clients and an eventfd that stops it. Each client sends newline-delimited JSON
+ * requests and gets one reply line per request (api_proto.h). A bad request gets an error reply and the connection
+ * stays open. The server knows nothing of the VM: it runs the handlers of the command table it is given (the VM's
+ * are in api_vm.c), one request at a time, on its thread. Protocol: docs/api.md.
+ */
+#ifndef ROAM_API_H
+#define ROAM_API_H
+
+#include "api_proto.h"
+
+#include <stddef.h>
+
+#define API_MAX_CLIENTS 16
+#define API_MAX_PENDING_REPLY (1u << 20) /* a client that reads no replies is dropped past this many bytes */
+
+struct api_server;
+
+/*
+ * Creates the socket at `path` and listens, without serving yet. Refuses (-EADDRINUSE, with a message) when another
+ * process answers on `path`, and (-EEXIST) when `path` is something other than a socket; removes a stale socket
+ * nobody answers on. Returns 0 and *out, or -errno with a message naming the path.
+ */
+int api_server_open(const char *path, struct api_server **out);
+
+/*
+ * Starts the server thread with the command table `cmds` (nr entries, which must outlive the server) and the
+ * handlers' context `ctx`. Call with the signals that the main thread handles already blocked (the thread inherits
+ * the mask). Returns 0 or -errno with a message.
+ */
+int api_server_start(struct api_server *srv, const struct api_command *cmds, size_t nr, void *ctx);
+
+/*
+ * Stops the thread (pending replies get up to a second to go out), closes every connection, removes the socket file
+ * if it is still ours and frees the server. NULL is a no-op. After it returns no handler runs any more.
+ */
+void api_server_close(struct api_server *srv);
+
+#endif

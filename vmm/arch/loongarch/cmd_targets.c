@@ -1,0 +1,192 @@
+/*
+ * The LoongArch migration-target commands:
+ *   roam cpu-profile [-o FILE] [--name NAME]                  capture this host's profile (needs /dev/kvm)
+ *   roam targets merge PROFILE... -o FILE [--prid X]          compute a targets config
+ *   roam targets check TARGETS [--json] [--profile HOST.json] can this host (or that profile) run those guests?
+ */
+#include "../../commands.h"
+#include "../../log.h"
+#include "../../vm.h"
+#include "cpucfg.h"
+#include "profile_kvm.h"
+#include "targets_json.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char cpu_profile_usage[] =
+    "usage: roam cpu-profile [-o FILE] [--name NAME] [--kvm-device PATH]\n"
+    "Writes this host's CPU profile as JSON (standard output by default): PRID, every CPUCFG word with the bits\n"
+    "KVM lets a VMM set, and the paravirtual and VM features KVM offers.\n"
+    "  -o, --output FILE  write FILE atomically instead of standard output\n"
+    "      --name NAME    label for this host in targets configs (default: the host name)\n";
+
+static const char targets_usage[] =
+    "usage: roam targets merge PROFILE... -o FILE [--prid X]\n"
+    "       roam targets check TARGETS [--json] [--profile HOST.json] [--kvm-device PATH]\n"
+    "merge: computes the CPUCFG words every profiled host can present (see docs/loongarch.md); --prid sets the\n"
+    "       guest-visible PRID (default: the first profile's).\n"
+    "check: reports whether this host (or the profile given) is one of the targets and can present every word;\n"
+    "       exit status 0 if it can, 1 if not.\n";
+
+int cmd_cpu_profile(int argc, char **argv)
+{
+	static const struct option options[] = {{"output", required_argument, NULL, 'o'},
+						{"name", required_argument, NULL, 'n'},
+						{"kvm-device", required_argument, NULL, 'K'},
+						{"help", no_argument, NULL, 'h'},
+						{NULL, 0, NULL, 0}};
+	const char *out = "-", *name = NULL, *kvm = "/dev/kvm";
+	int opt;
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":o:h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			out = optarg;
+			break;
+		case 'n':
+			name = optarg;
+			break;
+		case 'K':
+			kvm = optarg;
+			break;
+		case 'h':
+			fputs(cpu_profile_usage, stdout);
+			return 0;
+		default:
+			log_error("cpu-profile: bad option '%s'; see roam cpu-profile --help", argv[optind - 1]);
+			return ROAM_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		log_error("cpu-profile: unexpected argument '%s'", argv[optind]);
+		return ROAM_EXIT_USAGE;
+	}
+	struct loongarch_cpu_profile *p = calloc(1, sizeof(*p));
+	char err[512];
+	int ret = p ? loongarch_profile_capture(kvm, name, p) : -ENOMEM;
+	if (!ret && loongarch_profile_save(out, p, err, sizeof(err)) < 0)
+		ret = log_error("%s", err);
+	free(p);
+	return ret ? ROAM_EXIT_ERROR : 0;
+}
+
+static int targets_merge(int argc, char **argv)
+{
+	static const struct option options[] = {
+	    {"output", required_argument, NULL, 'o'}, {"prid", required_argument, NULL, 'P'}, {NULL, 0, NULL, 0}};
+	struct loongarch_merge_options mo = {0};
+	const char *out = NULL;
+	int opt;
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":o:", options, NULL)) != -1) {
+		if (opt == 'o') {
+			out = optarg;
+		} else if (opt == 'P') {
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(optarg, &end, 0);
+			if (!optarg[0] || *end || errno || v > 0xffffffffull) {
+				log_error("targets merge: --prid: '%s' is not a 32-bit number", optarg);
+				return ROAM_EXIT_USAGE;
+			}
+			mo.set_prid = true;
+			mo.prid = (uint32_t)v;
+		} else {
+			log_error("targets merge: bad option '%s'; see roam targets --help", argv[optind - 1]);
+			return ROAM_EXIT_USAGE;
+		}
+	}
+	int n = argc - optind;
+	if (n < 1 || !out) {
+		log_error("targets merge: needs at least one PROFILE and -o FILE");
+		return ROAM_EXIT_USAGE;
+	}
+	struct loongarch_cpu_profile *p = calloc((size_t)n, sizeof(*p));
+	struct loongarch_targets *t = calloc(1, sizeof(*t));
+	char err[512];
+	int ret = p && t ? 0 : -ENOMEM;
+	for (int i = 0; !ret && i < n; i++)
+		ret = loongarch_profile_load(argv[optind + i], &p[i], err, sizeof(err));
+	if (!ret)
+		ret = loongarch_targets_merge(p, n, &mo, t, err, sizeof(err));
+	if (!ret)
+		ret = loongarch_targets_save(out, t, err, sizeof(err));
+	if (ret)
+		log_error("targets merge: %s", ret == -ENOMEM ? "out of memory" : err);
+	free(p);
+	free(t);
+	return ret ? ROAM_EXIT_ERROR : 0;
+}
+
+static int targets_check(int argc, char **argv)
+{
+	static const struct option options[] = {{"json", no_argument, NULL, 'j'},
+						{"profile", required_argument, NULL, 'p'},
+						{"kvm-device", required_argument, NULL, 'K'},
+						{NULL, 0, NULL, 0}};
+	const char *profile = NULL, *kvm = "/dev/kvm";
+	bool json = false;
+	int opt;
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+		if (opt == 'j') {
+			json = true;
+		} else if (opt == 'p') {
+			profile = optarg;
+		} else if (opt == 'K') {
+			kvm = optarg;
+		} else {
+			log_error("targets check: bad option '%s'; see roam targets --help", argv[optind - 1]);
+			return ROAM_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		log_error("targets check: needs exactly one TARGETS file");
+		return ROAM_EXIT_USAGE;
+	}
+	const char *path = argv[optind];
+	struct loongarch_targets *t = calloc(1, sizeof(*t));
+	struct loongarch_cpu_profile *host = calloc(1, sizeof(*host));
+	struct loongarch_check_report *r = calloc(1, sizeof(*r));
+	char err[512];
+	int ret = t && host && r ? loongarch_targets_load(path, t, err, sizeof(err)) : -ENOMEM;
+	if (ret)
+		log_error("%s", ret == -ENOMEM ? "out of memory" : err);
+	else if (profile && (ret = loongarch_profile_load(profile, host, err, sizeof(err))) != 0)
+		log_error("%s", err);
+	else if (!profile)
+		ret = loongarch_profile_capture(kvm, NULL, host);
+	if (!ret) {
+		loongarch_targets_check(t, host, r);
+		char *text = json ? loongarch_check_report_json(r, path) : loongarch_check_report_text(r, path);
+		if (text)
+			fputs(text, stdout);
+		free(text);
+	}
+	int status = ret ? ROAM_EXIT_ERROR : r->nr_errors ? 1 : 0;
+	free(t);
+	free(host);
+	free(r);
+	return status;
+}
+
+int cmd_targets(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(targets_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? ROAM_EXIT_USAGE : 0;
+	}
+	if (!strcmp(argv[1], "merge"))
+		return targets_merge(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "check"))
+		return targets_check(argc - 1, argv + 1);
+	log_error("targets: unknown subcommand '%s'; use merge or check", argv[1]);
+	return ROAM_EXIT_USAGE;
+}

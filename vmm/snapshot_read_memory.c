@@ -1,0 +1,147 @@
+/*
+ * The snapshot reader's memory sections (see snapshot.h): the memory header and page bitmap are validated when the
+ * section is reached; the pages go straight into guest memory, by mmap of the page-aligned page data when the file
+ * is seekable, else from the stream; the checksum over the whole payload is verified before success is returned.
+ */
+#include "crc32c.h"
+#include "snapshot_format.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Validates a memory section's header and reads its bitmap; the pages stay pending (r->cur_open). */
+int snapshot_in_memory_header(struct snapshot_reader *r, struct snapshot_section *sec, const char *what, uint64_t end,
+			      uint32_t *crc)
+{
+	uint8_t h[SNAPSHOT_MEMORY_HEADER_SIZE];
+	struct snapshot_memory_info *m = &sec->mem;
+	uint64_t top, bm_len, payload_len, bits = 0;
+	if (sec->length < sizeof(h))
+		return snapshot_in_fatal(r, sec, -EBADMSG, "corrupt (%llu bytes, less than a memory header)",
+					 (unsigned long long)sec->length);
+	int ret = snapshot_in_exact(r, h, sizeof(h), what, end, crc);
+	if (ret < 0)
+		return ret;
+	struct snap_reader p;
+	snap_reader_init(&p, h, sizeof(h));
+	m->gpa = snap_get_u64(&p, "gpa");
+	m->size = snap_get_u64(&p, "size");
+	m->page_size = snap_get_u32(&p, "page size");
+	snap_get_u32(&p, "reserved");
+	m->present = snap_get_u64(&p, "present pages");
+	uint32_t ps = m->page_size;
+	if (ps < SNAPSHOT_MIN_PAGE_SIZE || ps > SNAPSHOT_MAX_PAGE_SIZE || (ps & (ps - 1)))
+		return snapshot_in_fatal(r, sec, -EBADMSG, "corrupt (page size %u)", ps);
+	if (m->size == 0 || m->size % ps || m->gpa % ps || !snapshot_add(m->gpa, m->size, &top) ||
+	    m->size / ps > SNAPSHOT_MAX_PAGES || m->present > m->size / ps)
+		return snapshot_in_fatal(
+		    r, sec, -EBADMSG, "corrupt (%#llx bytes at %#llx, %llu pages of %u bytes stored)",
+		    (unsigned long long)m->size, (unsigned long long)m->gpa, (unsigned long long)m->present, ps);
+	uint64_t npages = m->size / ps;
+	if (!snapshot_memory_layout(sec->offset, npages, ps, m->present, &bm_len, &m->data_offset, &payload_len) ||
+	    payload_len != sec->length)
+		return snapshot_in_fatal(r, sec, -EBADMSG, "corrupt (%llu bytes long, its header implies %llu)",
+					 (unsigned long long)sec->length, (unsigned long long)payload_len);
+	free(r->bitmap);
+	r->bitmap = malloc(bm_len);
+	if (!r->bitmap)
+		return snapshot_in_fatal(r, sec, -ENOMEM, "out of memory for the page bitmap");
+	ret = snapshot_in_exact(r, r->bitmap, bm_len, what, end, crc);
+	if (ret < 0)
+		return ret;
+	for (uint64_t i = 0; i < bm_len; i++)
+		bits += (uint64_t)__builtin_popcount(r->bitmap[i]);
+	if (bits != m->present || (npages % 8 && (r->bitmap[bm_len - 1] >> (npages % 8))))
+		return snapshot_in_fatal(r, sec, -EBADMSG, "corrupt (the page bitmap does not match %llu stored pages)",
+					 (unsigned long long)m->present);
+	m->bitmap = r->bitmap;
+	r->cur_left = sec->length - sizeof(h) - bm_len;
+	return 0;
+}
+
+/* Copies the stored pages from `src` (the page data, mapped) into host, adding them to *crc. */
+static void copy_pages(const struct snapshot_memory_info *m, const uint8_t *src, uint8_t *host, uint32_t *crc)
+{
+	uint64_t npages = m->size / m->page_size;
+	for (uint64_t i = 0; i < npages; i++) {
+		if (m->bitmap[i / 8] & (1u << (i % 8))) {
+			*crc = crc32c_update(*crc, src, m->page_size);
+			memcpy(host + i * m->page_size, src, m->page_size);
+			src += m->page_size;
+		}
+	}
+}
+
+/* The page data by mmap; false if it cannot be mapped (the caller reads it instead). */
+static bool r_map_pages(struct snapshot_reader *r, const struct snapshot_memory_info *m, uint8_t *host, uint32_t *crc)
+{
+	long hp = sysconf(_SC_PAGESIZE);
+	uint64_t bytes = m->present * m->page_size, foff = (uint64_t)r->base + m->data_offset;
+	if (hp <= 0 || !m->present || (r->flags & SNAPSHOT_READ_NO_MMAP))
+		return false;
+	uint64_t moff = foff & ~((uint64_t)hp - 1), len = foff - moff + bytes;
+	uint8_t *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, r->fd, (off_t)moff);
+	if (p == MAP_FAILED)
+		return false;
+	madvise(p, len, MADV_SEQUENTIAL);
+	copy_pages(m, p + (foff - moff), host, crc);
+	munmap(p, len);
+	/* Continue after the pages: drop what was buffered and read on from there. */
+	r->offset += bytes;
+	r->raw = r->offset;
+	r->buf_pos = r->buf_len = 0;
+	return true;
+}
+
+/* The page data from the stream (or by pread), straight into host. */
+static int r_read_pages(struct snapshot_reader *r, const struct snapshot_memory_info *m, uint8_t *host,
+			const char *what, uint64_t end, uint32_t *crc)
+{
+	uint64_t npages = m->size / m->page_size;
+	for (uint64_t i = 0; i < npages;) {
+		if (!(m->bitmap[i / 8] & (1u << (i % 8)))) {
+			i++;
+			continue;
+		}
+		uint64_t j = i + 1;
+		while (j < npages && (m->bitmap[j / 8] & (1u << (j % 8))))
+			j++;
+		int ret = snapshot_in_exact(r, host + i * m->page_size, (j - i) * m->page_size, what, end, crc);
+		if (ret < 0)
+			return ret;
+		i = j;
+	}
+	return 0;
+}
+
+int64_t snapshot_read_memory(struct snapshot_reader *r, struct snapshot_section *sec, uint8_t *host, uint64_t size)
+{
+	if (r->fatal)
+		return r->fatal;
+	if (sec->id != SNAPSHOT_SEC_MEMORY || !r->cur_open || sec->offset != r->cur.offset)
+		return snapshot_reader_fail(r, sec, -EINVAL, "not the memory section being read");
+	const struct snapshot_memory_info *m = &r->cur.mem;
+	if (size != m->size)
+		return snapshot_reader_fail(r, sec, -EINVAL, "holds %#llx bytes of memory, the VM's slot has %#llx",
+					    (unsigned long long)m->size, (unsigned long long)size);
+	char what[SNAPSHOT_NAME_LEN + 16];
+	snprintf(what, sizeof(what), "section \"%s\"", sec->name);
+	uint64_t end = r->offset + r->cur_left + SNAPSHOT_SECTION_TRAILER_SIZE;
+	int ret = snapshot_in_skip(r, m->data_offset - r->offset, what, end, &r->cur_crc); /* the padding */
+	if (ret == 0 && !(r->seekable && r_map_pages(r, m, host, &r->cur_crc)))
+		ret = r_read_pages(r, m, host, what, end, &r->cur_crc);
+	if (ret < 0)
+		return ret;
+	r->cur_left = 0;
+	ret = snapshot_in_finish(r, sec);
+	if (ret < 0)
+		return ret;
+	if (!sec->crc_ok) /* inspect mode: still an error here, the memory is garbage */
+		return snapshot_in_fatal(r, sec, -EBADMSG, "checksum mismatch (stored 0x%08x, computed 0x%08x)",
+					 sec->stored_crc, sec->computed_crc);
+	return (int64_t)m->present;
+}
