@@ -95,7 +95,7 @@ wait_ticks /tmp/console 1
 step "bad requests: an error each, the VM runs on"
 expect 1 '^roam: ctl: malformed JSON: ' ctl raw 'not json'
 expect 1 '^roam: ctl: a request must be a JSON object' ctl raw '[1]'
-expect 1 '^roam: ctl: unknown command "snapshot" \(commands: pause, resume, status, quit\)$' ctl raw '{"cmd":"snapshot"}'
+expect 1 '^roam: ctl: unknown command "migrate" \(commands: pause, resume, status, quit, snapshot\)$' ctl raw '{"cmd":"migrate"}'
 expect 1 '^roam: ctl: pause: no vCPU 7: this VM has vCPUs 0 to 1$' ctl pause 7
 expect 1 '^roam: ctl: pause: "vcpu" must be a vCPU number \(an integer\), not a string$' \
 	ctl raw '{"cmd":"pause","vcpu":"1"}'
