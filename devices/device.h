@@ -38,7 +38,9 @@ struct device_desc {
 	/*
 	 * Optional, for devices that work on their own threads (virtio I/O threads): pause() returns once the device
 	 * has no request in flight and holds it still (what the guest queues meanwhile waits), so save() sees state
-	 * consistent with guest memory; resume() lets it go on (after save, or after restore).
+	 * consistent with guest memory; resume() lets it go on. A device with these hooks is also left paused by
+	 * restore() (its rings are in guest memory, which may be restored after it): resume it once the whole VM
+	 * state is restored.
 	 */
 	void (*pause)(void *state);
 	void (*resume)(void *state);

@@ -535,6 +535,12 @@ void virtio_mmio_dev_resume(void *state)
 	struct virtio_mmio *t = *(struct virtio_mmio **)state;
 	pthread_mutex_lock(&t->lock);
 	t->paused = false;
+	/* Chains the driver made available meanwhile (or before a snapshot) are taken now; net watches its TAP. */
+	for (int q = 0; q < t->ops->nr_queues; q++)
+		if (t->queues[q].vq.ready)
+			virtio_mmio_kick(t, q);
+	if ((t->status & VIRTIO_STATUS_DRIVER_OK) && !t->broken && t->ops->driver_ok)
+		t->ops->driver_ok(t->backend);
 	pthread_mutex_unlock(&t->lock);
 	io_loop_resume(&t->loop);
 }

@@ -150,7 +150,11 @@ void virtio_mmio_fail(struct virtio_mmio *t, int q, const char *why);
 /* Wakes the I/O thread as if the driver had notified queue `q`. Safe from any thread. */
 void virtio_mmio_kick(struct virtio_mmio *t, int q);
 
-/* Generic device_desc hooks for any device whose state starts with `struct virtio_mmio *`. */
+/*
+ * Generic device_desc hooks for any device whose state starts with `struct virtio_mmio *`. restore leaves the device
+ * paused (guest memory may come later in the snapshot): resume, once everything is restored, lets it look at its
+ * rings again.
+ */
 void virtio_mmio_dev_fdt(void *state, struct fdt_builder *b);
 void virtio_mmio_dev_save(void *state, struct snap_writer *w);
 int virtio_mmio_dev_restore(void *state, struct snap_reader *r, uint32_t version);

@@ -93,12 +93,8 @@ static int virtio_mmio_restore_locked(struct virtio_mmio *t, struct snap_reader 
 	if (!snap_reader_done(r))
 		return log_errno(r->err ? r->err : -EBADMSG, "%s: snapshot section is truncated or invalid (%s)",
 				 t->name, r->what ? r->what : "trailing bytes");
-	/* Whatever the driver queued before the snapshot and roam had not taken yet is handled now. */
-	for (int q = 0; q < t->ops->nr_queues; q++)
-		if (t->queues[q].vq.ready)
-			virtio_mmio_kick(t, q);
-	if ((t->status & VIRTIO_STATUS_DRIVER_OK) && t->ops->driver_ok)
-		t->ops->driver_ok(t->backend);
+	/* Guest memory may not be restored yet: the device waits for resume before it looks at its rings. */
+	t->paused = true;
 	return 0;
 }
 

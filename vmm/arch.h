@@ -91,6 +91,9 @@ struct snap_reader;
 /* The snapshot header's architecture id (1 arm64, 2 loongarch64). */
 uint32_t arch_snapshot_id(void);
 
+/* The payload version the architecture writes for its section `id` (SNAPSHOT_SEC_VCPU, _IRQCHIP, _TIMER). */
+uint32_t arch_section_version(uint32_t id);
+
 /* Writes one vCPU's registers and state. */
 int arch_save_vcpu(struct vcpu *vcpu, struct snap_writer *w);
 
@@ -113,8 +116,11 @@ int arch_restore_irqchip(struct vm *vm, struct snap_reader *r, uint32_t version)
 int arch_save_timer(struct vm *vm, struct snap_writer *w);
 int arch_restore_timer(struct vm *vm, struct snap_reader *r, uint32_t version);
 
-/* After everything is restored, before the first KVM_RUN: checks the guest's time did not go backwards. */
-int arch_verify_restore(struct vm *vm);
+/*
+ * After everything is restored, before the first KVM_RUN: last preparations (arm64: the stage-2 prefault that hosts
+ * with Arm erratum 834220 need, restore_prefault.c) and the check that the guest's time did not go backwards.
+ */
+int arch_finish_restore(struct vm *vm);
 
 /* This host's CPU identity for the snapshot's HOST section (arm64: MIDR, REVIDR; LoongArch: PRID, 0). */
 void arch_host_identity(uint64_t id[2]);

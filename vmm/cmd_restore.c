@@ -7,6 +7,7 @@
 
 #include "arch.h"
 #include "log.h"
+#include "run_options_devices.h"
 #include "snapshot.h"
 #include "vm.h"
 #include "vm_snapshot.h"
@@ -27,9 +28,15 @@ static const char restore_usage[] =
     "  --trace-ucall       log test-guest SYNC reports\n"
     "  --timing            at exit, print the time to the first KVM_RUN and roam's memory use\n"
     "  --kvm-device PATH   KVM device (default /dev/kvm)\n"
+    "  --prefault auto|on|off\n"
+    "                      map the restored memory at stage 2 before the guest runs (arm64; auto: on hosts with\n"
+    "                      Arm erratum 834220, whose KVM would otherwise hang the guest; docs/snapshot-format.md)\n"
+    "  --disk FILE[,ro], --net tap=NAME[,mac=MAC], --rng, --console serial|virtio\n"
+    "                      the devices, exactly as given to roam run (docs/devices.md)\n"
     "Exit status as for roam run (docs/cli.md).\n";
 
-enum { OPT_API = 256, OPT_PAUSED, OPT_FORCE_HOST, OPT_TRACE_HC, OPT_TRACE_UCALL, OPT_TIMING, OPT_KVM };
+enum { OPT_API = 256, OPT_PAUSED, OPT_FORCE_HOST, OPT_TRACE_HC, OPT_TRACE_UCALL, OPT_TIMING, OPT_KVM, OPT_PREFAULT };
+enum { OPT_DISK = 0x200, OPT_NET, OPT_RNG, OPT_CONSOLE }; /* device options, as in run_options.c */
 
 static int restore_parse(int argc, char **argv, struct vm_config *cfg, const char **file)
 {
@@ -41,6 +48,11 @@ static int restore_parse(int argc, char **argv, struct vm_config *cfg, const cha
 	    {"trace-ucall", no_argument, NULL, OPT_TRACE_UCALL},
 	    {"timing", no_argument, NULL, OPT_TIMING},
 	    {"kvm-device", required_argument, NULL, OPT_KVM},
+	    {"prefault", required_argument, NULL, OPT_PREFAULT},
+	    {"disk", required_argument, NULL, OPT_DISK},
+	    {"net", required_argument, NULL, OPT_NET},
+	    {"rng", no_argument, NULL, OPT_RNG},
+	    {"console", required_argument, NULL, OPT_CONSOLE},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -51,8 +63,22 @@ static int restore_parse(int argc, char **argv, struct vm_config *cfg, const cha
 	optind = 0;
 	opterr = 0;
 	int opt;
+	char err[256];
 	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		switch (opt) {
+		case OPT_DISK:
+		case OPT_NET:
+		case OPT_CONSOLE:
+			if (!(opt == OPT_DISK  ? run_parse_disk(optarg, cfg, err, sizeof(err))
+			      : opt == OPT_NET ? run_parse_net(optarg, cfg, err, sizeof(err))
+					       : run_parse_console(optarg, cfg, err, sizeof(err)))) {
+				log_error("restore: %s", err);
+				return -1;
+			}
+			break;
+		case OPT_RNG:
+			cfg->rng = true;
+			break;
 		case OPT_API:
 			cfg->api_path = optarg;
 			break;
@@ -74,6 +100,15 @@ static int restore_parse(int argc, char **argv, struct vm_config *cfg, const cha
 		case OPT_KVM:
 			cfg->kvm_path = optarg;
 			break;
+		case OPT_PREFAULT:
+			if (!strcmp(optarg, "auto") || !strcmp(optarg, "on") || !strcmp(optarg, "off")) {
+				cfg->prefault = !strcmp(optarg, "auto") ? VM_PREFAULT_AUTO
+						: !strcmp(optarg, "on") ? VM_PREFAULT_ON
+									: VM_PREFAULT_OFF;
+				break;
+			}
+			log_error("restore: --prefault '%s': expected auto, on or off", optarg);
+			return -1;
 		case 'h':
 			fputs(restore_usage, stdout);
 			return 1;

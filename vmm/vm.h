@@ -53,6 +53,13 @@ enum vm_console_kind {
 	VM_CONSOLE_VIRTIO, /* a virtio console (hvc0) takes the terminal's input */
 };
 
+/* restore --prefault: map the restored memory at stage 2 before the guest runs (arm64; see restore_prefault.c). */
+enum vm_prefault {
+	VM_PREFAULT_AUTO, /* when the host needs it (Arm erratum 834220) */
+	VM_PREFAULT_ON,
+	VM_PREFAULT_OFF,
+};
+
 struct vm_config {
 	const char *kernel_path;
 	const char *initrd_path; /* NULL for none */
@@ -77,6 +84,7 @@ struct vm_config {
 	const char *api_path; /* --api: the control socket (cmd_run serves it), NULL for none */
 	bool start_paused; /* --paused: every vCPU starts paused (created -> paused) until resumed through the API */
 	bool no_pvlock; /* --no-pvlock: no PV-lock region or hypercalls */
+	enum vm_prefault prefault; /* restore --prefault */
 };
 
 #define VM_MAX_DEVICES 48 /* the fixed devices and up to 32 virtio transports */

@@ -107,11 +107,14 @@ static int save_all(struct vm *vm, struct snapshot_writer *w, uint64_t *pages)
 	devices_pause_all(vm);
 	int ret = save_meta(vm, w);
 	if (!ret)
-		ret = save_component(w, SNAPSHOT_SEC_TIMER, 0, 1, fill_timer, vm);
+		ret =
+		    save_component(w, SNAPSHOT_SEC_TIMER, 0, arch_section_version(SNAPSHOT_SEC_TIMER), fill_timer, vm);
 	for (int i = 0; !ret && i < vm->nr_vcpus; i++)
-		ret = save_component(w, SNAPSHOT_SEC_VCPU, (uint32_t)i, 1, fill_vcpu, &vm->vcpus[i]);
+		ret = save_component(w, SNAPSHOT_SEC_VCPU, (uint32_t)i, arch_section_version(SNAPSHOT_SEC_VCPU),
+				     fill_vcpu, &vm->vcpus[i]);
 	if (!ret)
-		ret = save_component(w, SNAPSHOT_SEC_IRQCHIP, 0, 1, fill_irqchip, vm);
+		ret = save_component(w, SNAPSHOT_SEC_IRQCHIP, 0, arch_section_version(SNAPSHOT_SEC_IRQCHIP),
+				     fill_irqchip, vm);
 	for (int i = 0; !ret && i < vm->nr_devices; i++) {
 		const struct device_desc *d = vm->devices[i].desc;
 		if (!d->save)
@@ -269,7 +272,7 @@ static int restore_vcpus(struct vm *vm, struct snapshot_reader *r, struct snapsh
 			break;
 		}
 		struct snap_reader p;
-		ret = snapshot_section_begin(r, sec, 1, &p);
+		ret = snapshot_section_begin(r, sec, arch_section_version(SNAPSHOT_SEC_VCPU), &p);
 		if (!ret)
 			ret = arch_load_vcpu(&p, sec->version, &states[got]);
 		if (!ret)
@@ -329,7 +332,9 @@ int vm_restore_state(struct vm *vm, struct snapshot_reader *r)
 			ret = restore_vcpus(vm, r, &sec);
 		} else {
 			struct snap_reader p;
-			int b = snapshot_section_begin(r, &sec, 1, &p);
+			/* The architecture checks which versions of its own sections it reads. */
+			bool arch_owned = sec.id == SNAPSHOT_SEC_TIMER || sec.id == SNAPSHOT_SEC_IRQCHIP;
+			int b = snapshot_section_begin(r, &sec, arch_owned ? arch_section_version(sec.id) : 1, &p);
 			if (b)
 				ret = b < 0 ? b : 0;
 			else if (sec.id == SNAPSHOT_SEC_PVLOCK) {
@@ -364,5 +369,6 @@ int vm_restore_state(struct vm *vm, struct snapshot_reader *r)
 		log_error("%s", r->err);
 		return ret;
 	}
-	return arch_verify_restore(vm);
+	devices_resume_all(vm); /* restored devices waited for guest memory */
+	return arch_finish_restore(vm);
 }

@@ -7,8 +7,7 @@
 #     (roam restore -); MIDR keeps reading the configured value.
 #  4. Restoring on cortex-a57 (not a target) is refused with the reason; a damaged file is refused naming the
 #     section.
-# Restoring on the nVHE lab models (cortex-a57/a72, neoverse-n1, a64fx) is an open bug: the guest restores but
-# stops making progress (docs/snapshot-format.md, "Known problems"), so the cross-model cases wait for its fix.
+# Moving guests between CPU models is tests/lab/migrate.sh.
 # usage: snapshot.sh EMULATOR ROAM   (the arm64 roam, for merge on the build machine)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,25 +19,7 @@ fail() { echo "snapshot test: $*" >&2; exit 1; }
 step() { echo "== snapshot test: $*"; }
 
 # check_count FILE...: the concatenated guest output counts 1..150 without gaps or repeats, time moving forward.
-check_count() {
-	python3 - "$@" <<'PY'
-import os, re, sys
-# Each roam's own lines are whole lines; a guest line cut by a snapshot continues in the next file.
-text = "".join(re.sub(r"(?m)^roam:.*\n", "", open(f).read().replace("\r", "")) for f in sys.argv[1:])
-rows = re.findall(r"count: (\d+) t=(\d+) midr=(0x[0-9a-f]+)", text)
-ns = [int(n) for n, _, _ in rows]
-if ns != list(range(1, len(ns) + 1)) or "count: done" not in text:
-    sys.exit(f"count sequence broken: {ns[:3]}...{ns[-3:]} ({len(ns)} lines, done={'count: done' in text})")
-ts = [int(t) for _, t, _ in rows]
-if any(b < a for a, b in zip(ts, ts[1:])):
-    sys.exit("the virtual counter went backwards")
-midrs = sorted(set(int(m, 16) for _, _, m in rows))
-want = os.environ.get("EXPECT_MIDR")
-if want and midrs != [int(want, 0)]:
-    sys.exit(f"the guest's MIDR is {[hex(m) for m in midrs]}, not the configured {want}")
-print(f"snapshot test: {len(ns)} counts in order across {len(sys.argv) - 1} runs; MIDR {[hex(m) for m in midrs]}")
-PY
-}
+check_count() { python3 "$root/tests/lab/check_count.py" "$@"; }
 
 step "1: five snapshot/restore cycles on one host"
 lab -- sh -c '

@@ -6,10 +6,12 @@
 #        a line out of and a line into hvc0 (--console virtio)
 #   net  ping and TCP both ways between a guest and the host over a TAP roam creates, then between two guests on
 #        a bridge (persistent TAPs)
-# usage: virtio.sh blk|net
+#   snap a guest doing disk and entropy I/O is snapshotted mid-run and restored: it carries on with the same data;
+#        a restore with other devices is refused
+# usage: virtio.sh blk|net|snap
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-mode=${1:?usage: virtio.sh blk|net}
+mode=${1:?usage: virtio.sh blk|net|snap}
 share=$(mktemp -d)
 trap 'rm -rf "$share"' EXIT
 cp "$root/tests/lab/virtio_l1_$mode.sh" "$share/"
@@ -64,8 +66,24 @@ net)
 	expect "l1: roam (guest a) exit status 0"
 	expect "l1: roam (guest b) exit status 0"
 	;;
+snap)
+	written=$(value "roam-guest: snap written md5=")
+	[ -n "$written" ] || fail "the guest did not report what it wrote"
+	expect "l1: first roam exit status 0"
+	expect "before: roam-guest: snap round 3 md5=$written rng=16"
+	expect "virtio-blk0: the snapshot's device differs from this VM's"
+	expect 'has no device "virtio-blk" at index'
+	expect "l1: restored roam exit status 0"
+	for n in 4 5 6 7 8 9 10 11 12; do
+		grep -Eq "^(before|after): roam-guest: snap round $n md5=$written rng=16" "$out" ||
+			fail "round $n is missing or read other data"
+	done
+	expect "after: roam-guest: snap round 12 md5=$written rng=16"
+	expect "after: roam-guest: snap copies md5=$written"
+	expect "after: roam-guest: snap done"
+	;;
 *)
-	echo "usage: virtio.sh blk|net" >&2
+	echo "usage: virtio.sh blk|net|snap" >&2
 	exit 2
 	;;
 esac

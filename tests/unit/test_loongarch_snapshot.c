@@ -308,7 +308,7 @@ static void test_through_kvm(void)
 	snap_reader_init(&r, first.irqchip.buf, first.irqchip.len);
 	CHECK_EQ(arch_restore_irqchip(&b, &r, LOONGARCH_IRQCHIP_STATE_VERSION), 0);
 	CHECK_EQ(fakekvm_device_of_type(KVM_DEV_TYPE_LOONGARCH_EIOINTC)->load_finished, 1);
-	CHECK_EQ(arch_verify_restore(&b), 0);
+	CHECK_EQ(arch_finish_restore(&b), 0);
 	struct fakekvm_vcpu *f1 = fakekvm_vcpu_by_fd(b.vcpus[1].fd);
 	CHECK_EQ(f1->regs.pc, 0x9000000000300001ull);
 	CHECK_EQ(f1->fpu.fpr[31].val64[3], (1ull << 48) | (31u << 8) | 3);
@@ -349,7 +349,7 @@ static void test_through_kvm(void)
 	CHECK_EQ(arch_load_vcpu(&r, LOONGARCH_VCPU_STATE_VERSION, &state), -EBADMSG);
 	/* A counter that went backwards is caught. */
 	b.arch->saved_counter = UINT64_MAX;
-	CHECK_EQ(arch_verify_restore(&b), -EIO);
+	CHECK_EQ(arch_finish_restore(&b), -EIO);
 	vm_destroy(&b);
 	free_saved(&first);
 

@@ -1,4 +1,4 @@
-/* GICv3 and counter state for snapshots: see gic_state.h. */
+/* GICv3 state for snapshots: see gic_state.h. */
 #include "gic_state.h"
 
 #include "../../log.h"
@@ -269,49 +269,4 @@ int arm64_gic_restore(struct vm *vm, struct snap_reader *r)
 					 gic_group_name(group), attr, value, strerror((int)-e));
 	}
 	return snap_reader_done(r) ? 0 : log_errno(-EBADMSG, "GIC state: %s", r->what);
-}
-
-/* The host's counter as KVM's offset is defined against (EL0 virtual counter of the host, CNTVOFF = 0). */
-static uint64_t host_counter(void)
-{
-	uint64_t v;
-	__asm__ volatile("isb\n\tmrs %0, cntvct_el0" : "=r"(v)::"memory");
-	return v;
-}
-
-int arm64_timer_save(struct vm *vm, struct snap_writer *w)
-{
-	uint64_t cnt;
-	int ret = arm64_read_guest_counter(&vm->vcpus[0], &cnt);
-	snap_put_u64(w, cnt);
-	return ret ? ret : w->err;
-}
-
-int arm64_timer_restore(struct vm *vm, struct snap_reader *r, bool *counter_restored)
-{
-	uint64_t saved = snap_get_u64(r, "guest counter");
-	if (!snap_reader_done(r))
-		return log_errno(-EBADMSG, "timer state: %s", r->what);
-	vm->arch->restored_counter = saved;
-	*counter_restored = false;
-	if (__sys_ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_COUNTER_OFFSET) <= 0)
-		return 0; /* the vCPUs' KVM_REG_ARM_TIMER_CNT carry the saved counter instead */
-	struct kvm_arm_counter_offset off = {.counter_offset = host_counter() - saved};
-	long ret = SYS_IOCTL(vm->vm_fd, KVM_ARM_SET_COUNTER_OFFSET, &off, "guest counter");
-	if (ret < 0)
-		return (int)ret;
-	*counter_restored = true;
-	return 0;
-}
-
-int arm64_timer_verify(struct vm *vm)
-{
-	uint64_t now;
-	int ret = arm64_read_guest_counter(&vm->vcpus[0], &now);
-	if (ret)
-		return ret;
-	if (now < vm->arch->restored_counter)
-		return log_errno(-EIO, "restored guest counter %#" PRIx64 " is behind the saved %#" PRIx64, now,
-				 vm->arch->restored_counter);
-	return 0;
 }

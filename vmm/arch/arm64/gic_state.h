@@ -5,7 +5,7 @@
  * GICD_IIDR and GICD_CTLR, each redistributor (configuration before line level before pending/enable/active), the
  * distributor's SPI registers in the same order, then each CPU interface. ICC_CTLR_EL1's read-only fields (PRIbits,
  * IDbits, SEIS, A3V, RSS, ExtRange) are compared with this host's on restore: a difference is an error, never
- * silently dropped. The VM-wide counter travels in its own small state.
+ * silently dropped.
  */
 #ifndef ROAM_ARM64_GIC_STATE_H
 #define ROAM_ARM64_GIC_STATE_H
@@ -18,25 +18,11 @@ struct snap_writer;
 struct snap_reader;
 
 #define ARM64_GIC_STATE_VERSION 1
-#define ARM64_TIMER_STATE_VERSION 1
 
 /* Saves the GIC of a VM whose vCPUs are all paused. Returns 0 or -errno after a message naming the register. */
 int arm64_gic_save(struct vm *vm, struct snap_writer *w);
 
 /* Restores into the freshly initialized GIC of a VM that has not run. Returns 0 or -errno after a message. */
 int arm64_gic_restore(struct vm *vm, struct snap_reader *r);
-
-/* Saves the guest's virtual counter (vCPU 0's view). */
-int arm64_timer_save(struct vm *vm, struct snap_writer *w);
-
-/*
- * Makes the guest's counter continue from the saved value: with KVM_CAP_COUNTER_OFFSET through
- * KVM_ARM_SET_COUNTER_OFFSET (then *counter_restored is true and the per-vCPU counter registers must be skipped),
- * otherwise the vCPUs' own counter registers do it. Returns 0 or -errno.
- */
-int arm64_timer_restore(struct vm *vm, struct snap_reader *r, bool *counter_restored);
-
-/* Checks after restore that the guest counter did not go backwards; returns 0 or -EIO after a message. */
-int arm64_timer_verify(struct vm *vm);
 
 #endif

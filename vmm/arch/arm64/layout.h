@@ -19,6 +19,7 @@
 #define ARM64_UART_SIZE 0x00001000
 #define ARM64_UCALL_BASE 0x09010000 /* test guests report here (guest-images/include/ucall.h) */
 #define ARM64_UCALL_SIZE 0x00001000
+#define ARM64_PREFAULT_DONE 0x09020000 /* a restore's prefault stub reports here (restore_prefault.c) */
 #define ARM64_PVLOCK_BASE 0x09100000 /* per-vCPU PV-lock structs: normal memory, read-only to the guest */
 #define ARM64_PVLOCK_SIZE 0x00100000
 #define ARM64_VIRTIO_BASE 0x0a000000

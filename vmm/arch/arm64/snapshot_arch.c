@@ -5,12 +5,15 @@
 #include "../../arch.h"
 #include "../../log.h"
 #include "../../snap_codec.h"
+#include "../../snapshot.h"
 #include "../../snapshot_meta.h"
 #include "../../vcpu.h"
 #include "../../vm.h"
 #include "arm64.h"
 #include "gic_state.h"
+#include "restore_prefault.h"
 #include "targets.h"
+#include "timer_state.h"
 #include "vcpu_state.h"
 
 #include <errno.h>
@@ -20,6 +23,13 @@
 uint32_t arch_snapshot_id(void)
 {
 	return 1;
+}
+
+uint32_t arch_section_version(uint32_t id)
+{
+	return id == SNAPSHOT_SEC_TIMER	    ? ARM64_TIMER_STATE_VERSION
+	       : id == SNAPSHOT_SEC_IRQCHIP ? ARM64_GIC_STATE_VERSION
+					    : ARM64_VCPU_STATE_VERSION;
 }
 
 int arch_save_vcpu(struct vcpu *vcpu, struct snap_writer *w)
@@ -81,15 +91,16 @@ int arch_save_timer(struct vm *vm, struct snap_writer *w)
 
 int arch_restore_timer(struct vm *vm, struct snap_reader *r, uint32_t version)
 {
-	if (version != ARM64_TIMER_STATE_VERSION)
-		return log_errno(-EBADMSG, "timer state version %u is not %u, the one this roam reads", version,
+	if (version < 1 || version > ARM64_TIMER_STATE_VERSION)
+		return log_errno(-EBADMSG, "timer state version %u is not one this roam reads (1 to %u)", version,
 				 ARM64_TIMER_STATE_VERSION);
-	return arm64_timer_restore(vm, r, &vm->arch->counter_restored);
+	return arm64_timer_restore(vm, r, version, &vm->arch->counter_restored);
 }
 
-int arch_verify_restore(struct vm *vm)
+int arch_finish_restore(struct vm *vm)
 {
-	return arm64_timer_verify(vm);
+	int ret = arm64_restore_prefault(vm);
+	return ret ? ret : arm64_timer_verify(vm);
 }
 
 static uint64_t sysfs_hex(const char *path)

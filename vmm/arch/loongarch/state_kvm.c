@@ -8,6 +8,7 @@
 #include "../../arch.h"
 #include "../../log.h"
 #include "../../snap_codec.h"
+#include "../../snapshot.h"
 #include "../../snapshot_meta.h"
 #include "../../sys_ioctl.h"
 #include "../../vcpu.h"
@@ -108,6 +109,13 @@ uint32_t arch_snapshot_id(void)
 	return 2;
 }
 
+uint32_t arch_section_version(uint32_t id)
+{
+	return id == SNAPSHOT_SEC_TIMER	    ? LOONGARCH_TIMER_STATE_VERSION
+	       : id == SNAPSHOT_SEC_IRQCHIP ? LOONGARCH_IRQCHIP_STATE_VERSION
+					    : LOONGARCH_VCPU_STATE_VERSION;
+}
+
 int arch_save_vcpu(struct vcpu *vcpu, struct snap_writer *w)
 {
 	struct loongarch_vcpu_state *st = calloc(1, sizeof(*st));
@@ -193,7 +201,7 @@ int arch_restore_timer(struct vm *vm, struct snap_reader *r, uint32_t version)
 	return loongarch_set_one(&vm->vcpus[0], KVM_REG_LOONGARCH_COUNTER, counter, "COUNTER");
 }
 
-int arch_verify_restore(struct vm *vm)
+int arch_finish_restore(struct vm *vm)
 {
 	uint64_t now;
 	int ret = loongarch_get_one(&vm->vcpus[0], KVM_REG_LOONGARCH_COUNTER, &now, "COUNTER");

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Runs in the emulated host (tests/lab/virtio.sh snap): a Linux guest doing disk and entropy I/O (guest script
+# virtio-snap) is snapshotted mid-run with --stop, then restored with the same devices and must carry on; restores
+# with other devices are refused.
+cd /tmp
+dd if=/dev/zero of=disk.img bs=1M count=16 2>/dev/null
+roam run --api /tmp/api -m 256 -k "$ROAM_KERNEL" -i "$ROAM_GUESTS/linux-initrd.cpio.gz" --disk disk.img --rng \
+  -p 'console=ttyS0 quiet roam.run=virtio-snap' >before.log 2>&1 &
+pid=$!
+i=0
+while ! grep -q 'roam-guest: snap round 3 ' before.log && [ $i -lt 900 ] && kill -0 $pid 2>/dev/null; do
+  sleep 0.2
+  i=$((i + 1))
+done
+roam ctl /tmp/api snapshot /tmp/snap --stop
+wait $pid
+echo "l1: first roam exit status $?"
+sed 's/^/before: /' before.log
+echo "== l1: restore with other devices (refused)"
+roam restore /tmp/snap --disk disk.img,ro --rng 2>&1 | grep -v '^roam: restoring'
+roam restore /tmp/snap 2>&1 | grep -v '^roam: restoring'
+echo "== l1: restore with the same devices"
+timeout 300 roam restore /tmp/snap --disk disk.img --rng >after.log 2>&1
+echo "l1: restored roam exit status $?"
+sed 's/^/after: /' after.log

@@ -1,0 +1,69 @@
+/* The pure half of an arm64 restore: see restore_plan.h. */
+#include "restore_plan.h"
+
+#include "../../memory.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#define PAGE 4096u
+
+bool arm64_midr_has_erratum_834220(uint64_t midr)
+{
+	uint32_t implementer = (midr >> 24) & 0xff, part = (midr >> 4) & 0xfff;
+	uint32_t variant = (midr >> 20) & 0xf, revision = midr & 0xf;
+	/* Cortex-A57 r0p0 to r1p2 (the kernel's list of affected parts). */
+	return implementer == 0x41 && part == 0xd07 && (variant == 0 || (variant == 1 && revision <= 2));
+}
+
+int arm64_prefault_runs(const struct guest_memory *mem, struct arm64_prefault_run *runs, int max, uint64_t *hole)
+{
+	int n = 0;
+	*hole = 0;
+	for (int s = 0; s < mem->nr_slots; s++) {
+		const struct memory_slot *slot = &mem->slots[s];
+		if (slot->guest_readonly)
+			continue; /* roam's own pages (PV lock), rewritten by roam */
+		off_t end = (off_t)slot->size, pos = 0;
+		while (pos < end) {
+			off_t data = lseek(slot->fd, pos, SEEK_DATA);
+			if (data < 0 && errno != ENXIO)
+				return -errno;
+			if (data < 0 || data > end)
+				data = end; /* ENXIO: no data after pos */
+			if (data > pos && !*hole)
+				*hole = slot->gpa + (uint64_t)pos;
+			if (data >= end)
+				break;
+			off_t hole_at = lseek(slot->fd, data, SEEK_HOLE);
+			if (hole_at < 0)
+				return -errno;
+			if (hole_at > end)
+				hole_at = end;
+			uint64_t first = (uint64_t)data & ~(uint64_t)(PAGE - 1);
+			uint64_t last = ((uint64_t)hole_at + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+			if (n == max)
+				return -ENOSPC;
+			runs[n].gpa = slot->gpa + first;
+			runs[n].pages = (last - first) / PAGE;
+			n++;
+			pos = (off_t)last;
+		}
+	}
+	return n;
+}
+
+void arm64_timer_frequency_problem(uint64_t saved, uint64_t here, char *buf, size_t size)
+{
+	if (!saved || saved == here) {
+		if (size)
+			buf[0] = 0;
+		return;
+	}
+	snprintf(buf, size,
+		 "timer: the guest's counter ran at %" PRIu64 " Hz on the source host and runs at %" PRIu64
+		 " Hz here; the guest reads the frequency from the hardware, so its clocks would run %.3gx as fast",
+		 saved, here, (double)here / (double)saved);
+}

@@ -1,0 +1,75 @@
+/* The guest's counter for snapshots: see timer_state.h. */
+#include "timer_state.h"
+
+#include "../../log.h"
+#include "../../snap_codec.h"
+#include "../../sys_ioctl.h"
+#include "../../vcpu.h"
+#include "../../vm.h"
+#include "arm64.h"
+#include "restore_plan.h"
+#include "vcpu_state.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+
+/* The host's counter as KVM's offset is defined against (EL0 virtual counter of the host, CNTVOFF = 0). */
+static uint64_t host_counter(void)
+{
+	uint64_t v;
+	__asm__ volatile("isb\n\tmrs %0, cntvct_el0" : "=r"(v)::"memory");
+	return v;
+}
+
+/* The counter frequency of this host, which is also what a guest reads (CNTFRQ_EL0 is not trapped). */
+static uint64_t host_frequency(void)
+{
+	uint64_t v;
+	__asm__ volatile("mrs %0, cntfrq_el0" : "=r"(v));
+	return v;
+}
+
+int arm64_timer_save(struct vm *vm, struct snap_writer *w)
+{
+	uint64_t cnt;
+	int ret = arm64_read_guest_counter(&vm->vcpus[0], &cnt);
+	snap_put_u64(w, cnt);
+	snap_put_u64(w, host_frequency());
+	return ret ? ret : w->err;
+}
+
+int arm64_timer_restore(struct vm *vm, struct snap_reader *r, uint32_t version, bool *counter_restored)
+{
+	uint64_t saved = snap_get_u64(r, "guest counter");
+	uint64_t frequency = version >= 2 ? snap_get_u64(r, "counter frequency") : 0;
+	if (!snap_reader_done(r))
+		return log_errno(-EBADMSG, "timer state: %s", r->what);
+	char problem[160];
+	arm64_timer_frequency_problem(frequency, host_frequency(), problem, sizeof(problem));
+	if (frequency && problem[0])
+		return log_errno(-EINVAL, "%s", problem);
+	vm->arch->restored_counter = saved;
+	*counter_restored = false;
+	if (__sys_ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_COUNTER_OFFSET) <= 0)
+		return 0; /* the vCPUs' KVM_REG_ARM_TIMER_CNT carry the saved counter instead */
+	struct kvm_arm_counter_offset off = {.counter_offset = host_counter() - saved};
+	long ret = SYS_IOCTL(vm->vm_fd, KVM_ARM_SET_COUNTER_OFFSET, &off, "guest counter");
+	if (ret < 0)
+		return (int)ret;
+	*counter_restored = true;
+	return 0;
+}
+
+int arm64_timer_verify(struct vm *vm)
+{
+	uint64_t now;
+	int ret = arm64_read_guest_counter(&vm->vcpus[0], &now);
+	if (ret)
+		return ret;
+	if (now < vm->arch->restored_counter)
+		return log_errno(-EIO, "restored guest counter %#" PRIx64 " is behind the saved %#" PRIx64, now,
+				 vm->arch->restored_counter);
+	return 0;
+}
