@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "snapshot.h"
 #include "snapshot_meta.h"
+#include "vm.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -39,6 +40,8 @@ struct info {
 	struct snapshot_host_info host;
 	struct snapshot_vm_info vm;
 	struct snapshot_targets_info targets;
+	bool have_devices; /* a version-2 VM section: the devices and their backing */
+	struct vm_config devices;
 };
 
 static const char info_usage_text[] =
@@ -81,6 +84,27 @@ static void format_time(uint64_t t, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64 " s after the epoch", t);
 }
 
+/* The devices line of the text listing: what `roam restore` recreates without device options. */
+static void put_devices(FILE *out, const struct vm_config *d)
+{
+	fprintf(out, "  devices:");
+	const char *sep = " ";
+	for (int i = 0; i < d->nr_disks; i++, sep = ", ") {
+		fprintf(out, "%sdisk ", sep);
+		put_text(out, d->disks[i].path);
+		fprintf(out, "%s", d->disks[i].readonly ? " (read-only)" : "");
+	}
+	for (int i = 0; i < d->nr_nics; i++, sep = ", ") {
+		fprintf(out, "%snet tap=", sep);
+		put_text(out, d->nics[i].tap);
+	}
+	if (d->rng)
+		fprintf(out, "%srng", sep), sep = ", ";
+	if (d->console == VM_CONSOLE_VIRTIO)
+		fprintf(out, "%sconsole virtio", sep), sep = ", ";
+	fprintf(out, "%s\n", *sep == ' ' ? " none" : "");
+}
+
 /* Decodes the leading fields of a descriptive section, recording whether they follow the documented layout. */
 static void info_decode(struct info *in, const struct snapshot_section *sec)
 {
@@ -93,6 +117,10 @@ static void info_decode(struct info *in, const struct snapshot_section *sec)
 		state = &in->host_state, why = in->host_why;
 	} else if (sec->id == SNAPSHOT_SEC_VM) {
 		snapshot_vm_decode(&p, &in->vm);
+		if (sec->version >= 2 && !p.err) {
+			snapshot_vm_devices_decode(&p, &in->devices);
+			in->have_devices = !p.err;
+		}
 		state = &in->vm_state, why = in->vm_why;
 	} else if (sec->id == SNAPSHOT_SEC_TARGETS) {
 		snapshot_targets_decode(&p, &in->targets);
@@ -204,6 +232,8 @@ static void print_text_summaries(const struct info *in, FILE *out)
 		fprintf(out, "\n  cmdline: ");
 		put_text(out, in->vm.cmdline);
 		fputc('\n', out);
+		if (in->have_devices)
+			put_devices(out, &in->devices);
 	}
 	if (in->targets_state == INFO_OK) {
 		fprintf(out, "  targets:");

@@ -1,6 +1,8 @@
 /* The HOST, VM and TARGETS payload layouts: see snapshot_meta.h and docs/snapshot-format.md. */
 #include "snapshot_meta.h"
 
+#include "vm.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -111,4 +113,49 @@ void snapshot_targets_decode(struct snap_reader *p, struct snapshot_targets_info
 	t->guest_midr = snap_get_u64(p, "guest midr");
 	t->guest_revidr = snap_get_u64(p, "guest revidr");
 	t->guest_aidr = snap_get_u64(p, "guest aidr");
+}
+
+void snapshot_vm_devices_encode(struct snap_writer *p, const struct vm_config *cfg)
+{
+	snap_put_u32(p, (uint32_t)cfg->nr_disks);
+	for (int i = 0; i < cfg->nr_disks; i++) {
+		put_str(p, cfg->disks[i].path, sizeof(cfg->disks[i].path));
+		snap_put_u8(p, cfg->disks[i].readonly);
+	}
+	snap_put_u32(p, (uint32_t)cfg->nr_nics);
+	for (int i = 0; i < cfg->nr_nics; i++) {
+		put_str(p, cfg->nics[i].tap, sizeof(cfg->nics[i].tap));
+		snap_put_u8(p, cfg->nics[i].mac_set);
+		snap_put_bytes(p, cfg->nics[i].mac, sizeof(cfg->nics[i].mac));
+	}
+	snap_put_u8(p, cfg->rng);
+	snap_put_u8(p, cfg->console == VM_CONSOLE_VIRTIO);
+}
+
+void snapshot_vm_devices_decode(struct snap_reader *p, struct vm_config *cfg)
+{
+	uint32_t disks = snap_get_u32(p, "disk count");
+	if (disks > VM_MAX_DISKS)
+		snap_reader_fail(p, "disk count");
+	for (uint32_t i = 0; !p->err && i < disks; i++) {
+		get_str(p, cfg->disks[i].path, sizeof(cfg->disks[i].path), "disk path");
+		cfg->disks[i].readonly = snap_get_u8(p, "disk read-only flag") != 0;
+	}
+	cfg->nr_disks = p->err ? 0 : (int)disks;
+	uint32_t nics = snap_get_u32(p, "NIC count");
+	if (nics > VM_MAX_NICS)
+		snap_reader_fail(p, "NIC count");
+	for (uint32_t i = 0; !p->err && i < nics; i++) {
+		get_str(p, cfg->nics[i].tap, sizeof(cfg->nics[i].tap), "TAP name");
+		cfg->nics[i].mac_set = snap_get_u8(p, "MAC flag") != 0;
+		snap_get_bytes(p, cfg->nics[i].mac, sizeof(cfg->nics[i].mac), "MAC");
+	}
+	cfg->nr_nics = p->err ? 0 : (int)nics;
+	cfg->rng = snap_get_u8(p, "rng flag") != 0;
+	cfg->console = snap_get_u8(p, "console kind") ? VM_CONSOLE_VIRTIO : VM_CONSOLE_SERIAL;
+}
+
+bool snapshot_vm_has_devices(const struct vm_config *cfg)
+{
+	return cfg->nr_disks || cfg->nr_nics || cfg->rng || cfg->console != VM_CONSOLE_SERIAL;
 }

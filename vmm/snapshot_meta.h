@@ -9,9 +9,11 @@
 
 #include "snap_codec.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define SNAPSHOT_HOST_VERSION 1u
+#define SNAPSHOT_VM_VERSION 2u /* the VM section: 1 the leading fields; 2 appends the devices and their backing */
 #define SNAPSHOT_META_STR_LEN 256 /* host name, kernel release, roam version, target name (NUL included) */
 #define SNAPSHOT_META_TEXT_LEN 4096 /* kernel path, command line (NUL included) */
 #define SNAPSHOT_TARGETS_MAX 64 /* targets a TARGETS section may list */
@@ -36,6 +38,22 @@ struct snapshot_vm_info {
 	char kernel[SNAPSHOT_META_TEXT_LEN]; /* the kernel image's path, for people */
 	char cmdline[SNAPSHOT_META_TEXT_LEN];
 };
+
+struct vm_config;
+
+/*
+ * VM version 2, after the leading fields: the devices the VM was started with and their backing (disk image paths
+ * and read-only flags, TAP names and MACs, entropy device, console kind), so that `roam restore` without device
+ * options recreates them. Encoding: u32 disks, each a string path and a u8 read-only flag; u32 NICs, each a string
+ * TAP name, a u8 "MAC given" flag and 6 MAC bytes; u8 rng; u8 console (0 serial, 1 virtio).
+ */
+void snapshot_vm_devices_encode(struct snap_writer *p, const struct vm_config *cfg);
+
+/* Decodes those fields into cfg's disks, nics, rng and console (nothing else); errors stay in p->err. */
+void snapshot_vm_devices_decode(struct snap_reader *p, struct vm_config *cfg);
+
+/* Whether cfg names any device (--disk, --net, --rng or --console virtio). */
+bool snapshot_vm_has_devices(const struct vm_config *cfg);
 
 /* One CPU implementation of a targets config. */
 struct snapshot_target {

@@ -44,8 +44,9 @@ static int save_meta(struct vm *vm, struct snapshot_writer *w)
 	snprintf(info.cmdline, sizeof(info.cmdline), "%s", vm->cfg.cmdline ? vm->cfg.cmdline : "");
 	snap_writer_init(&p);
 	snapshot_vm_encode(&p, &info);
+	snapshot_vm_devices_encode(&p, &vm->cfg);
 	if (!ret)
-		ret = snapshot_write_payload(w, SNAPSHOT_SEC_VM, 0, SNAPSHOT_HOST_VERSION, SNAPSHOT_FLAG_MANDATORY, &p);
+		ret = snapshot_write_payload(w, SNAPSHOT_SEC_VM, 0, SNAPSHOT_VM_VERSION, SNAPSHOT_FLAG_MANDATORY, &p);
 	snap_writer_fini(&p);
 
 	if (!ret && targets) {
@@ -191,6 +192,41 @@ int vm_snapshot_save(struct vm *vm, const char *path, int fd, bool stop, struct 
 	return ret;
 }
 
+/*
+ * The devices recorded in a version-2 VM section: taken when the command line names none (Firecracker-style: the
+ * snapshot knows its drives), else the command line's devices apply and the device sections must match them.
+ */
+static void restore_devices_config(struct snap_reader *p, struct vm_config *cfg)
+{
+	struct vm_config *saved = calloc(1, sizeof(*saved));
+	if (!saved) {
+		snap_reader_fail(p, "devices (out of memory)");
+		return;
+	}
+	snapshot_vm_devices_decode(p, saved);
+	if (!p->err && !snapshot_vm_has_devices(cfg) && snapshot_vm_has_devices(saved)) {
+		memcpy(cfg->disks, saved->disks, sizeof(cfg->disks));
+		cfg->nr_disks = saved->nr_disks;
+		memcpy(cfg->nics, saved->nics, sizeof(cfg->nics));
+		cfg->nr_nics = saved->nr_nics;
+		cfg->rng = saved->rng;
+		cfg->console = saved->console;
+		char line[1024] = "";
+		size_t n = 0;
+		for (int i = 0; i < cfg->nr_disks && n < sizeof(line); i++)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " --disk %s%s", cfg->disks[i].path,
+					      cfg->disks[i].readonly ? ",ro" : "");
+		for (int i = 0; i < cfg->nr_nics && n < sizeof(line); i++)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " --net tap=%s", cfg->nics[i].tap);
+		if (cfg->rng && n < sizeof(line))
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " --rng");
+		if (cfg->console == VM_CONSOLE_VIRTIO && n < sizeof(line))
+			snprintf(line + n, sizeof(line) - n, " --console virtio");
+		log_info("restore: the snapshot's devices:%s", line);
+	}
+	free(saved);
+}
+
 int vm_restore_config(struct snapshot_reader *r, struct vm_config *cfg, char **targets_json)
 {
 	struct snapshot_section sec;
@@ -204,7 +240,7 @@ int vm_restore_config(struct snapshot_reader *r, struct vm_config *cfg, char **t
 	/* HOST, VM and TARGETS lead the file; stop after TARGETS, or after VM when it has none. */
 	while (!ret && (ret = snapshot_read_next(r, &sec)) == 1) {
 		struct snap_reader p;
-		int b = snapshot_section_begin(r, &sec, 1, &p);
+		int b = snapshot_section_begin(r, &sec, sec.id == SNAPSHOT_SEC_VM ? SNAPSHOT_VM_VERSION : 1, &p);
 		if (b < 0) {
 			ret = b;
 			break;
@@ -214,6 +250,8 @@ int vm_restore_config(struct snapshot_reader *r, struct vm_config *cfg, char **t
 		} else if (sec.id == SNAPSHOT_SEC_VM) {
 			snapshot_vm_decode(&p, info);
 			have_vm = true;
+			if (sec.version >= 2)
+				restore_devices_config(&p, cfg);
 		} else if (sec.id == SNAPSHOT_SEC_TARGETS) {
 			snapshot_targets_decode(&p, ti);
 			uint32_t len = snap_get_u32(&p, "targets config length");

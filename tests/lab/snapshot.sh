@@ -12,11 +12,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 roam=("$@")
-share=$(mktemp -d)
-trap 'rm -rf "$share"' EXIT
-lab() { "$root/tools/lab" run --share "$share" --timeout 400 "$@"; }
-fail() { echo "snapshot test: $*" >&2; exit 1; }
-step() { echo "== snapshot test: $*"; }
+TEST=snapshot LAB_TIMEOUT=400
+. "$root/tests/lab/share_lib.sh"
 
 # check_count FILE...: the concatenated guest output counts 1..150 without gaps or repeats, time moving forward.
 check_count() { python3 "$root/tests/lab/check_count.py" "$@"; }

@@ -74,6 +74,7 @@ snap)
 	expect "virtio-blk0: the snapshot's device differs from this VM's"
 	expect 'has no device "virtio-blk" at index'
 	expect "l1: restored roam exit status 0"
+	expect "after: roam: restore: the snapshot's devices: --disk disk.img --rng"
 	for n in 4 5 6 7 8 9 10 11 12; do
 		grep -Eq "^(before|after): roam-guest: snap round $n md5=$written rng=16" "$out" ||
 			fail "round $n is missing or read other data"

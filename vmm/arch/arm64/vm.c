@@ -20,10 +20,10 @@
 #include <string.h>
 #include <unistd.h>
 
-static long arm64_check_cap(struct vm *vm, int fd, long cap)
+/* KVM_CHECK_EXTENSION on the KVM or VM fd; 0 when unsupported or on error. */
+static long arm64_check_cap(int fd, long cap)
 {
 	long ret = __sys_ioctl(fd, KVM_CHECK_EXTENSION, (void *)cap);
-	(void)vm;
 	return ret < 0 ? 0 : ret;
 }
 
@@ -39,7 +39,7 @@ int arch_vm_type(struct vm *vm)
 {
 	uint64_t ram_end = ARM64_RAM_BASE + vm->cfg.ram_size;
 	uint32_t needed = bits_for(ram_end);
-	long max = arm64_check_cap(vm, vm->kvm_fd, KVM_CAP_ARM_VM_IPA_SIZE);
+	long max = arm64_check_cap(vm->kvm_fd, KVM_CAP_ARM_VM_IPA_SIZE);
 	if (max == 0)
 		max = 40; /* KVM without the capability gives every VM 40 bits */
 	if (needed > (uint32_t)max)
@@ -65,7 +65,7 @@ static const struct {
 int arch_vm_init(struct vm *vm)
 {
 	for (size_t i = 0; i < sizeof(arm64_required_caps) / sizeof(arm64_required_caps[0]); i++)
-		if (!arm64_check_cap(vm, vm->vm_fd, arm64_required_caps[i].cap))
+		if (!arm64_check_cap(vm->vm_fd, arm64_required_caps[i].cap))
 			return log_errno(-ENOTSUP, "KVM on this host lacks %s, which roam needs for %s",
 					 arm64_required_caps[i].name, arm64_required_caps[i].why);
 	vm->arch = calloc(1, sizeof(*vm->arch));
@@ -75,7 +75,7 @@ int arch_vm_init(struct vm *vm)
 	vm->arch->ipa_bits = bits_for(ARM64_RAM_BASE + vm->cfg.ram_size);
 
 	/* Without this, a guest store KVM cannot decode (no syndrome) makes KVM_RUN fail with ENOSYS. */
-	if (arm64_check_cap(vm, vm->vm_fd, KVM_CAP_ARM_NISV_TO_USER)) {
+	if (arm64_check_cap(vm->vm_fd, KVM_CAP_ARM_NISV_TO_USER)) {
 		struct kvm_enable_cap cap = {.cap = KVM_CAP_ARM_NISV_TO_USER};
 		long ret = SYS_IOCTL(vm->vm_fd, KVM_ENABLE_CAP, &cap, "KVM_CAP_ARM_NISV_TO_USER");
 		if (ret < 0)

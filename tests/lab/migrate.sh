@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Moving guests between lab hosts of different CPU models through snapshot files, with the merged targets config
+# of cortex-a57 and cortex-a72 (guest MIDR 0x411fd070 on both). The files travel through the --share directory,
+# i.e. shared storage between the two hosts.
+#  1. The `count` guest starts on cortex-a72, is snapshotted mid-run, and is restored on cortex-a57 (a host with Arm
+#     erratum 834220, so the restore prefault runs): it continues where it stopped - nothing lost or repeated -, its
+#     `mrs midr_el1` still reads the configured value, and its virtual counter never goes backwards.
+#  2. A Linux guest with 2 vCPUs, busy in userspace on both, with an ext4 disk (on the shared storage) mounted and
+#     being written, is snapshotted on cortex-a72 and restored on cortex-a57. It keeps running, answers a command on
+#     its console, and every file it wrote before and after the move has its recorded checksum. The restore gets
+#     no device options: it recreates the disk the snapshot recorded.
+# usage: migrate.sh EMULATOR ROAM   (the arm64 roam, for `targets merge` on the build machine)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+roam=("$@")
+TEST=migrate LAB_TIMEOUT=500
+. "$root/tests/lab/share_lib.sh"
+guest_midr=0x411fd070
+
+step "profiles of cortex-a57 and cortex-a72, merged"
+lab --cpu cortex-a57 -- roam cpu-profile --name cortex-a57 -o /share/a57.json >/dev/null
+lab --cpu cortex-a72 -- roam cpu-profile --name cortex-a72 -o /share/a72.json >/dev/null
+"${roam[@]}" targets merge "$share/a57.json" "$share/a72.json" -o "$share/targets.json"
+python3 - "$share/targets.json" "$guest_midr" <<'PY'
+import json, sys
+midr = json.load(open(sys.argv[1]))["guest"]["midr"]
+if int(str(midr), 0) != int(sys.argv[2], 0):
+    sys.exit(f"migrate test: the merged guest MIDR is {midr}, expected {sys.argv[2]}")
+PY
+
+step "1: count guest, cortex-a72 -> cortex-a57"
+lab --cpu cortex-a72 -- sh -c '
+roam run --targets /share/targets.json --api /tmp/s -m 64 -k /opt/roam/guests/count.bin >/share/count0.txt 2>&1 &
+sleep 1.5
+roam ctl /tmp/s snapshot /share/count.snap --stop || exit 1
+wait'
+lab --cpu cortex-a57 -- sh -c 'roam restore /share/count.snap >/share/count1.txt 2>&1'
+cat "$share/count1.txt" | grep '^roam:' || true
+EXPECT_MIDR=$guest_midr python3 "$root/tests/lab/check_count.py" "$share/count0.txt" "$share/count1.txt"
+grep -q '^roam: restore: mapped [0-9]* restored pages .*(this host has Arm erratum 834220)' "$share/count1.txt" ||
+	fail "the restore on cortex-a57 did not prefault the restored memory"
+
+step "2: busy 2-vCPU Linux guest with a mounted, written disk, cortex-a72 -> cortex-a57"
+truncate -s 64M "$share/disk.img"
+PATH=$PATH:/usr/sbin:/sbin mkfs.ext4 -q -F "$share/disk.img"
+lab --cpu cortex-a72 -- sh -c '
+roam run --targets /share/targets.json --api /tmp/s -c 2 -m 256 -k /opt/roam/kernel/Image \
+	-i /opt/roam/guests/linux-initrd.cpio.gz --disk /share/disk.img \
+	-p "console=ttyS0 quiet roam.run=migrate" >/share/linux0.txt 2>&1 &
+pid=$!
+i=0
+while [ "$(cat /share/linux0.txt 2>/dev/null | grep -c "roam-guest: wrote")" -lt 3 ] && [ $i -lt 900 ] &&
+	kill -0 $pid 2>/dev/null; do
+	sleep 0.5
+	i=$((i + 1))
+done
+roam ctl /tmp/s snapshot /share/linux.snap --stop || exit 1
+wait $pid'
+grep -q "roam-guest: migrate running on 2 CPUs, CPU part 0xd07" "$share/linux0.txt" || {
+	cat "$share/linux0.txt"
+	fail "the Linux guest did not start its workload on 2 CPUs seeing the configured CPU part"
+}
+before=$(grep -c "roam-guest: wrote" "$share/linux0.txt")
+# What is typed on the restored guest's console: check every recorded checksum, report, power off.
+cat >"$share/command" <<'CMD'
+md5sum -c /mnt/sums >/tmp/check 2>&1; echo "roam-guest: check ok=$(grep -c ': OK$' /tmp/check) bad=$(grep -vc ': OK$' /tmp/check) part=$(awk '/CPU part/ {print $4; exit}' /proc/cpuinfo) answer=$((6 * 7))"; poweroff -f
+CMD
+# On the destination the console is a FIFO kept open by the shell; the command goes in once the restored guest has
+# written another file, and ends the VM (poweroff -f), so roam exits 0. No device options: the restore takes the
+# disk the snapshot recorded.
+set +e
+lab --cpu cortex-a57 -- sh -c '
+mkfifo /tmp/in
+roam restore /share/linux.snap </tmp/in >/share/linux1.txt 2>&1 &
+pid=$!
+exec 3>/tmp/in
+i=0
+while ! grep -q "roam-guest: wrote" /share/linux1.txt 2>/dev/null && [ $i -lt 900 ] && kill -0 $pid 2>/dev/null; do
+	sleep 0.5
+	i=$((i + 1))
+done
+cat /share/command >&3
+wait $pid'
+status=$?
+set -e
+[ $status = 0 ] || {
+	cat "$share/linux1.txt"
+	fail "the restored Linux guest's roam exited $status"
+}
+python3 - "$share/linux1.txt" "$before" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read().replace("\r", "")
+m = re.search(r"roam-guest: check ok=(\d+) bad=(\d+) part=(\S+) answer=42", text)
+if not m:
+    print(text)
+    sys.exit("migrate test: the restored guest did not answer its console")
+ok, bad, part = int(m.group(1)), int(m.group(2)), m.group(3)
+wrote = len(re.findall(r"roam-guest: wrote f\d+", text))
+before = int(sys.argv[2])
+if bad or ok < before + 1:
+    print(text)
+    sys.exit(f"migrate test: {ok} files intact, {bad} damaged; {before} were written before the move")
+if part != "0xd07":
+    sys.exit(f"migrate test: the restored guest sees CPU part {part}, not the configured 0xd07")
+print(f"migrate test: Linux guest moved: {before} files written on cortex-a72, {wrote} more on cortex-a57, "
+      f"all {ok} checksums intact; it answered on its console")
+PY
+grep '^roam:' "$share/linux1.txt" || true
+grep -q "^roam: restore: the snapshot's devices: --disk /share/disk.img$" "$share/linux1.txt" ||
+	fail "the restore did not take the disk recorded in the snapshot"
+echo "migrate test: passed"
