@@ -8,6 +8,7 @@
 #include "../fdt/fdt_builder.h"
 #include "../vmm/arch.h"
 #include "../vmm/log.h"
+#include "../vmm/snap_codec.h"
 #include "../vmm/vm.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 enum uart_reg {
@@ -248,6 +250,47 @@ static void uart_destroy(void *state)
 	free(u);
 }
 
+/*
+ * Snapshot payload, version 1: IER, LCR, MCR, SCR, FCR, DLL, DLM, the pending transmitter-empty interrupt and the
+ * interrupt line as u8 each, then the received bytes the guest has not read yet (a blob, oldest first). Without it a
+ * restored guest that waits for console input with only the receive interrupt enabled would never hear of it.
+ */
+#define UART_SNAPSHOT_VERSION 1
+
+static void uart_save(void *state, struct snap_writer *w)
+{
+	struct uart *u = state;
+	pthread_mutex_lock(&u->lock);
+	const uint8_t regs[] = {u->ier, u->lcr, u->mcr, u->scr, u->fcr, u->dll, u->dlm, u->thri_pending, u->irq_level};
+	snap_put_bytes(w, regs, sizeof(regs));
+	uint8_t rx[UART_RX_SIZE];
+	for (size_t i = 0; i < u->rx_count; i++)
+		rx[i] = u->rx[(u->rx_head + i) % UART_RX_SIZE];
+	snap_put_blob(w, rx, (uint32_t)u->rx_count);
+	pthread_mutex_unlock(&u->lock);
+}
+
+static int uart_restore(void *state, struct snap_reader *r, uint32_t version)
+{
+	struct uart *u = state;
+	uint8_t regs[9];
+	snap_get_bytes(r, regs, sizeof(regs), "UART registers");
+	uint8_t rx[UART_RX_SIZE];
+	uint32_t n = snap_get_blob(r, rx, sizeof(rx), "UART receive buffer");
+	if (r->err || version != UART_SNAPSHOT_VERSION)
+		return log_errno(-EBADMSG, "uart: bad state (%s)", r->err ? r->what : "version");
+	pthread_mutex_lock(&u->lock);
+	u->ier = regs[0], u->lcr = regs[1], u->mcr = regs[2], u->scr = regs[3], u->fcr = regs[4];
+	u->dll = regs[5], u->dlm = regs[6], u->thri_pending = regs[7] != 0;
+	/* The line's level itself comes back with the interrupt controller's state: only remember it. */
+	u->irq_level = regs[8] != 0;
+	memcpy(u->rx, rx, n);
+	u->rx_head = 0;
+	u->rx_count = n;
+	pthread_mutex_unlock(&u->lock);
+	return 0;
+}
+
 static void uart_fdt(void *state, struct fdt_builder *b)
 {
 	struct uart *u = state;
@@ -269,4 +312,7 @@ const struct device_desc uart_device = {
     .create = uart_create,
     .destroy = uart_destroy,
     .fdt = uart_fdt,
+    .snapshot_version = UART_SNAPSHOT_VERSION,
+    .save = uart_save,
+    .restore = uart_restore,
 };

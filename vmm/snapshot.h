@@ -177,10 +177,12 @@ int snapshot_write_payload(struct snapshot_writer *w, uint32_t id, uint32_t inst
  * Writes memory slot `instance` (gpa, `size` bytes at `host`) as a mandatory MEMORY section: only the pages that
  * are not all zero are stored, page-aligned in the stream. `size` must be a non-zero multiple of `page_size` (a power
  * of two from 4 KiB to 1 MiB) and `gpa` a multiple of it. The memory must not change during the call (paused VM).
- * Returns the number of pages stored, or -errno with w->err set.
+ * `fd` is the file mapped at `host` from offset 0 (the slot's memfd), or -1: with it, ranges that are holes in the
+ * file (SEEK_DATA/SEEK_HOLE) are known to be zero and never read - reading them would allocate them, filling the
+ * host with the guest's untouched memory. Returns the number of pages stored, or -errno with w->err set.
  */
 int64_t snapshot_write_memory(struct snapshot_writer *w, uint32_t instance, uint64_t gpa, const uint8_t *host,
-			      uint64_t size, uint32_t page_size);
+			      uint64_t size, uint32_t page_size, int fd);
 
 /*
  * Ends the snapshot: writes the END section, flushes and fsyncs; for a path, renames the temporary file over it and

@@ -240,8 +240,31 @@ static int w_memory_data(struct snapshot_writer *w, const uint8_t *host, const u
 	return w->error;
 }
 
+/*
+ * The end (in pages) of the next range from page *i on that may hold data, moving *i past a hole first; npages when
+ * the file cannot tell (fd -1, or lseek failing other than ENXIO), *i = npages when only holes remain.
+ */
+static uint64_t data_range(int fd, uint64_t *i, uint64_t npages, uint32_t page_size)
+{
+	if (fd < 0)
+		return npages;
+	off_t data = lseek(fd, (off_t)(*i * page_size), SEEK_DATA);
+	if (data < 0) {
+		if (errno == ENXIO)
+			*i = npages;
+		return npages;
+	}
+	if ((uint64_t)data / page_size > *i)
+		*i = (uint64_t)data / page_size;
+	off_t hole = lseek(fd, data, SEEK_HOLE);
+	if (hole < 0)
+		return npages;
+	uint64_t end = ((uint64_t)hole + page_size - 1) / page_size;
+	return end < npages ? end : npages;
+}
+
 int64_t snapshot_write_memory(struct snapshot_writer *w, uint32_t instance, uint64_t gpa, const uint8_t *host,
-			      uint64_t size, uint32_t page_size)
+			      uint64_t size, uint32_t page_size, int fd)
 {
 	uint64_t end, npages, present = 0, bm_len, data_offset, payload_len;
 	if (w->error || w_header(w) < 0)
@@ -265,10 +288,12 @@ int64_t snapshot_write_memory(struct snapshot_writer *w, uint32_t instance, uint
 	uint8_t *bitmap = calloc(1, bm_len);
 	if (!bitmap)
 		return w_fail(w, -ENOMEM, "section \"memory %u\": out of memory for the page bitmap", instance);
-	for (uint64_t i = 0; i < npages; i++) {
-		if (!snapshot_is_zero(host + i * page_size, page_size)) {
-			bitmap[i / 8] |= (uint8_t)(1u << (i % 8));
-			present++;
+	for (uint64_t i = 0; i < npages;) {
+		for (uint64_t end = data_range(fd, &i, npages, page_size); i < end; i++) {
+			if (!snapshot_is_zero(host + i * page_size, page_size)) {
+				bitmap[i / 8] |= (uint8_t)(1u << (i % 8));
+				present++;
+			}
 		}
 	}
 	snapshot_memory_layout(w->offset + SNAPSHOT_SECTION_HEADER_SIZE, npages, page_size, present, &bm_len,

@@ -133,7 +133,8 @@ static int save_all(struct vm *vm, struct snapshot_writer *w, uint64_t *pages)
 		const struct memory_slot *slot = &vm->mem.slots[i];
 		if (slot->guest_readonly)
 			continue; /* the PV-lock region: roam rewrites every flag */
-		int64_t n = snapshot_write_memory(w, (uint32_t)i, slot->gpa, slot->host, slot->size, VM_SNAPSHOT_PAGE);
+		int64_t n = snapshot_write_memory(w, (uint32_t)i, slot->gpa, slot->host, slot->size, VM_SNAPSHOT_PAGE,
+						  slot->fd);
 		if (n < 0)
 			ret = (int)n;
 		else
@@ -172,8 +173,8 @@ int vm_snapshot_save(struct vm *vm, const char *path, int fd, bool stop, struct 
 		if (!ret)
 			ret = save_all(vm, &w, &res->pages);
 		if (!ret) {
-			res->bytes = w.offset;
 			ret = snapshot_writer_commit(&w);
+			res->bytes = w.offset; /* with the END section commit wrote */
 		}
 		if (ret) {
 			snprintf(err, err_len, "%s", w.err[0] ? w.err : strerror(-ret));

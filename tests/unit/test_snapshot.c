@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -184,7 +185,7 @@ static void test_refusals(const char *dir)
 	uint8_t mem[2 * SAMPLE_PAGE] = {0};
 	snprintf(path, sizeof(path), "%s/refused.roam", dir);
 	CHECK_EQ(snapshot_writer_open_path(&w, path, SAMPLE_ARCH), 0);
-	CHECK_EQ(snapshot_write_memory(&w, 0, 0x40000000, mem, SAMPLE_PAGE + 100, SAMPLE_PAGE), -EINVAL);
+	CHECK_EQ(snapshot_write_memory(&w, 0, 0x40000000, mem, SAMPLE_PAGE + 100, SAMPLE_PAGE, -1), -EINVAL);
 	CHECK_CONTAINS(w.err, "refused.roam: section \"memory 0\": 0x1064 bytes at 0x40000000 is not a non-empty "
 			      "range of whole 4096-byte pages");
 	CHECK_EQ(snapshot_write_section(&w, SNAPSHOT_SEC_VM, 0, 1, SNAPSHOT_FLAG_MANDATORY, "x", 1), -EINVAL);
@@ -192,11 +193,11 @@ static void test_refusals(const char *dir)
 	CHECK(access(path, F_OK) < 0);
 
 	CHECK_EQ(snapshot_writer_open_path(&w, path, SAMPLE_ARCH), 0);
-	CHECK_EQ(snapshot_write_memory(&w, 0, 0, mem, sizeof(mem), 3000), -EINVAL);
+	CHECK_EQ(snapshot_write_memory(&w, 0, 0, mem, sizeof(mem), 3000, -1), -EINVAL);
 	CHECK_CONTAINS(w.err, "page size 3000 is not a power of two");
 	snapshot_writer_abort(&w);
 	CHECK_EQ(snapshot_writer_open_path(&w, path, SAMPLE_ARCH), 0);
-	CHECK_EQ(snapshot_write_memory(&w, 0, 0x1000, mem, sizeof(mem), 8192), -EINVAL);
+	CHECK_EQ(snapshot_write_memory(&w, 0, 0x1000, mem, sizeof(mem), 8192, -1), -EINVAL);
 	snapshot_writer_abort(&w);
 	CHECK_EQ(snapshot_writer_open_path(&w, path, SAMPLE_ARCH), 0);
 	CHECK_EQ(snapshot_write_section(&w, SNAPSHOT_SEC_MEMORY, 0, 1, 0, mem, 8), -EINVAL);
@@ -387,7 +388,7 @@ static void *pipe_writer(void *arg)
 		uint8_t *m = sample_memory(256);
 		snapshot_write_section(&w, SNAPSHOT_SEC_VM, 0, 1, SNAPSHOT_FLAG_MANDATORY, "abc", 3);
 		if (m)
-			snapshot_write_memory(&w, 0, 0, m, 256ull * SAMPLE_PAGE, SAMPLE_PAGE);
+			snapshot_write_memory(&w, 0, 0, m, 256ull * SAMPLE_PAGE, SAMPLE_PAGE, -1);
 		free(m);
 		snapshot_writer_abort(&w);
 	} else if (job->ret == 0) {
@@ -472,7 +473,7 @@ static void test_atomic(const char *dir)
 	CHECK_EQ(snapshot_writer_open_path(&w, path, SAMPLE_ARCH), 0);
 	CHECK_EQ(count_temp_files(dir), 1);
 	CHECK_EQ(snapshot_write_section(&w, SNAPSHOT_SEC_VM, 0, 1, SNAPSHOT_FLAG_MANDATORY, "new", 3), 0);
-	CHECK(snapshot_write_memory(&w, 0, 0, mem, sizeof(mem), SAMPLE_PAGE) == 1);
+	CHECK(snapshot_write_memory(&w, 0, 0, mem, sizeof(mem), SAMPLE_PAGE, -1) == 1);
 	snapshot_writer_abort(&w);
 	snapshot_writer_abort(&w); /* idempotent */
 	CHECK_EQ(count_temp_files(dir), 0);
@@ -483,7 +484,7 @@ static void test_atomic(const char *dir)
 	/* Failed: commit reports the first error, and the same holds. */
 	CHECK_EQ(snapshot_writer_open_path(&w, path, SAMPLE_ARCH), 0);
 	CHECK_EQ(snapshot_write_section(&w, SNAPSHOT_SEC_VM, 0, 1, SNAPSHOT_FLAG_MANDATORY, "new", 3), 0);
-	CHECK(snapshot_write_memory(&w, 0, 0, mem, 100, SAMPLE_PAGE) == -EINVAL);
+	CHECK(snapshot_write_memory(&w, 0, 0, mem, 100, SAMPLE_PAGE, -1) == -EINVAL);
 	CHECK_EQ(snapshot_writer_commit(&w), -EINVAL);
 	CHECK_CONTAINS(w.err, "atomic.roam: section \"memory 0\"");
 	CHECK_EQ(count_temp_files(dir), 0);
@@ -523,6 +524,42 @@ static void remove_dir(const char *dir)
 	rmdir(dir);
 }
 
+/*
+ * Memory backed by a memfd: the holes are skipped without being read (reading a hole of a shared memfd would
+ * allocate it), and the stored pages are the same as with a full scan.
+ */
+static void test_memfd_holes(const char *dir)
+{
+	const uint64_t pages = 64;
+	int fd = memfd_create("roam-test-ram", MFD_CLOEXEC);
+	CHECK(fd >= 0 && ftruncate(fd, (off_t)(pages * SAMPLE_PAGE)) == 0);
+	uint8_t *ram = mmap(NULL, pages * SAMPLE_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECK(ram != MAP_FAILED);
+	if (fd < 0 || ram == MAP_FAILED)
+		return;
+	ram[3 * SAMPLE_PAGE + 7] = 1;
+	memset(ram + 40 * SAMPLE_PAGE, 0, SAMPLE_PAGE); /* allocated, but zero: scanned and not stored */
+	ram[41 * SAMPLE_PAGE] = 2;
+	ram[63 * SAMPLE_PAGE + SAMPLE_PAGE - 1] = 3;
+	char path[256];
+	snprintf(path, sizeof(path), "%s/memfd.roam", dir);
+	for (int with_fd = 1; with_fd >= 0; with_fd--) { /* with the fd first: a full scan allocates the holes */
+		struct snapshot_writer w;
+		CHECK_EQ(snapshot_writer_open_path(&w, path, SAMPLE_ARCH), 0);
+		CHECK_EQ(
+		    snapshot_write_memory(&w, 0, 0x40000000, ram, pages * SAMPLE_PAGE, SAMPLE_PAGE, with_fd ? fd : -1),
+		    3);
+		CHECK_EQ(snapshot_writer_commit(&w), 0);
+		if (with_fd) {
+			/* The scan with the fd read no hole: pages 4..39 and 42..62 are still holes. */
+			CHECK_EQ(lseek(fd, 4 * SAMPLE_PAGE, SEEK_DATA), (off_t)(40 * SAMPLE_PAGE));
+			CHECK_EQ(lseek(fd, 42 * SAMPLE_PAGE, SEEK_DATA), (off_t)(63 * SAMPLE_PAGE));
+		}
+	}
+	munmap(ram, pages * SAMPLE_PAGE);
+	close(fd);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -538,6 +575,7 @@ int main(void)
 	test_versions(dir);
 	test_pipe(dir);
 	test_atomic(dir);
+	test_memfd_holes(dir);
 	remove_dir(dir);
 	return check_exit();
 }
