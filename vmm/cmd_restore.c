@@ -100,15 +100,19 @@ static int restore_parse(int argc, char **argv, struct vm_config *cfg, const cha
 		case OPT_KVM:
 			cfg->kvm_path = optarg;
 			break;
-		case OPT_PREFAULT:
-			if (!strcmp(optarg, "auto") || !strcmp(optarg, "on") || !strcmp(optarg, "off")) {
-				cfg->prefault = !strcmp(optarg, "auto") ? VM_PREFAULT_AUTO
-						: !strcmp(optarg, "on") ? VM_PREFAULT_ON
-									: VM_PREFAULT_OFF;
-				break;
+		case OPT_PREFAULT: {
+			static const char *const modes[] = {
+			    [VM_PREFAULT_AUTO] = "auto", [VM_PREFAULT_ON] = "on", [VM_PREFAULT_OFF] = "off"};
+			int m = 0;
+			while (m < 3 && strcmp(optarg, modes[m]))
+				m++;
+			if (m == 3) {
+				log_error("restore: --prefault '%s': expected auto, on or off", optarg);
+				return -1;
 			}
-			log_error("restore: --prefault '%s': expected auto, on or off", optarg);
-			return -1;
+			cfg->prefault = (enum vm_prefault)m;
+			break;
+		}
 		case 'h':
 			fputs(restore_usage, stdout);
 			return 1;

@@ -84,25 +84,14 @@ static void format_time(uint64_t t, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64 " s after the epoch", t);
 }
 
-/* The devices line of the text listing: what `roam restore` recreates without device options. */
+/* The devices line of the text listing: the options `roam restore` recreates them with. */
 static void put_devices(FILE *out, const struct vm_config *d)
 {
+	char line[1024];
+	snapshot_vm_devices_format(d, line, sizeof(line));
 	fprintf(out, "  devices:");
-	const char *sep = " ";
-	for (int i = 0; i < d->nr_disks; i++, sep = ", ") {
-		fprintf(out, "%sdisk ", sep);
-		put_text(out, d->disks[i].path);
-		fprintf(out, "%s", d->disks[i].readonly ? " (read-only)" : "");
-	}
-	for (int i = 0; i < d->nr_nics; i++, sep = ", ") {
-		fprintf(out, "%snet tap=", sep);
-		put_text(out, d->nics[i].tap);
-	}
-	if (d->rng)
-		fprintf(out, "%srng", sep), sep = ", ";
-	if (d->console == VM_CONSOLE_VIRTIO)
-		fprintf(out, "%sconsole virtio", sep), sep = ", ";
-	fprintf(out, "%s\n", *sep == ' ' ? " none" : "");
+	put_text(out, line[0] ? line : " none");
+	fputc('\n', out);
 }
 
 /* Decodes the leading fields of a descriptive section, recording whether they follow the documented layout. */

@@ -4,6 +4,7 @@
 #include "vm.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -153,6 +154,33 @@ void snapshot_vm_devices_decode(struct snap_reader *p, struct vm_config *cfg)
 	cfg->nr_nics = p->err ? 0 : (int)nics;
 	cfg->rng = snap_get_u8(p, "rng flag") != 0;
 	cfg->console = snap_get_u8(p, "console kind") ? VM_CONSOLE_VIRTIO : VM_CONSOLE_SERIAL;
+}
+
+/* snprintf at buf + *n, keeping *n within size (a cut-short text stays terminated). */
+__attribute__((format(printf, 4, 5))) static void append(char *buf, size_t size, size_t *n, const char *fmt, ...)
+{
+	if (*n >= size)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int w = vsnprintf(buf + *n, size - *n, fmt, ap);
+	va_end(ap);
+	*n += w > 0 ? (size_t)w : 0;
+}
+
+void snapshot_vm_devices_format(const struct vm_config *cfg, char *buf, size_t size)
+{
+	size_t n = 0;
+	if (size)
+		buf[0] = '\0';
+	for (int i = 0; i < cfg->nr_disks; i++)
+		append(buf, size, &n, " --disk %s%s", cfg->disks[i].path, cfg->disks[i].readonly ? ",ro" : "");
+	for (int i = 0; i < cfg->nr_nics; i++)
+		append(buf, size, &n, " --net tap=%s", cfg->nics[i].tap);
+	if (cfg->rng)
+		append(buf, size, &n, " --rng");
+	if (cfg->console == VM_CONSOLE_VIRTIO)
+		append(buf, size, &n, " --console virtio");
 }
 
 bool snapshot_vm_has_devices(const struct vm_config *cfg)

@@ -52,6 +52,12 @@ void snapshot_vm_devices_encode(struct snap_writer *p, const struct vm_config *c
 /* Decodes those fields into cfg's disks, nics, rng and console (nothing else); errors stay in p->err. */
 void snapshot_vm_devices_decode(struct snap_reader *p, struct vm_config *cfg);
 
+/*
+ * The devices of cfg as `roam run` options, each with a leading space (" --disk /img,ro --net tap=tap0 --rng
+ * --console virtio"; "" for none), cut short to fit `size`. Paths are as stored: print untrusted ones escaped.
+ */
+void snapshot_vm_devices_format(const struct vm_config *cfg, char *buf, size_t size);
+
 /* Whether cfg names any device (--disk, --net, --rng or --console virtio). */
 bool snapshot_vm_has_devices(const struct vm_config *cfg);
 

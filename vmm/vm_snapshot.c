@@ -212,17 +212,8 @@ static void restore_devices_config(struct snap_reader *p, struct vm_config *cfg)
 		cfg->nr_nics = saved->nr_nics;
 		cfg->rng = saved->rng;
 		cfg->console = saved->console;
-		char line[1024] = "";
-		size_t n = 0;
-		for (int i = 0; i < cfg->nr_disks && n < sizeof(line); i++)
-			n += (size_t)snprintf(line + n, sizeof(line) - n, " --disk %s%s", cfg->disks[i].path,
-					      cfg->disks[i].readonly ? ",ro" : "");
-		for (int i = 0; i < cfg->nr_nics && n < sizeof(line); i++)
-			n += (size_t)snprintf(line + n, sizeof(line) - n, " --net tap=%s", cfg->nics[i].tap);
-		if (cfg->rng && n < sizeof(line))
-			n += (size_t)snprintf(line + n, sizeof(line) - n, " --rng");
-		if (cfg->console == VM_CONSOLE_VIRTIO && n < sizeof(line))
-			snprintf(line + n, sizeof(line) - n, " --console virtio");
+		char line[1024];
+		snapshot_vm_devices_format(cfg, line, sizeof(line));
 		log_info("restore: the snapshot's devices:%s", line);
 	}
 	free(saved);

@@ -28,6 +28,16 @@ int main(void)
 	in->console = VM_CONSOLE_VIRTIO;
 	CHECK(snapshot_vm_has_devices(in));
 
+	/* As roam run options (the restore's message, snapshot-info's devices line), cut short to fit. */
+	char text[128];
+	snapshot_vm_devices_format(in, text, sizeof(text));
+	CHECK(
+	    !strcmp(text, " --disk /shared/root.img --disk /shared/data.img,ro --net tap=tap7 --rng --console virtio"));
+	snapshot_vm_devices_format(in, text, 10);
+	CHECK(!strcmp(text, " --disk /")); /* 9 characters and the NUL */
+	snapshot_vm_devices_format(out, text, sizeof(text));
+	CHECK_EQ(text[0], 0);
+
 	struct snap_writer w;
 	snap_writer_init(&w);
 	snapshot_vm_devices_encode(&w, in);

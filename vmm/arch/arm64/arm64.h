@@ -7,6 +7,7 @@
 #include "../../../hypercalls/discover_impl.h"
 #include "../../../hypercalls/pvlock.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vcpu;
@@ -34,8 +35,12 @@ struct arch_vcpu {
 int arm64_get_reg(struct vcpu *vcpu, uint64_t id, uint64_t *value, const char *what);
 int arm64_set_reg(struct vcpu *vcpu, uint64_t id, uint64_t value, const char *what);
 
-/* ONE_REG ids of core registers x0..x30 and the PC. */
+/* ONE_REG ids of core registers x0..x30, the PC and PSTATE. */
 uint64_t arm64_core_reg_x(int n);
 uint64_t arm64_core_reg_pc(void);
+uint64_t arm64_core_reg_pstate(void);
+
+/* A host CPU's identification register from sysfs ("midr_el1", "revidr_el1"); false (and 0) if there is none. */
+bool arm64_host_id_reg(int cpu, const char *name, uint64_t *value);
 
 #endif

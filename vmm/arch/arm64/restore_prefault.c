@@ -54,18 +54,11 @@ static const uint32_t prefault_stub[] = {
 /* Whether any CPU of this host has the erratum (KVM enables its workaround if one does). */
 static bool host_has_erratum_834220(void)
 {
-	for (int cpu = 0;; cpu++) {
-		char path[96];
-		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/regs/identification/midr_el1", cpu);
-		FILE *f = fopen(path, "r");
-		if (!f)
-			return false;
-		unsigned long long midr = 0;
-		int n = fscanf(f, "%llx", &midr);
-		fclose(f);
-		if (n == 1 && arm64_midr_has_erratum_834220(midr))
+	uint64_t midr;
+	for (int cpu = 0; arm64_host_id_reg(cpu, "midr_el1", &midr); cpu++)
+		if (arm64_midr_has_erratum_834220(midr))
 			return true;
-	}
+	return false;
 }
 
 /* Cleans roam's writes to the point of coherency: the stub reads its page with the MMU off (non-cacheable). */
@@ -78,11 +71,6 @@ static void clean_to_poc(void *p, size_t len)
 		__asm__ volatile("dc civac, %0" ::"r"(a) : "memory");
 	__asm__ volatile("dsb sy" ::: "memory");
 	__builtin___clear_cache((char *)p, (char *)p + len); /* and no stale stub in the instruction cache */
-}
-
-static uint64_t core_reg(size_t offset)
-{
-	return KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | (offset / sizeof(uint32_t));
 }
 
 /* One KVM_RUN of the stub until it reports at ARM64_PREFAULT_DONE, then completes that MMIO exit. */
@@ -126,7 +114,7 @@ static int run_passes(struct vcpu *vcpu, uint8_t *page, uint64_t page_gpa, const
 		    {arm64_core_reg_x(1), (uint64_t)n},
 		    {arm64_core_reg_x(5), ARM64_PREFAULT_DONE},
 		    {arm64_core_reg_pc(), page_gpa},
-		    {core_reg(offsetof(struct kvm_regs, regs.pstate)), 0x3c5}, /* EL1h, DAIF masked */
+		    {arm64_core_reg_pstate(), 0x3c5}, /* EL1h, DAIF masked */
 		};
 		for (size_t i = 0; !ret && i < sizeof(set) / sizeof(set[0]); i++)
 			ret = arm64_set_reg(vcpu, set[i][0], set[i][1], "prefault stub register");
@@ -141,15 +129,9 @@ static int prefault(struct vm *vm, const struct arm64_prefault_run *runs, int nr
 	struct vcpu *vcpu = &vm->vcpus[0];
 	const uint64_t sctlr = ARM64_SYS_REG(3, 0, 1, 0, 0);
 	const uint64_t ids[SAVED_REGS] = {
-	    arm64_core_reg_x(0),
-	    arm64_core_reg_x(1),
-	    arm64_core_reg_x(2),
-	    arm64_core_reg_x(3),
-	    arm64_core_reg_x(4),
-	    arm64_core_reg_x(5),
-	    arm64_core_reg_pc(),
-	    core_reg(offsetof(struct kvm_regs, regs.pstate)),
-	    sctlr,
+	    arm64_core_reg_x(0), arm64_core_reg_x(1),	  arm64_core_reg_x(2),
+	    arm64_core_reg_x(3), arm64_core_reg_x(4),	  arm64_core_reg_x(5),
+	    arm64_core_reg_pc(), arm64_core_reg_pstate(), sctlr,
 	};
 	uint64_t saved[SAVED_REGS];
 	struct kvm_mp_state mp;
@@ -196,33 +178,32 @@ static int prefault(struct vm *vm, const struct arm64_prefault_run *runs, int nr
 int arm64_restore_prefault(struct vm *vm)
 {
 	enum vm_prefault mode = vm->cfg.prefault;
-	bool erratum = host_has_erratum_834220();
+	bool erratum = mode != VM_PREFAULT_OFF && host_has_erratum_834220();
 	if (mode == VM_PREFAULT_OFF || (mode == VM_PREFAULT_AUTO && !erratum))
 		return 0;
+	/* The run list, in an array grown until it holds every range. */
 	struct arm64_prefault_run *runs = NULL;
+	uint64_t hole = 0;
 	int nr = -ENOSPC;
 	for (int max = 256; nr == -ENOSPC && max <= (1 << 22); max *= 4) {
 		free(runs);
-		runs = calloc((size_t)max, sizeof(*runs));
-		if (!runs)
+		if (!(runs = calloc((size_t)max, sizeof(*runs))))
 			return -ENOMEM;
-		uint64_t hole;
 		nr = arm64_prefault_runs(&vm->mem, runs, max, &hole);
-		if (nr > 0) {
-			uint64_t pages = 0;
-			for (int i = 0; i < nr; i++)
-				pages += runs[i].pages;
-			uint64_t t0 = vm_now_ns();
-			int ret = prefault(vm, runs, nr, hole);
-			if (!ret)
-				log_info("restore: mapped %" PRIu64
-					 " restored pages (%d ranges) at stage 2 in %.1f ms%s",
-					 pages, nr, (vm_now_ns() - t0) / 1e6,
-					 erratum ? " (this host has Arm erratum 834220)" : "");
-			free(runs);
-			return ret;
-		}
+	}
+	int ret = 0;
+	if (nr < 0) {
+		ret = log_errno(nr, "restore prefault: cannot list the restored memory: %s", strerror(-nr));
+	} else if (nr > 0) {
+		uint64_t pages = 0, t0 = vm_now_ns();
+		for (int i = 0; i < nr; i++)
+			pages += runs[i].pages;
+		ret = prefault(vm, runs, nr, hole);
+		if (!ret)
+			log_info("restore: mapped %" PRIu64 " restored pages (%d ranges) at stage 2 in %.1f ms%s",
+				 pages, nr, (vm_now_ns() - t0) / 1e6,
+				 erratum ? " (this host has Arm erratum 834220)" : "");
 	}
 	free(runs);
-	return nr < 0 ? log_errno(nr, "restore prefault: cannot list the restored memory: %s", strerror(-nr)) : 0;
+	return ret;
 }

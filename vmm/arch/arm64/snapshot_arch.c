@@ -103,22 +103,10 @@ int arch_finish_restore(struct vm *vm)
 	return ret ? ret : arm64_timer_verify(vm);
 }
 
-static uint64_t sysfs_hex(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	unsigned long long v = 0;
-	if (f) {
-		if (fscanf(f, "%llx", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v;
-}
-
 void arch_host_identity(uint64_t id[2])
 {
-	id[0] = sysfs_hex("/sys/devices/system/cpu/cpu0/regs/identification/midr_el1");
-	id[1] = sysfs_hex("/sys/devices/system/cpu/cpu0/regs/identification/revidr_el1");
+	arm64_host_id_reg(0, "midr_el1", &id[0]);
+	arm64_host_id_reg(0, "revidr_el1", &id[1]);
 }
 
 const char *arch_targets_text(struct vm *vm)
