@@ -1,7 +1,7 @@
 /* The per-device I/O thread: see io_loop.h. */
 #include "io_loop.h"
 
-#include "../vmm/log.h"
+#include "core/log.h"
 
 #include <errno.h>
 #include <signal.h>

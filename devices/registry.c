@@ -1,11 +1,11 @@
 /* The ordered list of device types and the loops over a VM's devices: see device.h. */
 #include "device.h"
 
-#include "../vmm/vm.h"
+#include "core/vm.h"
 
 #include <stddef.h>
 
-#include "../vmm/log.h"
+#include "core/log.h"
 
 #include <errno.h>
 

@@ -5,11 +5,11 @@
  */
 #include "device.h"
 
-#include "../fdt/fdt_builder.h"
-#include "../vmm/arch.h"
-#include "../vmm/log.h"
-#include "../vmm/snap_codec.h"
-#include "../vmm/vm.h"
+#include "arch.h"
+#include "core/log.h"
+#include "core/vm.h"
+#include "fdt/fdt_builder.h"
+#include "snapshot/snap_codec.h"
 
 #include <errno.h>
 #include <pthread.h>

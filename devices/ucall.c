@@ -5,9 +5,9 @@
  */
 #include "ucall.h"
 
-#include "../vmm/arch.h"
-#include "../vmm/log.h"
-#include "../vmm/vm.h"
+#include "arch.h"
+#include "core/log.h"
+#include "core/vm.h"
 #include "device.h"
 
 #include <errno.h>

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../guest-images/include/ucall.h"
+#include "guest-images/include/ucall.h"
 
 struct ucall_msg {
 	uint16_t cmd;

@@ -12,8 +12,8 @@
 #include "device.h"
 #include "virtio_mmio.h"
 
-#include "../vmm/snap_codec.h"
-#include "../vmm/vm.h"
+#include "core/vm.h"
+#include "snapshot/snap_codec.h"
 
 #include <errno.h>
 #include <stdlib.h>

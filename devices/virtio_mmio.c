@@ -4,11 +4,11 @@
  */
 #include "virtio_mmio.h"
 
-#include "../fdt/fdt_builder.h"
-#include "../vmm/arch.h"
-#include "../vmm/log.h"
-#include "../vmm/sys_ioctl.h"
-#include "../vmm/vm.h"
+#include "arch.h"
+#include "core/log.h"
+#include "core/sys_ioctl.h"
+#include "core/vm.h"
+#include "fdt/fdt_builder.h"
 
 #include <errno.h>
 #include <linux/kvm.h>

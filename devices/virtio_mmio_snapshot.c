@@ -5,9 +5,9 @@
  */
 #include "virtio_mmio.h"
 
-#include "../vmm/log.h"
-#include "../vmm/snap_codec.h"
-#include "../vmm/vm.h"
+#include "core/log.h"
+#include "core/vm.h"
+#include "snapshot/snap_codec.h"
 
 #include <errno.h>
 #include <string.h>

@@ -14,9 +14,9 @@
 #include "device.h"
 #include "virtio_mmio.h"
 
-#include "../vmm/log.h"
-#include "../vmm/sys_ioctl.h"
-#include "../vmm/vm.h"
+#include "core/log.h"
+#include "core/sys_ioctl.h"
+#include "core/vm.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,8 +6,8 @@
 #include "device.h"
 #include "virtio_mmio.h"
 
-#include "../vmm/log.h"
-#include "../vmm/vm.h"
+#include "core/log.h"
+#include "core/vm.h"
 
 #include <errno.h>
 #include <stdio.h>

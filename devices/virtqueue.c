@@ -8,7 +8,7 @@
  */
 #include "virtqueue.h"
 
-#include "../vmm/snap_codec.h"
+#include "snapshot/snap_codec.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -12,7 +12,7 @@
 #ifndef ROAM_VIRTQUEUE_H
 #define ROAM_VIRTQUEUE_H
 
-#include "../vmm/memory.h"
+#include "core/memory.h"
 
 #include <stdbool.h>
 #include <stddef.h>

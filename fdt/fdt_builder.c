@@ -1,7 +1,7 @@
 /* Device-tree builder that keeps the first error: see fdt_builder.h. */
 #include "fdt_builder.h"
 
-#include "../vmm/log.h"
+#include "core/log.h"
 
 #include <errno.h>
 #include <libfdt.h>

@@ -5,7 +5,7 @@
  */
 #include "guest.h"
 
-#include "../vmm/arch/arm64/layout.h"
+#include "arch/arm64/layout.h"
 
 #define EXITS_COUNT 20000
 #define UART_SCR 7

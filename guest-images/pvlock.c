@@ -14,7 +14,7 @@
  */
 #include "guest.h"
 
-#include "../vmm/arch/arm64/layout.h"
+#include "arch/arm64/layout.h"
 
 #include <stdatomic.h>
 

@@ -1,7 +1,7 @@
 /* The hypercall dispatcher: see hypercall.h. A linear table: a VM has a handful of handlers. */
 #include "hypercall.h"
 
-#include "../vmm/log.h"
+#include "core/log.h"
 
 #include <errno.h>
 #include <inttypes.h>

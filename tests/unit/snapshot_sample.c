@@ -1,7 +1,7 @@
 /* The snapshot tests' sample snapshot, whole-snapshot reader and rewriter: see snapshot_sample.h. */
 #include "snapshot_sample.h"
 
-#include "../../vmm/snapshot_meta.h"
+#include "snapshot/snapshot_meta.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -7,7 +7,7 @@
 #ifndef ROAM_TEST_SNAPSHOT_SAMPLE_H
 #define ROAM_TEST_SNAPSHOT_SAMPLE_H
 
-#include "../../vmm/snapshot.h"
+#include "snapshot/snapshot.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -4,7 +4,7 @@
  * request checking: malformed JSON, non-objects, a missing or non-string cmd, unknown commands and arguments, bad
  * vCPU types and numbers, handler errors, and the replies of good requests.
  */
-#include "../../vmm/api_proto.h"
+#include "api/api_proto.h"
 #include "check.h"
 
 #include <stdlib.h>

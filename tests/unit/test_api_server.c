@@ -4,9 +4,9 @@
  * stale socket, several clients at once, errors that keep the connection open, the 64 KiB limit, the client limit,
  * the quit action after the reply, and ctl's output, errors and exit statuses.
  */
-#include "../../vmm/api.h"
-#include "../../vmm/commands.h"
+#include "api/api.h"
 #include "check.h"
+#include "cli/commands.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -1,6 +1,6 @@
 /* Unit test of the MMIO bus: range validation (zero length, wrap-around, overlap) and dispatch by offset. */
-#include "../../vmm/bus.h"
 #include "check.h"
+#include "core/bus.h"
 
 #include <errno.h>
 

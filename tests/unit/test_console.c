@@ -1,6 +1,6 @@
 /* Unit test of console input filtering: the Ctrl-A escapes on a terminal, and pass-through otherwise. */
-#include "../../vmm/console.h"
 #include "check.h"
+#include "core/console.h"
 
 int main(void)
 {

@@ -3,11 +3,11 @@
  * writes it to argv[1]; compare_dts.cmake decompiles it with dtc and compares it with golden/arm64-2cpu.dts. Also
  * checks that the builder keeps and reports its first error.
  */
-#include "../../devices/device.h"
-#include "../../fdt/fdt_builder.h"
-#include "../../vmm/arch/arm64/fdt.h"
-#include "../../vmm/vm.h"
+#include "arch/arm64/fdt.h"
 #include "check.h"
+#include "core/vm.h"
+#include "devices/device.h"
+#include "fdt/fdt_builder.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -2,8 +2,8 @@
  * Unit test of the hypercall dispatcher and the target-discovery service on synthetic exits: each case gives the
  * function ID and argument registers a guest would pass and the registers it must get back.
  */
-#include "../../hypercalls/discover_impl.h"
 #include "check.h"
+#include "hypercalls/discover_impl.h"
 
 #include <errno.h>
 

@@ -1,5 +1,5 @@
 /* Unit test of arm64 Image header parsing and of kernel/initrd/device-tree placement in guest RAM. */
-#include "../../vmm/arch/arm64/image.h"
+#include "arch/arm64/image.h"
 #include "check.h"
 
 #include <errno.h>

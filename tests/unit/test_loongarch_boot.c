@@ -4,13 +4,13 @@
  * placement, and the whole load into guest memory from temporary files: kernel segments and bss, initrd, command
  * line, secondary-vCPU stub, device tree and EFI tables where the plan says, and the boot registers.
  */
-#include "../../devices/device.h"
-#include "../../fdt/fdt_builder.h"
-#include "../../vmm/arch.h"
-#include "../../vmm/arch/loongarch/boot_load.h"
-#include "../../vmm/arch/loongarch/efi.h"
-#include "../../vmm/memory.h"
+#include "arch.h"
+#include "arch/loongarch/boot_load.h"
+#include "arch/loongarch/efi.h"
 #include "check.h"
+#include "core/memory.h"
+#include "devices/device.h"
+#include "fdt/fdt_builder.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,7 +4,7 @@
  * signature, header size and CRC, vendor string, configuration tables by GUID, then the boot memory map, and checks
  * that the descriptors cover exactly the RAM banks, in order, with the reserved ranges typed. Also the error cases.
  */
-#include "../../vmm/arch/loongarch/efi.h"
+#include "arch/loongarch/efi.h"
 #include "check.h"
 
 #include <errno.h>

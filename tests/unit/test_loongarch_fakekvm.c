@@ -1,8 +1,8 @@
 /* The fake LoongArch KVM of the unit tests: see test_loongarch_fakekvm.h. */
 #include "test_loongarch_fakekvm.h"
 
-#include "../../vmm/log.h"
-#include "../../vmm/sys_ioctl.h"
+#include "core/log.h"
+#include "core/sys_ioctl.h"
 
 #include <asm/kvm_para.h>
 #include <errno.h>

@@ -4,12 +4,12 @@
  * dtc and compares it with golden/loongarch-2cpu.dts. Also checks with libfdt what Linux relies on (the interrupt
  * tree, the UART's interrupt specifier) and that a tree too large for its buffer reports its first error.
  */
-#include "../../devices/device.h"
-#include "../../fdt/fdt_builder.h"
-#include "../../vmm/arch.h"
-#include "../../vmm/arch/loongarch/fdt.h"
-#include "../../vmm/vm.h"
+#include "arch.h"
+#include "arch/loongarch/fdt.h"
 #include "check.h"
+#include "core/vm.h"
+#include "devices/device.h"
+#include "fdt/fdt_builder.h"
 
 #include <errno.h>
 #include <libfdt.h>

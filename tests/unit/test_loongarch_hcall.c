@@ -4,12 +4,12 @@
  * lock registered under roam's LoongArch function IDs; the test checks the status KVM will put in a0 and the
  * a1..a3 values roam must write. Then IOCSR reads and writes as KVM_EXIT_LOONGARCH_IOCSR delivers them.
  */
-#include "../../hypercalls/discover_impl.h"
-#include "../../hypercalls/pvlock.h"
-#include "../../vmm/arch/loongarch/hcall.h"
-#include "../../vmm/arch/loongarch/iocsr.h"
-#include "../../vmm/arch/loongarch/layout.h"
+#include "arch/loongarch/hcall.h"
+#include "arch/loongarch/iocsr.h"
+#include "arch/loongarch/layout.h"
 #include "check.h"
+#include "hypercalls/discover_impl.h"
+#include "hypercalls/pvlock.h"
 #include "test_loongarch_fakekvm.h"
 
 #include <errno.h>

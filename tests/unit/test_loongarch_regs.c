@@ -4,9 +4,9 @@
  * CPUCFG ids match KVM_IOC_CPUCFG for words 0..20, roam's policy per word, and the cpucfg instruction reads this
  * CPU's words (here: the CPU qemu-loongarch64 emulates).
  */
-#include "../../vmm/arch/loongarch/cpucfg.h"
-#include "../../vmm/arch/loongarch/csr.h"
-#include "../../vmm/arch/loongarch/loongarch.h"
+#include "arch/loongarch/cpucfg.h"
+#include "arch/loongarch/csr.h"
+#include "arch/loongarch/loongarch.h"
 #include "check.h"
 
 #include <linux/kvm.h>

@@ -5,15 +5,15 @@
  * PCH-PIC registers and counter are saved with arch.h's functions, restored into a fresh VM, and saved again with
  * identical bytes; the compatibility check reports what the destination cannot take.
  */
-#include "../../vmm/arch.h"
-#include "../../vmm/arch/loongarch/loongarch.h"
-#include "../../vmm/arch/loongarch/snapshot.h"
-#include "../../vmm/snap_codec.h"
-#include "../../vmm/snapshot.h"
-#include "../../vmm/vcpu.h"
-#include "../../vmm/vm.h"
-#include "../../vmm/vm_snapshot.h"
+#include "arch.h"
+#include "arch/loongarch/loongarch.h"
+#include "arch/loongarch/snapshot.h"
 #include "check.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
+#include "snapshot/snap_codec.h"
+#include "snapshot/snapshot.h"
+#include "snapshot/vm_snapshot.h"
 #include "test_loongarch_fakekvm.h"
 
 #include <asm/kvm_para.h>

@@ -4,10 +4,10 @@
  * PRID is an identity), the host check and its report, the JSON files (round trips and refusals with their
  * messages), and the commands: `roam cpu-profile` through the fake KVM, `roam targets merge` and `check`.
  */
-#include "../../vmm/arch/loongarch/cpucfg.h"
-#include "../../vmm/arch/loongarch/targets_json.h"
-#include "../../vmm/commands.h"
+#include "arch/loongarch/cpucfg.h"
+#include "arch/loongarch/targets_json.h"
 #include "check.h"
+#include "cli/commands.h"
 #include "test_loongarch_fakekvm.h"
 
 #include <asm/kvm_para.h>

@@ -6,17 +6,17 @@
  * refusal with its message (host not in the targets, words the host cannot present, no USER_HCALL, no in-kernel
  * interrupt controllers, a failing ioctl).
  */
-#include "../../vmm/arch.h"
-#include "../../vmm/arch/loongarch/cpucfg.h"
-#include "../../vmm/arch/loongarch/hcall.h"
-#include "../../vmm/arch/loongarch/layout.h"
-#include "../../vmm/arch/loongarch/loongarch.h"
-#include "../../vmm/arch/loongarch/targets_json.h"
-#include "../../vmm/pvlock.h"
-#include "../../vmm/snapshot_meta.h"
-#include "../../vmm/vcpu.h"
-#include "../../vmm/vm.h"
+#include "arch.h"
+#include "arch/loongarch/cpucfg.h"
+#include "arch/loongarch/hcall.h"
+#include "arch/loongarch/layout.h"
+#include "arch/loongarch/loongarch.h"
+#include "arch/loongarch/targets_json.h"
 #include "check.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
+#include "pvlock/pvlock.h"
+#include "snapshot/snapshot_meta.h"
 #include "test_loongarch_fakekvm.h"
 
 #include <asm/kvm_para.h>

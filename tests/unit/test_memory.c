@@ -1,6 +1,6 @@
 /* Unit test of guest memory: slot validation and the checked guest-address translation (rule 8). */
-#include "../../vmm/memory.h"
 #include "check.h"
+#include "core/memory.h"
 
 #include <errno.h>
 

@@ -2,10 +2,10 @@
  * Unit test of the PV lock without KVM: region sizing, the flag rules (1 outside KVM_RUN and while descheduled, 0
  * otherwise), guest writes to the read-only region being ignored, and the hypercall answers on synthetic exits.
  */
-#include "../../hypercalls/pvlock.h"
-#include "../../vmm/pvlock.h"
-#include "../../vmm/vm.h"
 #include "check.h"
+#include "core/vm.h"
+#include "hypercalls/pvlock.h"
+#include "pvlock/pvlock.h"
 
 #include <errno.h>
 

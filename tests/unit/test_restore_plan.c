@@ -3,9 +3,9 @@
  * 834220, the ranges of guest RAM that hold data after a restore (holes skipped, the PV-lock slot ignored), and the
  * counter-frequency check.
  */
-#include "../../vmm/arch/arm64/restore_plan.h"
-#include "../../vmm/memory.h"
+#include "arch/arm64/restore_plan.h"
 #include "check.h"
+#include "core/memory.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* Unit test of `roam run` argument parsing: accepted forms, and one specific message per kind of bad input. */
-#include "../../vmm/run_options.h"
 #include "check.h"
+#include "cli/run_options.h"
 
 struct bad_args_case {
 	const char *args[8];

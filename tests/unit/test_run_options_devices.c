@@ -2,8 +2,8 @@
  * Unit test of `roam run`'s device options (--disk, --net, --rng, --console): accepted forms fill struct
  * vm_config, and each kind of bad input gets its own message.
  */
-#include "../../vmm/run_options.h"
 #include "check.h"
+#include "cli/run_options.h"
 
 #define D "--disk", "x.img"
 #define N(i) "--net", "tap=t" #i

@@ -6,9 +6,9 @@
  * atomic writing (abort and failure leave the previous file and no temporary file). Corruption is in
  * test_snapshot_corrupt.c, `roam snapshot-info` in test_snapshot_info.c.
  */
-#include "../../vmm/crc32c.h"
-#include "../../vmm/snapshot_format.h"
 #include "check.h"
+#include "snapshot/crc32c.h"
+#include "snapshot/snapshot_format.h"
 #include "snapshot_sample.h"
 
 #include <dirent.h>

@@ -6,9 +6,9 @@
  * hostile contents (huge lengths, bad memory geometry, a wrong section count, trailing data) are refused with a
  * message saying what is wrong.
  */
-#include "../../vmm/crc32c.h"
-#include "../../vmm/snapshot_format.h"
 #include "check.h"
+#include "snapshot/crc32c.h"
+#include "snapshot/snapshot_format.h"
 #include "snapshot_sample.h"
 
 #include <errno.h>

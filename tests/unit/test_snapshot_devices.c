@@ -3,10 +3,10 @@
  * disks, NICs, rng and console, and every truncation and an over-long count refused without writing past the
  * config's arrays.
  */
-#include "../../vmm/snap_codec.h"
-#include "../../vmm/snapshot_meta.h"
-#include "../../vmm/vm.h"
 #include "check.h"
+#include "core/vm.h"
+#include "snapshot/snap_codec.h"
+#include "snapshot/snapshot_meta.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,10 +4,10 @@
  * status 1 with the listing going on past a section with a bad checksum, truncated and foreign files, an unknown
  * optional section, standard input, and usage errors.
  */
-#include "../../vmm/commands.h"
-#include "../../vmm/crc32c.h"
-#include "../../vmm/snapshot_format.h"
 #include "check.h"
+#include "cli/commands.h"
+#include "snapshot/crc32c.h"
+#include "snapshot/snapshot_format.h"
 #include "snapshot_sample.h"
 
 #include <errno.h>

@@ -3,8 +3,8 @@
  * (each field rule, conflicts and hosts that cannot take a value, with their messages), and checking a host against
  * a targets config (each finding code). No KVM: profiles are built in memory.
  */
-#include "../../vmm/arch/arm64/idregs.h"
-#include "../../vmm/arch/arm64/targets.h"
+#include "arch/arm64/idregs.h"
+#include "arch/arm64/targets.h"
 #include "check.h"
 
 #include <errno.h>

@@ -3,11 +3,11 @@
  * written atomically, and every kind of broken hand edit gets its own one-line message naming file, JSON path and
  * reason (table-driven: each case is one small edit of a valid document).
  */
-#include "../../vmm/arch/arm64/idregs.h"
-#include "../../vmm/arch/arm64/targets.h"
-#include "../../vmm/arch/arm64/targets_json.h"
-#include "../../vmm/file_util.h"
+#include "arch/arm64/idregs.h"
+#include "arch/arm64/targets.h"
+#include "arch/arm64/targets_json.h"
 #include "check.h"
+#include "core/file_util.h"
 
 #include <dirent.h>
 #include <errno.h>

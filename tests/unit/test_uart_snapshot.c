@@ -2,10 +2,10 @@
  * Unit test of the 16550's snapshot state (devices/uart.c): registers, the pending transmitter interrupt and unread
  * input survive save -> restore, save -> restore -> save gives identical bytes, and damaged payloads are refused.
  */
-#include "../../devices/device.h"
-#include "../../vmm/snap_codec.h"
-#include "../../vmm/vm.h"
 #include "check.h"
+#include "core/vm.h"
+#include "devices/device.h"
+#include "snapshot/snap_codec.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* Unit test of ucall decoding: the struct layout matches the documented offsets, and bad structs are refused. */
-#include "../../devices/ucall.h"
 #include "check.h"
+#include "devices/ucall.h"
 
 #include <errno.h>
 #include <stddef.h>

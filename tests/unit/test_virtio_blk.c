@@ -5,8 +5,8 @@
  * VIRTIO_BLK_S_IOERR; malformed chains put the device into NEEDS_RESET until a reset; and the snapshot hooks give
  * save -> restore -> save identical bytes, with the restored device carrying on where the first stopped.
  */
-#include "../../devices/device.h"
-#include "../../vmm/snap_codec.h"
+#include "devices/device.h"
+#include "snapshot/snap_codec.h"
 #include "virtio_test_driver.h"
 
 #include <errno.h>

@@ -5,10 +5,10 @@
  * input through hvc0's queues, slots and device-tree-visible placement in registry order, a paused device holding
  * its queue until resumed, and save -> restore -> save identity for each device.
  */
-#include "../../devices/device.h"
-#include "../../devices/virtio_net.h"
-#include "../../fdt/fdt_builder.h"
-#include "../../vmm/snap_codec.h"
+#include "devices/device.h"
+#include "devices/virtio_net.h"
+#include "fdt/fdt_builder.h"
+#include "snapshot/snap_codec.h"
 #include "virtio_test_driver.h"
 
 #include <errno.h>

@@ -4,9 +4,9 @@
  * indirect tables, a runaway available index), each refused with a specific reason; the used ring, interrupt
  * suppression, the chain copy helpers, and save -> restore -> save giving identical bytes.
  */
-#include "../../devices/virtqueue.h"
-#include "../../vmm/snap_codec.h"
 #include "check.h"
+#include "devices/virtqueue.h"
+#include "snapshot/snap_codec.h"
 
 #include <errno.h>
 

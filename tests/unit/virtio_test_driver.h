@@ -8,10 +8,10 @@
 #ifndef ROAM_VIRTIO_TEST_DRIVER_H
 #define ROAM_VIRTIO_TEST_DRIVER_H
 
-#include "../../devices/virtio_mmio.h"
-#include "../../vmm/arch.h"
-#include "../../vmm/vm.h"
+#include "arch.h"
 #include "check.h"
+#include "core/vm.h"
+#include "devices/virtio_mmio.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>

@@ -4,8 +4,8 @@
 #ifndef ROAM_ARM64_H
 #define ROAM_ARM64_H
 
-#include "../../../hypercalls/discover_impl.h"
-#include "../../../hypercalls/pvlock.h"
+#include "hypercalls/discover_impl.h"
+#include "hypercalls/pvlock.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -2,17 +2,17 @@
  * arm64 direct kernel boot: load the Image (by its header), the initrd and the device tree into guest RAM per
  * Documentation/arch/arm64/booting.rst, and point the boot vCPU at the kernel with x0 = device tree address.
  */
-#include "../../../devices/device.h"
-#include "../../../fdt/fdt_builder.h"
-#include "../../arch.h"
-#include "../../log.h"
-#include "../../pvlock.h"
-#include "../../vcpu.h"
-#include "../../vm.h"
+#include "arch.h"
 #include "arm64.h"
+#include "core/log.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
+#include "devices/device.h"
 #include "fdt.h"
+#include "fdt/fdt_builder.h"
 #include "image.h"
 #include "layout.h"
+#include "pvlock/pvlock.h"
 #include "smccc.h"
 
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* The arm64 device tree: see fdt.h. Node layout follows what Linux's arm64 "virt"-style boards expect. */
 #include "fdt.h"
 
-#include "../../../fdt/fdt_builder.h"
+#include "fdt/fdt_builder.h"
 #include "layout.h"
 
 #include <stdio.h>

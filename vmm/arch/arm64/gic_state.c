@@ -1,13 +1,13 @@
 /* GICv3 state for snapshots: see gic_state.h. */
 #include "gic_state.h"
 
-#include "../../log.h"
-#include "../../snap_codec.h"
-#include "../../sys_ioctl.h"
-#include "../../vcpu.h"
-#include "../../vm.h"
 #include "arm64.h"
+#include "core/log.h"
+#include "core/sys_ioctl.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
 #include "layout.h"
+#include "snapshot/snap_codec.h"
 #include "vcpu_state.h"
 
 #include <errno.h>

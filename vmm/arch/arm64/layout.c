@@ -1,6 +1,6 @@
 /* arm64 answers to the architecture-neutral layout questions of arch.h, from the const table in layout.h. */
 #include "layout.h"
-#include "../../arch.h"
+#include "arch.h"
 
 const char *arch_name(void)
 {

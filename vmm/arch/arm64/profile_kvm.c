@@ -4,8 +4,8 @@
  * move here. Nothing of the scratch VM survives the call.
  */
 #include "profile_kvm.h"
-#include "../../log.h"
-#include "../../sys_ioctl.h"
+#include "core/log.h"
+#include "core/sys_ioctl.h"
 #include "cpu_profile.h"
 
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* The pure half of an arm64 restore: see restore_plan.h. */
 #include "restore_plan.h"
 
-#include "../../memory.h"
+#include "core/memory.h"
 
 #include <errno.h>
 #include <inttypes.h>

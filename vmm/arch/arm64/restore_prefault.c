@@ -18,12 +18,12 @@
 #include "restore_prefault.h"
 #include "restore_plan.h"
 
-#include "../../log.h"
-#include "../../memory.h"
-#include "../../sys_ioctl.h"
-#include "../../vcpu.h"
-#include "../../vm.h"
 #include "arm64.h"
+#include "core/log.h"
+#include "core/memory.h"
+#include "core/sys_ioctl.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
 #include "layout.h"
 
 #include <errno.h>

@@ -1,12 +1,12 @@
 /* SMCCC hypercall glue for arm64: see smccc.h. */
 #include "smccc.h"
 
-#include "../../log.h"
-#include "../../pvlock.h"
-#include "../../sys_ioctl.h"
-#include "../../vcpu.h"
-#include "../../vm.h"
 #include "arm64.h"
+#include "core/log.h"
+#include "core/sys_ioctl.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
+#include "pvlock/pvlock.h"
 
 #include <errno.h>
 #include <linux/kvm.h>

@@ -2,16 +2,16 @@
  * The arm64 side of snapshots (arch.h): vCPU registers and state (vcpu_state.c), the GICv3 and the counter
  * (gic_state.c), the host identity and the targets text for the snapshot's HOST and TARGETS sections.
  */
-#include "../../arch.h"
-#include "../../log.h"
-#include "../../snap_codec.h"
-#include "../../snapshot.h"
-#include "../../snapshot_meta.h"
-#include "../../vcpu.h"
-#include "../../vm.h"
+#include "arch.h"
 #include "arm64.h"
+#include "core/log.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
 #include "gic_state.h"
 #include "restore_prefault.h"
+#include "snapshot/snap_codec.h"
+#include "snapshot/snapshot.h"
+#include "snapshot/snapshot_meta.h"
 #include "targets.h"
 #include "timer_state.h"
 #include "vcpu_state.h"

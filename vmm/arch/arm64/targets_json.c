@@ -1,7 +1,7 @@
 /* CPU profile and targets JSON files, and the JSON form of check reports: see targets_json.h. */
 #include "targets_json.h"
 
-#include "../../file_util.h"
+#include "core/file_util.h"
 #include "idregs.h"
 #include "targets_json_util.h"
 

@@ -1,12 +1,12 @@
 /* Applying a targets config to a VM on KVM: see targets_kvm.h. */
 #include "targets_kvm.h"
 
-#include "../../file_util.h"
-#include "../../log.h"
-#include "../../sys_ioctl.h"
-#include "../../vcpu.h"
-#include "../../vm.h"
 #include "arm64.h"
+#include "core/file_util.h"
+#include "core/log.h"
+#include "core/sys_ioctl.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
 #include "idregs.h"
 #include "profile_kvm.h"
 #include "smccc.h"

@@ -1,13 +1,13 @@
 /* The guest's counter for snapshots: see timer_state.h. */
 #include "timer_state.h"
 
-#include "../../log.h"
-#include "../../snap_codec.h"
-#include "../../sys_ioctl.h"
-#include "../../vcpu.h"
-#include "../../vm.h"
 #include "arm64.h"
+#include "core/log.h"
+#include "core/sys_ioctl.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
 #include "restore_plan.h"
+#include "snapshot/snap_codec.h"
 #include "vcpu_state.h"
 
 #include <errno.h>

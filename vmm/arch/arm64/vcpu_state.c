@@ -1,11 +1,11 @@
 /* Saving and restoring an arm64 vCPU's state: see vcpu_state.h. */
 #include "vcpu_state.h"
 
-#include "../../log.h"
-#include "../../snap_codec.h"
-#include "../../sys_ioctl.h"
-#include "../../vcpu.h"
 #include "arm64.h"
+#include "core/log.h"
+#include "core/sys_ioctl.h"
+#include "core/vcpu.h"
+#include "snapshot/snap_codec.h"
 
 #include <errno.h>
 #include <inttypes.h>

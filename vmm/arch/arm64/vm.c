@@ -2,12 +2,12 @@
  * arm64 VM setup on KVM: the VM type (IPA size), required capabilities, the in-kernel GICv3 and interrupt lines,
  * and vCPU initialization (PSCI 0.2+, secondaries powered off until PSCI CPU_ON).
  */
-#include "../../vm.h"
-#include "../../arch.h"
-#include "../../log.h"
-#include "../../sys_ioctl.h"
-#include "../../vcpu.h"
+#include "core/vm.h"
+#include "arch.h"
 #include "arm64.h"
+#include "core/log.h"
+#include "core/sys_ioctl.h"
+#include "core/vcpu.h"
 #include "layout.h"
 #include "smccc.h"
 #include "targets_kvm.h"

@@ -4,16 +4,16 @@
  * secondary wait loop. Registers go in with KVM_SET_REGS. Also registers roam's PV-lock hypercalls when the guest
  * can reach them (USER_HCALL).
  */
-#include "../../../devices/device.h"
-#include "../../arch.h"
-#include "../../log.h"
-#include "../../pvlock.h"
-#include "../../vcpu.h"
-#include "../../vm.h"
+#include "arch.h"
 #include "boot_load.h"
+#include "core/log.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
 #include "cpucfg.h"
+#include "devices/device.h"
 #include "hcall.h"
 #include "loongarch.h"
+#include "pvlock/pvlock.h"
 
 #include <errno.h>
 #include <linux/kvm.h>

@@ -1,11 +1,11 @@
 /* LoongArch direct boot into guest memory: see boot_load.h. */
 #include "boot_load.h"
 
-#include "../../../fdt/fdt_builder.h"
-#include "../../log.h"
-#include "../../memory.h"
+#include "core/log.h"
+#include "core/memory.h"
 #include "efi.h"
 #include "fdt.h"
+#include "fdt/fdt_builder.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,9 +4,9 @@
  *   roam targets merge PROFILE... -o FILE [--prid X]          compute a targets config
  *   roam targets check TARGETS [--json] [--profile HOST.json] can this host (or that profile) run those guests?
  */
-#include "../../commands.h"
-#include "../../log.h"
-#include "../../vm.h"
+#include "cli/commands.h"
+#include "core/log.h"
+#include "core/vm.h"
 #include "cpucfg.h"
 #include "profile_kvm.h"
 #include "targets_json.h"

@@ -5,7 +5,7 @@
  */
 #include "fdt.h"
 
-#include "../../../fdt/fdt_builder.h"
+#include "fdt/fdt_builder.h"
 #include "power.h"
 
 #include <stdio.h>

@@ -1,9 +1,9 @@
 /* LoongArch user-service hypercalls: see hcall.h. */
 #include "hcall.h"
 
-#include "../../../hypercalls/hypercall.h"
-#include "../../vcpu.h"
-#include "../../vm.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
+#include "hypercalls/hypercall.h"
 #include "loongarch.h"
 
 #include <linux/kvm.h>

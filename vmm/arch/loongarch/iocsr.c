@@ -1,7 +1,7 @@
 /* The IOCSR registers roam emulates: see iocsr.h. */
 #include "iocsr.h"
 
-#include "../../log.h"
+#include "core/log.h"
 #include "layout.h"
 
 #include <errno.h>

@@ -3,12 +3,12 @@
  * (arch/loongarch/include/uapi/asm/kvm.h): the IPI's per-vCPU registers ((vCPU << 16) | offset), the EIOINTC's
  * registers (4 bytes each, in-service bits per vCPU) and software state, and the PCH-PIC's registers.
  */
-#include "../../arch.h"
-#include "../../log.h"
-#include "../../snap_codec.h"
-#include "../../vm.h"
+#include "arch.h"
+#include "core/log.h"
+#include "core/vm.h"
 #include "loongarch.h"
 #include "snapshot.h"
+#include "snapshot/snap_codec.h"
 
 #include <errno.h>
 #include <linux/kvm.h>

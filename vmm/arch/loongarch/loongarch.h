@@ -5,9 +5,9 @@
 #ifndef ROAM_LOONGARCH_H
 #define ROAM_LOONGARCH_H
 
-#include "../../../hypercalls/discover_impl.h"
-#include "../../../hypercalls/pvlock.h"
 #include "cpucfg.h"
+#include "hypercalls/discover_impl.h"
+#include "hypercalls/pvlock.h"
 #include "iocsr.h"
 
 #include <stdbool.h>

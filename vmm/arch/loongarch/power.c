@@ -1,8 +1,8 @@
 /* The LoongArch power-off and reset registers: see power.h. */
 #include "power.h"
 
-#include "../../log.h"
-#include "../../vm.h"
+#include "core/log.h"
+#include "core/vm.h"
 #include "layout.h"
 
 #include <string.h>

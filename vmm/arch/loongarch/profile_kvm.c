@@ -6,8 +6,8 @@
  */
 #include "profile_kvm.h"
 
-#include "../../log.h"
-#include "../../sys_ioctl.h"
+#include "core/log.h"
+#include "core/sys_ioctl.h"
 #include "loongarch.h"
 
 #include <asm/kvm_para.h>

@@ -1,8 +1,8 @@
 /* KVM register and attribute helpers for LoongArch: see loongarch.h. */
 #include "loongarch.h"
 
-#include "../../sys_ioctl.h"
-#include "../../vcpu.h"
+#include "core/sys_ioctl.h"
+#include "core/vcpu.h"
 
 #include <linux/kvm.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
 /* LoongArch vCPU and timer state payloads: see snapshot.h. */
 #include "snapshot.h"
 
-#include "../../snap_codec.h"
 #include "cpucfg.h"
+#include "snapshot/snap_codec.h"
 
 #include <errno.h>
 #include <string.h>

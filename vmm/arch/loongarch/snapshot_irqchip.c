@@ -1,7 +1,7 @@
 /* LoongArch interrupt-controller state payloads (IPI, EIOINTC, PCH-PIC): see snapshot.h. */
 #include "snapshot.h"
 
-#include "../../snap_codec.h"
+#include "snapshot/snap_codec.h"
 
 #include <errno.h>
 #include <string.h>

@@ -5,17 +5,17 @@
  * groups of the IPI, EIOINTC and PCH-PIC (the EIOINTC is told LOAD_FINISHED after a restore, to rebuild its routing).
  * The guest's stable counter is VM-wide: KVM derives the VM's counter offset from vCPU 0's COUNTER register.
  */
-#include "../../arch.h"
-#include "../../log.h"
-#include "../../snap_codec.h"
-#include "../../snapshot.h"
-#include "../../snapshot_meta.h"
-#include "../../sys_ioctl.h"
-#include "../../vcpu.h"
-#include "../../vm.h"
+#include "arch.h"
+#include "core/log.h"
+#include "core/sys_ioctl.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
 #include "cpucfg.h"
 #include "loongarch.h"
 #include "snapshot.h"
+#include "snapshot/snap_codec.h"
+#include "snapshot/snapshot.h"
+#include "snapshot/snapshot_meta.h"
 
 #include <asm/kvm_para.h>
 #include <errno.h>

@@ -1,8 +1,8 @@
 /* LoongArch CPU profile and targets JSON files: see targets_json.h. */
 #include "targets_json.h"
 
-#include "../../file_util.h"
-#include "../arm64/targets_json_util.h"
+#include "arch/arm64/targets_json_util.h"
+#include "core/file_util.h"
 
 #include <errno.h>
 #include <jansson.h>

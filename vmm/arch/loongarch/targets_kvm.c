@@ -1,10 +1,10 @@
 /* The guest's CPUCFG words and `roam run --targets` on LoongArch: see targets_kvm.h. */
 #include "targets_kvm.h"
 
-#include "../../file_util.h"
-#include "../../log.h"
-#include "../../vcpu.h"
-#include "../../vm.h"
+#include "core/file_util.h"
+#include "core/log.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
 #include "csr.h"
 #include "hcall.h"
 #include "loongarch.h"

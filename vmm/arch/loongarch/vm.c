@@ -4,12 +4,12 @@
  * with USER_HCALL when roam answers hypercalls and VIRT_EXTIOI beyond 4 vCPUs), interrupt lines and the exits KVM
  * leaves to the VMM (user-service hypercalls, IOCSR accesses).
  */
-#include "../../vm.h"
+#include "core/vm.h"
 
-#include "../../arch.h"
-#include "../../log.h"
-#include "../../sys_ioctl.h"
-#include "../../vcpu.h"
+#include "arch.h"
+#include "core/log.h"
+#include "core/sys_ioctl.h"
+#include "core/vcpu.h"
 #include "csr.h"
 #include "hcall.h"
 #include "layout.h"

@@ -5,8 +5,8 @@
  * fatal (every later call fails the same); payload checksum mismatches too, except in inspect mode, where they are
  * reported per section. The input layer is snapshot_input.c, memory sections snapshot_read_memory.c.
  */
+#include "core/log.h"
 #include "crc32c.h"
-#include "log.h"
 #include "snapshot_format.h"
 
 #include <errno.h>

@@ -6,11 +6,11 @@
 #include "api_vm.h"
 
 #include "api.h"
-#include "log.h"
-#include "pvlock.h"
-#include "vcpu.h"
-#include "vm.h"
-#include "vm_snapshot.h"
+#include "core/log.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
+#include "pvlock/pvlock.h"
+#include "snapshot/vm_snapshot.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
 
 #include "arch.h"
 #include "log.h"
-#include "pvlock.h"
+#include "pvlock/pvlock.h"
 #include "sys_ioctl.h"
 #include "vm.h"
 

@@ -4,7 +4,7 @@
  */
 #include "api.h"
 
-#include "log.h"
+#include "core/log.h"
 
 #include <errno.h>
 #include <poll.h>

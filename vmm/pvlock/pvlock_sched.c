@@ -7,7 +7,7 @@
  */
 #include "pvlock_sched.h"
 
-#include "log.h"
+#include "core/log.h"
 #include "pvlock.h"
 
 #include <errno.h>

@@ -5,10 +5,10 @@
  */
 #include "vm.h"
 
-#include "../devices/device.h"
 #include "arch.h"
+#include "devices/device.h"
 #include "log.h"
-#include "pvlock.h"
+#include "pvlock/pvlock.h"
 #include "sys_ioctl.h"
 #include "vcpu.h"
 

@@ -5,7 +5,7 @@
  * the socket could not be reached, 2 bad usage. Arch-neutral and KVM-free, so it is tested natively against the
  * server (tests/unit/test_api_server.c). Protocol: docs/api.md.
  */
-#include "api_proto.h"
+#include "api/api_proto.h"
 #include "commands.h"
 
 #include <errno.h>

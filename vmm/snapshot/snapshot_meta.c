@@ -1,7 +1,7 @@
 /* The HOST, VM and TARGETS payload layouts: see snapshot_meta.h and docs/snapshot-format.md. */
 #include "snapshot_meta.h"
 
-#include "vm.h"
+#include "core/vm.h"
 
 #include <errno.h>
 #include <stdarg.h>

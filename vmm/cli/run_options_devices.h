@@ -6,7 +6,7 @@
 #ifndef ROAM_RUN_OPTIONS_DEVICES_H
 #define ROAM_RUN_OPTIONS_DEVICES_H
 
-#include "vm.h"
+#include "core/vm.h"
 
 #include <stdbool.h>
 #include <stddef.h>

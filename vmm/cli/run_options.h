@@ -5,7 +5,7 @@
 #ifndef ROAM_RUN_OPTIONS_H
 #define ROAM_RUN_OPTIONS_H
 
-#include "vm.h"
+#include "core/vm.h"
 
 #include <stddef.h>
 

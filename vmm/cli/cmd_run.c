@@ -5,15 +5,15 @@
  */
 #include "commands.h"
 
-#include "api.h"
-#include "api_vm.h"
+#include "api/api.h"
+#include "api/api_vm.h"
 #include "arch.h"
-#include "console.h"
-#include "log.h"
-#include "pvlock.h"
+#include "core/console.h"
+#include "core/log.h"
+#include "core/vm.h"
+#include "pvlock/pvlock.h"
 #include "run_options.h"
-#include "vm.h"
-#include "vm_snapshot.h"
+#include "snapshot/vm_snapshot.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -3,8 +3,8 @@
  */
 #include "arch.h"
 #include "commands.h"
-#include "log.h"
-#include "vm.h"
+#include "core/log.h"
+#include "core/vm.h"
 
 #include <stdio.h>
 #include <string.h>

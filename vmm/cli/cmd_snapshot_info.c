@@ -6,9 +6,9 @@
  * input. Arch-neutral, no KVM: tested natively (tests/unit/test_snapshot_info.c).
  */
 #include "commands.h"
-#include "snapshot.h"
-#include "snapshot_meta.h"
-#include "vm.h"
+#include "core/vm.h"
+#include "snapshot/snapshot.h"
+#include "snapshot/snapshot_meta.h"
 
 #include <inttypes.h>
 #include <stdbool.h>

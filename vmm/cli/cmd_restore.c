@@ -6,11 +6,11 @@
 #include "commands.h"
 
 #include "arch.h"
-#include "log.h"
+#include "core/log.h"
+#include "core/vm.h"
 #include "run_options_devices.h"
-#include "snapshot.h"
-#include "vm.h"
-#include "vm_snapshot.h"
+#include "snapshot/snapshot.h"
+#include "snapshot/vm_snapshot.h"
 
 #include <getopt.h>
 #include <stdio.h>

@@ -4,14 +4,14 @@
  */
 #include "vm_snapshot.h"
 
-#include "../devices/device.h"
 #include "arch.h"
-#include "log.h"
-#include "pvlock.h"
+#include "core/log.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
+#include "devices/device.h"
+#include "pvlock/pvlock.h"
 #include "snapshot.h"
 #include "snapshot_meta.h"
-#include "vcpu.h"
-#include "vm.h"
 
 #include <errno.h>
 #include <stdio.h>

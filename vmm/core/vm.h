@@ -6,8 +6,8 @@
 #ifndef ROAM_VM_H
 #define ROAM_VM_H
 
-#include "../hypercalls/hypercall.h"
 #include "bus.h"
+#include "hypercalls/hypercall.h"
 #include "memory.h"
 
 #include <pthread.h>

@@ -3,11 +3,11 @@
  */
 #include "pvlock.h"
 
-#include "../hypercalls/pvlock.h"
 #include "arch.h"
-#include "log.h"
+#include "core/log.h"
+#include "core/vm.h"
+#include "hypercalls/pvlock.h"
 #include "pvlock_sched.h"
-#include "vm.h"
 
 #include <endian.h>
 #include <errno.h>
