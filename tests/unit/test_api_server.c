@@ -1,21 +1,26 @@
 /*
  * Unit test of the control API server (vmm/api.c) and of `roam ctl` (vmm/cmd_ctl.c) over a real UNIX socket, with
  * a fake command table instead of a VM: the socket's mode, refusal of a path in use or not a socket, removal of a
- * stale socket, several clients at once, errors that keep the connection open, the 64 KiB limit, the client limit,
- * the quit action after the reply, and ctl's output, errors and exit statuses.
+ * stale socket, several clients at once, errors that keep the connection open, the 64 KiB limit, the client limit
+ * (the one idle longest makes room), passed descriptors that are closed however many come, a process out of
+ * descriptors, the idle timeout, the quit action after the reply, and ctl's output, errors and exit statuses.
  */
 #include "api/api.h"
 #include "check.h"
 #include "cli/commands.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 struct fake_vm {
@@ -215,7 +220,7 @@ static void test_clients(void)
 	close(idle);
 	close(busy);
 
-	/* At most API_MAX_CLIENTS at once: the next one is told so. */
+	/* At most API_MAX_CLIENTS at once: the next one takes the place of the one idle longest, and is served. */
 	int fds[API_MAX_CLIENTS];
 	for (int i = 0; i < API_MAX_CLIENTS; i++) {
 		fds[i] = client_connect(sock_path);
@@ -223,11 +228,183 @@ static void test_clients(void)
 		CHECK(client_line(fds[i], line, sizeof(line)) > 0); /* accepted and served */
 	}
 	int extra = client_connect(sock_path);
+	client_send(extra, "{\"cmd\":\"resume\"}\n", 17);
 	CHECK(client_line(extra, line, sizeof(line)) > 0);
-	CHECK_CONTAINS(line, "too many clients (max 16)");
+	CHECK(!strcmp(line, "{\"ok\":true}"));
+	CHECK(client_line(fds[0], line, sizeof(line)) > 0);
+	CHECK_CONTAINS(line, "16 clients are connected (the most roam serves) and this one has been idle the longest");
+	CHECK(client_line(fds[0], line, sizeof(line)) < 0); /* then closed */
 	close(extra);
 	for (int i = 0; i < API_MAX_CLIENTS; i++)
 		close(fds[i]);
+}
+
+/* How many descriptors this process has open. */
+static int open_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	for (struct dirent *e; d && (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n - 1; /* the directory's own */
+}
+
+/* Waits up to 2 s for the open descriptors to come back to `want`; returns the last count. */
+static int wait_fds(int want)
+{
+	int n = open_fds();
+	for (int i = 0; i < 200 && n != want; i++) {
+		usleep(10000);
+		n = open_fds();
+	}
+	return n;
+}
+
+/* Sends `text` with `nfds` fresh descriptors (ends of pipes) attached in one message. */
+static void send_with_fds(int fd, const char *text, int nfds)
+{
+	int pipes[32][2], passed[64];
+	for (int i = 0; i < nfds; i++) {
+		CHECK(pipe2(pipes[i], O_CLOEXEC) == 0);
+		passed[i] = pipes[i][0];
+	}
+	union {
+		struct cmsghdr align;
+		char space[CMSG_SPACE(sizeof(int) * 64)];
+	} control;
+	memset(&control, 0, sizeof(control));
+	struct iovec iov = {.iov_base = (void *)text, .iov_len = strlen(text)};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = &control,
+			     .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+	memcpy(CMSG_DATA(cm), passed, sizeof(int) * (size_t)nfds);
+	CHECK_EQ(sendmsg(fd, &msg, MSG_NOSIGNAL), strlen(text));
+	for (int i = 0; i < nfds; i++) {
+		close(pipes[i][0]);
+		close(pipes[i][1]);
+	}
+}
+
+/* Descriptors passed with requests: every one the handler does not keep is closed, however many came. */
+static void test_passed_fds(void)
+{
+	char line[512];
+	int c = client_connect(sock_path);
+	CHECK(c >= 0);
+	client_send(c, "{\"cmd\":\"resume\"}\n", 17);
+	CHECK(client_line(c, line, sizeof(line)) > 0);
+	int base = open_fds();
+
+	/* One descriptor with a request that does not use it: closed once the request is answered. */
+	send_with_fds(c, "{\"cmd\":\"resume\"}\n", 1);
+	CHECK(client_line(c, line, sizeof(line)) > 0);
+	CHECK(!strcmp(line, "{\"ok\":true}"));
+	CHECK_EQ(wait_fds(base), base);
+
+	/* Two, and twenty (more than the server takes: MSG_CTRUNC): all closed, and the request refused. */
+	static const int counts[] = {2, 20};
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		send_with_fds(c, "{\"cmd\":\"resume\"}\n", counts[i]);
+		CHECK(client_line(c, line, sizeof(line)) > 0);
+		CHECK_CONTAINS(line, "a request carries at most one (all were closed)");
+		CHECK_EQ(wait_fds(base), base);
+		/* The next request on the connection is served as usual. */
+		client_send(c, "{\"cmd\":\"resume\"}\n", 17);
+		CHECK(client_line(c, line, sizeof(line)) > 0);
+		CHECK(!strcmp(line, "{\"ok\":true}"));
+	}
+	close(c);
+	CHECK_EQ(wait_fds(base - 2), base - 2); /* both ends: the server has closed its side too */
+}
+
+/* CPU time this process used, in ms. */
+static long cpu_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Out of descriptors: a client that cannot be accepted is told so and closed, and the server does not spin on the
+ * connection it cannot accept; once descriptors are free it serves again.
+ */
+static void test_out_of_fds(void)
+{
+	char line[512];
+	struct rlimit old;
+	CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
+	int victim = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct rlimit low = {.rlim_cur = (rlim_t)open_fds() + 16, .rlim_max = old.rlim_max};
+	CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	int fillers[64], nfill = 0;
+	while (nfill < 64 && (fillers[nfill] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+		nfill++;
+	CHECK(nfill < 64); /* the limit was reached */
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	strcpy(addr.sun_path, sock_path);
+	CHECK(connect(victim, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+	CHECK(client_line(victim, line, sizeof(line)) > 0);
+	CHECK_CONTAINS(line, "roam is out of file descriptors; try again later");
+	long t0 = cpu_ms();
+	usleep(500000);
+	CHECK(cpu_ms() - t0 < 150); /* the server thread sleeps in poll */
+	close(victim);
+	for (int i = 0; i < nfill; i++)
+		close(fillers[i]);
+	CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
+	int c = client_connect(sock_path);
+	client_send(c, "{\"cmd\":\"resume\"}\n", 17);
+	CHECK(client_line(c, line, sizeof(line)) > 0);
+	CHECK(!strcmp(line, "{\"ok\":true}"));
+	close(c);
+}
+
+/*
+ * Idle clients: API_MAX_CLIENTS connections that send nothing lock nobody out (a new client takes the place of the
+ * one idle longest), and each is closed with an error line after the idle timeout.
+ */
+static void test_idle(struct fake_vm *vm)
+{
+	char path[256], line[512];
+	struct api_server *srv;
+	snprintf(path, sizeof(path), "%s/idle.sock", dir);
+	CHECK_EQ(api_server_open(path, &srv), 0);
+	api_server_set_idle_timeout(srv, 400);
+	CHECK_EQ(api_server_start(srv, fake_commands, sizeof(fake_commands) / sizeof(fake_commands[0]), vm), 0);
+	int idle[API_MAX_CLIENTS];
+	for (int i = 0; i < API_MAX_CLIENTS; i++)
+		idle[i] = client_connect(path);
+	struct ctl_result r = ctl(path, "status", NULL);
+	CHECK_EQ(r.status, 0);
+	CHECK_CONTAINS(r.out, "VM mixed, 2 vCPUs\n");
+	ctl_free(&r);
+	CHECK(client_line(idle[0], line, sizeof(line)) > 0);
+	CHECK_CONTAINS(line, "has been idle the longest");
+	for (int i = 1; i < API_MAX_CLIENTS; i++) {
+		CHECK(client_line(idle[i], line, sizeof(line)) > 0);
+		CHECK_CONTAINS(line, "closing this connection: no request for 400 ms (the idle timeout)");
+		CHECK(client_line(idle[i], line, sizeof(line)) < 0);
+	}
+	/* A client that keeps asking is not idle. */
+	int busy = client_connect(path);
+	for (int i = 0; i < 6; i++) {
+		usleep(150000);
+		client_send(busy, "{\"cmd\":\"resume\"}\n", 17);
+		CHECK(client_line(busy, line, sizeof(line)) > 0);
+		CHECK(!strcmp(line, "{\"ok\":true}"));
+	}
+	close(busy);
+	for (int i = 0; i < API_MAX_CLIENTS; i++)
+		close(idle[i]);
+	api_server_close(srv);
 }
 
 static void test_ctl(struct fake_vm *vm)
@@ -348,6 +525,9 @@ int main(void)
 	CHECK_EQ(api_server_start(srv, fake_commands, sizeof(fake_commands) / sizeof(fake_commands[0]), &vm), 0);
 
 	test_clients();
+	test_passed_fds();
+	test_out_of_fds();
+	test_idle(&vm);
 	test_ctl(&vm);
 
 	api_server_close(srv);

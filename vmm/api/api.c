@@ -1,12 +1,18 @@
 /*
  * The control API server: see api.h. Everything after api_server_open happens on the server's thread, so the client
  * table needs no lock; api_server_close stops the thread through an eventfd before it touches the table.
+ *
+ * Hostile or broken clients (docs/security.md): every descriptor a client passes is closed unless the request it
+ * came with uses it; a process out of descriptors refuses new clients through a spare descriptor instead of leaving
+ * them queued (which would make poll return at once, forever); a client that sends no request for the idle timeout
+ * is dropped, and when the table is full the client idle longest makes room for the new one.
  */
 #include "api.h"
 
 #include "core/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -21,10 +27,15 @@
 
 #define API_READ_CHUNK 16384
 #define API_FLUSH_AT_EXIT_MS 1000
+#define API_FDS_PER_MESSAGE 8 /* room for this many passed descriptors: more set MSG_CTRUNC (the kernel drops them) */
+#define API_NO_FD_BACKOFF_MS 1000 /* out of descriptors and no spare: stop accepting for this long */
+#define API_NO_FD_LOG_MS 10000 /* at most one "out of descriptors" line per this many ms */
 
 struct api_client {
 	int fd;
 	int passed_fd; /* a descriptor received with the current request, -1 if none */
+	int bad_fds; /* descriptors of the current request that were refused (closed): its reply is an error */
+	uint64_t active_ns; /* when it connected or last had a request answered (CLOCK_MONOTONIC) */
 	bool eof; /* the client has finished sending: close once its replies are out */
 	bool broken; /* a write failed or it reads no replies: close now */
 	char *out; /* replies not yet sent */
@@ -43,8 +54,19 @@ struct api_server {
 	void *ctx;
 	pthread_t thread;
 	bool thread_started;
+	int idle_ms; /* a client with no request for this long is dropped */
+	int spare_fd; /* /dev/null, given up to accept (and refuse) a client when the process is out of descriptors */
+	uint64_t no_fd_until_ns; /* out of descriptors without a spare: the listening socket is ignored until then */
+	uint64_t no_fd_logged_ns; /* when the last "out of descriptors" line was logged (0: never) */
 	struct api_client *clients[API_MAX_CLIENTS];
 };
+
+static uint64_t api_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 /* Refuses a path in use or not a socket; removes a stale socket. */
 static int api_check_existing(const char *path, const struct sockaddr_un *addr)
@@ -129,9 +151,13 @@ int api_server_open(const char *path, struct api_server **out)
 		return log_errno(-ENOMEM, "api socket %s: out of memory", path);
 	memcpy(srv->path, path, len + 1);
 	srv->listen_fd = -1;
+	srv->idle_ms = API_IDLE_TIMEOUT_MS;
+	srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC); /* -1 is survivable: accept then backs off */
 	srv->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (srv->stop_fd < 0) {
 		ret = log_errno(-errno, "api: eventfd: %s", strerror(errno));
+		if (srv->spare_fd >= 0)
+			close(srv->spare_fd);
 		free(srv);
 		return ret;
 	}
@@ -139,12 +165,19 @@ int api_server_open(const char *path, struct api_server **out)
 	if (ret < 0) {
 		if (srv->listen_fd >= 0)
 			close(srv->listen_fd);
+		if (srv->spare_fd >= 0)
+			close(srv->spare_fd);
 		close(srv->stop_fd);
 		free(srv);
 		return ret;
 	}
 	*out = srv;
 	return 0;
+}
+
+void api_server_set_idle_timeout(struct api_server *srv, int ms)
+{
+	srv->idle_ms = ms > 0 ? ms : API_IDLE_TIMEOUT_MS;
 }
 
 /* Queues `len` bytes and a newline for the client. */
@@ -190,17 +223,37 @@ static void api_client_flush(struct api_client *c)
 }
 
 /* Answers the line the reader holds (or the too-large report) and runs the handler's after-reply action. */
+/* Closes the descriptor passed with the request just answered if its handler did not take it. */
+static void api_client_drop_passed(struct api_client *c)
+{
+	if (c->passed_fd >= 0)
+		close(c->passed_fd);
+	c->passed_fd = -1;
+	c->bad_fds = 0;
+}
+
+/* Answers the line the reader holds (or the too-large report) and runs the handler's after-reply action. */
 static void api_client_answer(struct api_server *srv, struct api_client *c, enum api_line_status status)
 {
 	void (*after_reply)(void *ctx) = NULL;
 	char *reply;
-	if (status == API_LINE_TOO_LARGE)
+	if (status == API_LINE_TOO_LARGE) {
 		reply = api_too_large_reply();
-	else if (c->reader.len == 0)
+	} else if (c->reader.len == 0) {
 		return; /* an empty line asks nothing */
-	else
+	} else if (c->bad_fds) {
+		char msg[160];
+		snprintf(
+		    msg, sizeof(msg),
+		    "the request came with %d descriptors or more; a request carries at most one (all were closed)",
+		    c->bad_fds);
+		reply = api_error_reply(msg);
+	} else {
 		reply = api_handle_line(srv->cmds, srv->nr_cmds, srv->ctx, c->reader.buf, c->reader.len, &after_reply,
 					&c->passed_fd);
+	}
+	api_client_drop_passed(c); /* a descriptor belongs to one request: the one it came with */
+	c->active_ns = api_now_ns();
 	if (!reply) {
 		c->broken = true; /* out of memory */
 		return;
@@ -213,25 +266,56 @@ static void api_client_answer(struct api_server *srv, struct api_client *c, enum
 	}
 }
 
+/*
+ * Takes the descriptors a message carried (SCM_RIGHTS). One is kept for the next request; with more than one, or
+ * more than fit (MSG_CTRUNC: the kernel dropped the rest), every one is closed and that request is refused.
+ */
+static void api_client_take_fds(struct api_client *c, struct msghdr *msg)
+{
+	int fds[API_FDS_PER_MESSAGE];
+	int n = 0;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len < CMSG_LEN(0))
+			continue;
+		size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < count; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (n < API_FDS_PER_MESSAGE)
+				fds[n++] = fd;
+			else
+				close(fd); /* cannot happen: the control buffer holds API_FDS_PER_MESSAGE at most */
+		}
+	}
+	bool truncated = msg->msg_flags & MSG_CTRUNC;
+	if (n == 0 && !truncated)
+		return;
+	api_client_drop_passed(c); /* a new request's descriptor replaces one no request used */
+	if (n == 1 && !truncated) {
+		c->passed_fd = fds[0];
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	c->bad_fds = n > 1 ? n : 2;
+	log_info("api: a client passed %d descriptor%s%s with a request; closed them (a request carries at most one)",
+		 n, n == 1 ? "" : "s", truncated ? " and more" : "");
+}
+
 static void api_client_read(struct api_server *srv, struct api_client *c)
 {
 	char buf[API_READ_CHUNK];
 	/* A request may carry a descriptor (roam ctl snapshot - passes its standard output). */
 	union {
 		struct cmsghdr align;
-		char space[CMSG_SPACE(sizeof(int))];
+		char space[CMSG_SPACE(sizeof(int) * API_FDS_PER_MESSAGE)];
 	} control;
 	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
 	struct msghdr msg = {
 	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control)};
 	ssize_t n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	for (struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL; cm; cm = CMSG_NXTHDR(&msg, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-		    cm->cmsg_len == CMSG_LEN(sizeof(int))) {
-			if (c->passed_fd >= 0)
-				close(c->passed_fd);
-			memcpy(&c->passed_fd, CMSG_DATA(cm), sizeof(int));
-		}
+	if (n > 0)
+		api_client_take_fds(c, &msg);
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			c->broken = true;
@@ -264,37 +348,142 @@ static void api_client_close(struct api_server *srv, int i)
 	srv->clients[i] = NULL;
 }
 
+/* Sends one error line to a connection that is about to be closed (best effort: it is never waited for). */
+static void api_send_goodbye(int fd, const char *why)
+{
+	char *reply = api_error_reply(why);
+	if (!reply)
+		return;
+	size_t len = strlen(reply);
+	reply[len] = '\n'; /* replaces the NUL: send len + 1 bytes */
+	ssize_t unused = send(fd, reply, len + 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)unused;
+	free(reply);
+}
+
+/* Drops client i with a last error line (queued after its pending replies, sent if the socket takes it now). */
+static void api_client_drop(struct api_server *srv, int i, const char *why)
+{
+	struct api_client *c = srv->clients[i];
+	char *reply = api_error_reply(why);
+	if (reply && !c->broken) {
+		api_client_queue(c, reply, strlen(reply));
+		api_client_flush(c);
+	}
+	free(reply);
+	api_client_close(srv, i);
+}
+
+/*
+ * The client to drop to make room: the one idle longest, preferring those with no partial request or pending
+ * reply. Returns its index.
+ */
+static int api_longest_idle(const struct api_server *srv)
+{
+	int best = -1;
+	bool best_quiet = false;
+	for (int i = 0; i < API_MAX_CLIENTS; i++) {
+		const struct api_client *c = srv->clients[i];
+		if (!c)
+			continue;
+		bool quiet = !c->out_len && (!c->reader.len || c->reader.ready);
+		if (best < 0 || (quiet && !best_quiet) ||
+		    (quiet == best_quiet && c->active_ns < srv->clients[best]->active_ns)) {
+			best = i;
+			best_quiet = quiet;
+		}
+	}
+	return best;
+}
+
+/* The process has no descriptor left: refuse the waiting client through the spare one, or stop accepting a while. */
+static void api_accept_without_fds(struct api_server *srv, int err)
+{
+	uint64_t now = api_now_ns();
+	if (!srv->no_fd_logged_ns || now - srv->no_fd_logged_ns >= (uint64_t)API_NO_FD_LOG_MS * 1000000) {
+		srv->no_fd_logged_ns = now;
+		log_info("api socket %s: cannot accept a client: %s; refusing new clients until descriptors are free",
+			 srv->path, strerror(err));
+	}
+	if (srv->spare_fd >= 0) {
+		close(srv->spare_fd);
+		srv->spare_fd = -1;
+		int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			api_send_goodbye(fd, "roam is out of file descriptors; try again later");
+			close(fd);
+		}
+		srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && srv->spare_fd >= 0)
+			return;
+	}
+	/* No spare (or it did not help): leave the client queued, and the listening socket alone for a while. */
+	srv->no_fd_until_ns = now + (uint64_t)API_NO_FD_BACKOFF_MS * 1000000;
+}
+
 static void api_accept(struct api_server *srv)
 {
 	int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return; /* the client went away already, or no fd is left: it will see the connection close */
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			api_accept_without_fds(srv, errno);
+		return; /* otherwise the client went away already */
+	}
 	int slot = -1;
 	for (int i = 0; i < API_MAX_CLIENTS && slot < 0; i++)
 		if (!srv->clients[i])
 			slot = i;
-	struct api_client *c = slot < 0 ? NULL : calloc(1, sizeof(*c));
+	if (slot < 0) {
+		/* Full: the client idle longest makes room, so that a new one (e.g. a status) always gets in. */
+		slot = api_longest_idle(srv);
+		char why[160];
+		snprintf(why, sizeof(why),
+			 "closing this connection: %d clients are connected (the most roam serves) and this one has "
+			 "been idle the longest",
+			 API_MAX_CLIENTS);
+		api_client_drop(srv, slot, why);
+	}
+	struct api_client *c = calloc(1, sizeof(*c));
 	if (!c) {
-		char msg[64];
-		snprintf(msg, sizeof(msg), "too many clients (max %d); try again later", API_MAX_CLIENTS);
-		char *reply = api_error_reply(msg);
-		if (reply) {
-			size_t len = strlen(reply);
-			reply[len] = '\n'; /* replaces the NUL: send len + 1 bytes */
-			ssize_t unused = send(fd, reply, len + 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-			(void)unused;
-			free(reply);
-		}
+		api_send_goodbye(fd, "roam is out of memory; try again later");
 		close(fd);
 		return;
 	}
 	c->fd = fd;
 	c->passed_fd = -1;
+	c->active_ns = api_now_ns();
 	api_line_reader_init(&c->reader);
 	srv->clients[slot] = c;
 }
 
-/* Gives pending replies up to `ms` milliseconds to go out (at exit). */
+/* Drops the clients idle for srv->idle_ms; returns the poll timeout until the next one would be (-1: none). */
+static int api_drop_idle(struct api_server *srv)
+{
+	uint64_t now = api_now_ns(), limit = (uint64_t)srv->idle_ms * 1000000, next = UINT64_MAX;
+	for (int i = 0; i < API_MAX_CLIENTS; i++) {
+		struct api_client *c = srv->clients[i];
+		if (!c)
+			continue;
+		struct pollfd p = {.fd = c->fd, .events = POLLIN};
+		if (now - c->active_ns >= limit && !c->eof && poll(&p, 1, 0) == 1) {
+			next = 0; /* a request came while the server was busy (a long snapshot): serve it first */
+			continue;
+		}
+		if (now - c->active_ns >= limit) {
+			char why[96];
+			snprintf(why, sizeof(why), "closing this connection: no request for %d ms (the idle timeout)",
+				 srv->idle_ms);
+			api_client_drop(srv, i, why);
+			continue;
+		}
+		if (c->active_ns + limit - now < next)
+			next = c->active_ns + limit - now;
+	}
+	if (srv->no_fd_until_ns > now && srv->no_fd_until_ns - now < next)
+		next = srv->no_fd_until_ns - now;
+	return next == UINT64_MAX ? -1 : (int)(next / 1000000 + 1);
+}
+
 static void api_flush_all(struct api_server *srv, int ms)
 {
 	struct timespec start;
@@ -327,9 +516,12 @@ static void *api_thread(void *arg)
 	struct pollfd fds[2 + API_MAX_CLIENTS];
 	int idx[API_MAX_CLIENTS];
 	for (;;) {
+		int timeout = api_drop_idle(srv);
 		nfds_t n = 0;
 		fds[n++] = (struct pollfd){.fd = srv->stop_fd, .events = POLLIN};
-		fds[n++] = (struct pollfd){.fd = srv->listen_fd, .events = POLLIN};
+		/* Out of descriptors: a queued client keeps the socket readable, so it is not polled for a while. */
+		bool accepting = api_now_ns() >= srv->no_fd_until_ns;
+		fds[n++] = (struct pollfd){.fd = srv->listen_fd, .events = accepting ? POLLIN : 0};
 		for (int i = 0; i < API_MAX_CLIENTS; i++) {
 			struct api_client *c = srv->clients[i];
 			if (!c)
@@ -338,7 +530,7 @@ static void *api_thread(void *arg)
 			fds[n++] = (struct pollfd){
 			    .fd = c->fd, .events = (short)((c->eof ? 0 : POLLIN) | (c->out_len ? POLLOUT : 0))};
 		}
-		if (poll(fds, n, -1) < 0) {
+		if (poll(fds, n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("api: poll: %s; the control socket stops answering", strerror(errno));
@@ -397,5 +589,7 @@ void api_server_close(struct api_server *srv)
 		unlink(srv->path);
 	close(srv->listen_fd);
 	close(srv->stop_fd);
+	if (srv->spare_fd >= 0)
+		close(srv->spare_fd);
 	free(srv);
 }

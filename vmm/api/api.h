@@ -2,8 +2,11 @@
  * The control API server: a UNIX stream socket (mode 0600) served by a thread of its own, which polls the listening
  * socket, up to API_MAX_CLIENTS clients and an eventfd that stops it. Each client sends newline-delimited JSON
  * requests and gets one reply line per request (api_proto.h). A bad request gets an error reply and the connection
- * stays open. The server knows nothing of the VM: it runs the handlers of the command table it is given (the VM's
- * are in api_vm.c), one request at a time, on its thread. Protocol: docs/api.md.
+ * stays open. A client with no request for the idle timeout is closed with an error line; when API_MAX_CLIENTS are
+ * connected, a new client takes the place of the one idle longest, so a `status` always gets in. A request may carry
+ * one descriptor (SCM_RIGHTS); any its handler does not keep is closed once it is answered. The server knows nothing of
+ * the VM: it runs the handlers of the command table it is given (the VM's are in api_vm.c), one request at a time, on
+ * its thread. Protocol: docs/api.md.
  */
 #ifndef ROAM_API_H
 #define ROAM_API_H
@@ -14,6 +17,7 @@
 
 #define API_MAX_CLIENTS 16
 #define API_MAX_PENDING_REPLY (1u << 20) /* a client that reads no replies is dropped past this many bytes */
+#define API_IDLE_TIMEOUT_MS 60000 /* a client that sends no request for this long is dropped (docs/api.md) */
 
 struct api_server;
 
@@ -23,6 +27,9 @@ struct api_server;
  * nobody answers on. Returns 0 and *out, or -errno with a message naming the path.
  */
 int api_server_open(const char *path, struct api_server **out);
+
+/* Sets the idle timeout in ms (API_IDLE_TIMEOUT_MS by default; 0 or less restores it). Call before starting. */
+void api_server_set_idle_timeout(struct api_server *srv, int ms);
 
 /*
  * Starts the server thread with the command table `cmds` (nr entries, which must outlive the server) and the
