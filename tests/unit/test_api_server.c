@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -506,6 +507,48 @@ static void test_ctl(struct fake_vm *vm)
 	ctl_free(&r);
 }
 
+/* A fake server: answers the first line it reads on one connection with `answer`, then closes. */
+struct fake_server {
+	int listen_fd;
+	const char *answer;
+};
+
+static void *fake_server_thread(void *arg)
+{
+	struct fake_server *f = arg;
+	int fd = accept(f->listen_fd, NULL, NULL);
+	char c;
+	while (fd >= 0 && recv(fd, &c, 1, 0) == 1 && c != '\n')
+		;
+	if (fd >= 0) {
+		client_send(fd, f->answer, strlen(f->answer));
+		close(fd);
+	}
+	return NULL;
+}
+
+/* roam ctl against a server that answers more than it owes, ending without a newline: reported, no crash. */
+static void test_ctl_unterminated_reply(void)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/fake.sock", dir);
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	strcpy(addr.sun_path, path);
+	struct fake_server f = {.listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0),
+				.answer = "{\"ok\":true}\n{\"ok\""};
+	CHECK(bind(f.listen_fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 && listen(f.listen_fd, 1) == 0);
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, fake_server_thread, &f) == 0);
+	struct ctl_result r = ctl(path, "raw", "{\"cmd\":\"status\"}", NULL);
+	pthread_join(t, NULL);
+	CHECK_EQ(r.status, 1);
+	CHECK_CONTAINS(r.out, "{\"ok\":true}\n{\"ok\"\n");
+	CHECK_CONTAINS(r.err, "fake.sock answered something that is not an API reply: {\"ok\"\n");
+	ctl_free(&r);
+	close(f.listen_fd);
+	unlink(path);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -529,6 +572,7 @@ int main(void)
 	test_out_of_fds();
 	test_idle(&vm);
 	test_ctl(&vm);
+	test_ctl_unterminated_reply();
 
 	api_server_close(srv);
 	CHECK(access(sock_path, F_OK) < 0 && errno == ENOENT);

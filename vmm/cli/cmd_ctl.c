@@ -183,7 +183,8 @@ static int ctl_build_request(const struct ctl_options *o, struct ctl_buf *req, s
 		/* The server answers every line but empty ones (a lone '\r' counts as empty). */
 		*nreq = 0;
 		for (size_t start = 0; start < req->len;) {
-			size_t end = (size_t)((char *)memchr(req->data + start, '\n', req->len - start) - req->data);
+			const char *nl = memchr(req->data + start, '\n', req->len - start);
+			size_t end = nl ? (size_t)(nl - req->data) : req->len; /* always found: the text ends in '\n' */
 			size_t line = end - start;
 			if (line && req->data[end - 1] == '\r')
 				line--;
@@ -386,7 +387,9 @@ static int ctl_report(const struct ctl_options *o, const struct ctl_buf *replies
 	int status = 0;
 	for (size_t start = 0; start < replies->len;) {
 		const char *line = replies->data + start;
-		size_t len = (size_t)((const char *)memchr(line, '\n', replies->len - start) - line);
+		const char *nl = memchr(line, '\n', replies->len - start);
+		/* Whatever follows the last reply the server owed, a line or not, is shown too. */
+		size_t len = nl ? (size_t)(nl - line) : replies->len - start;
 		start += len + 1;
 		json_error_t jerr;
 		json_t *reply = json_loadb(line, len, 0, &jerr);
