@@ -4,6 +4,9 @@
  * section with a bad checksum is listed as BAD and the listing goes on; truncation or a broken section header ends
  * it with the reason. Exit status: 0 when the whole file verifies, 1 otherwise, 2 for bad usage. "-" reads standard
  * input. Arch-neutral, no KVM: tested natively (tests/unit/test_snapshot_info.c).
+ *
+ * It streams: each section's row is printed as the section is read, and the decoded summaries and totals come after
+ * the rows, so memory stays the same whatever the number of sections (a file may be crafted with millions of them).
  */
 #include "commands.h"
 #include "core/vm.h"
@@ -17,10 +20,6 @@
 #include <string.h>
 #include <time.h>
 
-struct info_row {
-	struct snapshot_section sec; /* payload and bitmap pointers are not kept */
-};
-
 enum info_decoded { INFO_ABSENT, INFO_OK, INFO_UNDECODED };
 
 struct info {
@@ -29,8 +28,7 @@ struct info {
 	bool json;
 	bool have_header, complete;
 	struct snapshot_header header;
-	struct info_row *rows;
-	size_t nr_rows, cap_rows;
+	uint64_t nr_sections; /* rows printed */
 	int bad; /* sections whose checksum failed */
 	int refused; /* mandatory sections this roam cannot read */
 	char error[SNAPSHOT_ERR_LEN]; /* what ended the listing early */
@@ -121,66 +119,6 @@ static void info_decode(struct info *in, const struct snapshot_section *sec)
 	snprintf(why, sizeof(in->host_why), "%s", p.err && p.what ? p.what : "");
 }
 
-static int info_add_row(struct info *in, const struct snapshot_section *sec)
-{
-	if (in->nr_rows == in->cap_rows) {
-		size_t cap = in->cap_rows ? in->cap_rows * 2 : 32;
-		struct info_row *rows = realloc(in->rows, cap * sizeof(*rows));
-		if (!rows)
-			return -1;
-		in->rows = rows;
-		in->cap_rows = cap;
-	}
-	struct info_row *row = &in->rows[in->nr_rows++];
-	row->sec = *sec;
-	row->sec.payload = NULL;
-	row->sec.mem.bitmap = NULL;
-	return 0;
-}
-
-/* Reads the whole snapshot, collecting what it shows; messages for bad sections go to err as they come. */
-static void info_read(struct info *in, FILE *err)
-{
-	struct snapshot_reader r;
-	struct snapshot_section sec;
-	if (snapshot_reader_open_path(&r, in->file, NULL, SNAPSHOT_READ_INSPECT) < 0) {
-		snprintf(in->error, sizeof(in->error), "%s", r.err);
-		snapshot_reader_close(&r);
-		return;
-	}
-	in->have_header = true;
-	in->header = r.header;
-	for (;;) {
-		int ret = snapshot_read_next(&r, &sec);
-		if (ret < 0) {
-			snprintf(in->error, sizeof(in->error), "%s", r.err);
-			break;
-		}
-		if (sec.id == SNAPSHOT_SEC_MEMORY && sec.known && snapshot_skip_section(&r, &sec) < 0) {
-			snprintf(in->error, sizeof(in->error), "%s", r.err);
-			info_add_row(in, &sec); /* listed, unchecked */
-			break;
-		}
-		if (info_add_row(in, &sec) < 0) {
-			snprintf(in->error, sizeof(in->error), "%s: out of memory", in->name);
-			break;
-		}
-		in->refused += sec.refused; /* restore would refuse it */
-		in->bad += sec.checked && !sec.crc_ok;
-		if (sec.refused || (sec.checked && !sec.crc_ok))
-			fprintf(err, "roam: %s\n", r.err);
-		else if (sec.known) {
-			info_decode(in, &sec);
-		}
-		if (ret == 0) {
-			in->complete = true;
-			break;
-		}
-	}
-	in->bytes = r.offset;
-	snapshot_reader_close(&r);
-}
-
 /* The whole snapshot verified, and this roam can read every mandatory section. */
 static bool info_ok(const struct info *in)
 {
@@ -244,34 +182,46 @@ static void print_text_summaries(const struct info *in, FILE *out)
 			fprintf(out, "  %s: not in the documented layout (%s)\n", names[i], whys[i]);
 }
 
-static void print_text(const struct info *in, FILE *out)
+/* The header line and the head of the section table, once the file header has been read. */
+static void print_text_begin(const struct info *in, FILE *out)
 {
 	char when[64];
 	format_time(in->header.created, when, sizeof(when));
 	fprintf(out, "%s: roam snapshot format %u, %s, written by roam %s on %s\n", in->name, in->header.format_version,
 		in->header.arch, in->header.roam_version, when);
-	print_text_summaries(in, out);
 	fprintf(out, "sections:\n  %-24s %5s %8s %7s %-8s %12s  %s\n", "NAME", "ID", "INSTANCE", "VERSION", "FLAGS",
 		"LENGTH", "CHECKSUM");
-	for (size_t i = 0; i < in->nr_rows; i++) {
-		const struct snapshot_section *s = &in->rows[i].sec;
-		fprintf(out, "  %-24s %5u %8u %7u ", s->name, s->id, s->instance, s->version);
-		print_flags(out, s->flags);
-		fprintf(out, " %12" PRIu64 "  %s", s->length, checksum_word(s));
-		if (s->id == SNAPSHOT_SEC_MEMORY && s->known)
-			fprintf(out, "  %" PRIu64 " of %" PRIu64 " pages of %u bytes at 0x%" PRIx64, s->mem.present,
-				s->mem.size / s->mem.page_size, s->mem.page_size, s->mem.gpa);
-		if (s->refused)
-			fprintf(out, "  (mandatory, and this roam cannot read it)");
-		else if (!s->known)
-			fprintf(out, "  (not known to this roam, optional)");
-		fputc('\n', out);
-	}
+}
+
+static void print_text_row(FILE *out, const struct snapshot_section *s)
+{
+	fprintf(out, "  %-24s %5u %8u %7u ", s->name, s->id, s->instance, s->version);
+	print_flags(out, s->flags);
+	fprintf(out, " %12" PRIu64 "  %s", s->length, checksum_word(s));
+	if (s->id == SNAPSHOT_SEC_MEMORY && s->known)
+		fprintf(out, "  %" PRIu64 " of %" PRIu64 " pages of %u bytes at 0x%" PRIx64, s->mem.present,
+			s->mem.size / s->mem.page_size, s->mem.page_size, s->mem.gpa);
+	if (s->refused)
+		fprintf(out, "  (mandatory, and this roam cannot read it)");
+	else if (!s->known)
+		fprintf(out, "  (not known to this roam, optional)");
+	fputc('\n', out);
+}
+
+/* After the last row: what the descriptive sections say, then the verdict. */
+static void print_text_end(const struct info *in, FILE *out)
+{
+	if (!in->have_header)
+		return;
+	print_text_summaries(in, out);
 	if (info_ok(in))
-		fprintf(out, "%zu sections, %" PRIu64 " bytes: every checksum verifies\n", in->nr_rows, in->bytes);
+		fprintf(out, "%" PRIu64 " sections, %" PRIu64 " bytes: every checksum verifies\n", in->nr_sections,
+			in->bytes);
 	else if (in->complete)
-		fprintf(out, "%zu sections, %" PRIu64 " bytes: %d with a bad checksum, %d that this roam cannot read\n",
-			in->nr_rows, in->bytes, in->bad, in->refused);
+		fprintf(out,
+			"%" PRIu64 " sections, %" PRIu64
+			" bytes: %d with a bad checksum, %d that this roam cannot read\n",
+			in->nr_sections, in->bytes, in->bad, in->refused);
 	else
 		fprintf(out, "incomplete: %s\n", in->error);
 }
@@ -329,15 +279,11 @@ static void print_json_summaries(const struct info *in, FILE *out)
 	}
 }
 
-static void print_json(const struct info *in, FILE *out)
+/* Everything before the rows: the file and its header, once the header was read (or failed). */
+static void print_json_begin(const struct info *in, FILE *out)
 {
 	fprintf(out, "{\n  \"file\": ");
 	put_json_str(out, in->name);
-	fprintf(out, ",\n  \"ok\": %s,\n  \"error\": ", info_ok(in) ? "true" : "false");
-	if (in->error[0])
-		put_json_str(out, in->error);
-	else
-		fprintf(out, "null");
 	fprintf(out, ",\n  \"header\": ");
 	if (in->have_header) {
 		char when[64];
@@ -352,31 +298,101 @@ static void print_json(const struct info *in, FILE *out)
 	} else {
 		fprintf(out, "null,\n");
 	}
-	print_json_summaries(in, out);
 	fprintf(out, "  \"sections\": [");
-	for (size_t i = 0; i < in->nr_rows; i++) {
-		const struct snapshot_section *s = &in->rows[i].sec;
-		fprintf(out, "%s\n    {\"name\": ", i ? "," : "");
-		put_json_str(out, s->name);
+}
+
+static void print_json_row(FILE *out, const struct snapshot_section *s, bool first)
+{
+	fprintf(out, "%s\n    {\"name\": ", first ? "" : ",");
+	put_json_str(out, s->name);
+	fprintf(out,
+		", \"id\": %u, \"instance\": %u, \"version\": %u, \"flags\": %u, \"mandatory\": %s, \"known\": "
+		"%s, \"refused\": %s, "
+		"\"length\": %" PRIu64 ", \"checksum\": \"%s\"",
+		s->id, s->instance, s->version, s->flags, s->flags & SNAPSHOT_FLAG_MANDATORY ? "true" : "false",
+		s->known ? "true" : "false", s->refused ? "true" : "false", s->length,
+		s->checked ? (s->crc_ok ? "ok" : "bad") : "unchecked");
+	if (s->id == SNAPSHOT_SEC_MEMORY && s->known)
 		fprintf(out,
-			", \"id\": %u, \"instance\": %u, \"version\": %u, \"flags\": %u, \"mandatory\": %s, \"known\": "
-			"%s, \"refused\": %s, "
-			"\"length\": %" PRIu64 ", \"checksum\": \"%s\"",
-			s->id, s->instance, s->version, s->flags, s->flags & SNAPSHOT_FLAG_MANDATORY ? "true" : "false",
-			s->known ? "true" : "false", s->refused ? "true" : "false", s->length,
-			s->checked ? (s->crc_ok ? "ok" : "bad") : "unchecked");
-		if (s->id == SNAPSHOT_SEC_MEMORY && s->known)
-			fprintf(out,
-				", \"memory\": {\"gpa\": \"0x%" PRIx64 "\", \"size\": %" PRIu64 ", \"page_size\": %u, "
-				"\"present\": %" PRIu64 "}",
-				s->mem.gpa, s->mem.size, s->mem.page_size, s->mem.present);
-		fputc('}', out);
+			", \"memory\": {\"gpa\": \"0x%" PRIx64 "\", \"size\": %" PRIu64 ", \"page_size\": %u, "
+			"\"present\": %" PRIu64 "}",
+			s->mem.gpa, s->mem.size, s->mem.page_size, s->mem.present);
+	fputc('}', out);
+}
+
+/* After the rows: the summaries and the verdict. */
+static void print_json_end(const struct info *in, FILE *out)
+{
+	fprintf(out, "%s],\n", in->nr_sections ? "\n  " : "");
+	print_json_summaries(in, out);
+	fprintf(out, "  \"ok\": %s,\n  \"error\": ", info_ok(in) ? "true" : "false");
+	if (in->error[0])
+		put_json_str(out, in->error);
+	else
+		fprintf(out, "null");
+	fprintf(out,
+		",\n  \"complete\": %s,\n  \"bad_checksums\": %d,\n  \"refused_sections\": %d,\n  \"bytes\": %" PRIu64
+		"\n}\n",
+		in->complete ? "true" : "false", in->bad, in->refused, in->bytes);
+}
+
+static void info_print_row(struct info *in, const struct snapshot_section *sec, FILE *out)
+{
+	if (in->json)
+		print_json_row(out, sec, in->nr_sections == 0);
+	else
+		print_text_row(out, sec);
+	in->nr_sections++;
+}
+
+/*
+ * Reads the whole snapshot, printing each section's row as it comes; messages for bad sections go to err as they
+ * come. Only the decoded descriptive sections and the counts are kept.
+ */
+static void info_read(struct info *in, FILE *out, FILE *err)
+{
+	struct snapshot_reader r;
+	struct snapshot_section sec;
+	int opened = snapshot_reader_open_path(&r, in->file, NULL, SNAPSHOT_READ_INSPECT);
+	if (opened == 0) {
+		in->have_header = true;
+		in->header = r.header;
+	} else {
+		snprintf(in->error, sizeof(in->error), "%s", r.err);
 	}
-	fprintf(
-	    out,
-	    "%s],\n  \"complete\": %s,\n  \"bad_checksums\": %d,\n  \"refused_sections\": %d,\n  \"bytes\": %" PRIu64
-	    "\n}\n",
-	    in->nr_rows ? "\n  " : "", in->complete ? "true" : "false", in->bad, in->refused, in->bytes);
+	if (in->json)
+		print_json_begin(in, out);
+	else if (in->have_header)
+		print_text_begin(in, out);
+	while (opened == 0) {
+		int ret = snapshot_read_next(&r, &sec);
+		if (ret < 0) {
+			snprintf(in->error, sizeof(in->error), "%s", r.err);
+			break;
+		}
+		if (sec.id == SNAPSHOT_SEC_MEMORY && sec.known && snapshot_skip_section(&r, &sec) < 0) {
+			snprintf(in->error, sizeof(in->error), "%s", r.err);
+			info_print_row(in, &sec, out); /* listed, unchecked */
+			break;
+		}
+		info_print_row(in, &sec, out);
+		in->refused += sec.refused; /* restore would refuse it */
+		in->bad += sec.checked && !sec.crc_ok;
+		if (sec.refused || (sec.checked && !sec.crc_ok))
+			fprintf(err, "roam: %s\n", r.err);
+		else if (sec.known)
+			info_decode(in, &sec);
+		if (ret == 0) {
+			in->complete = true;
+			break;
+		}
+	}
+	in->bytes = r.offset;
+	snapshot_reader_close(&r);
+	if (in->json)
+		print_json_end(in, out);
+	else
+		print_text_end(in, out);
 }
 
 int snapshot_info_main(int argc, char **argv, FILE *out, FILE *err)
@@ -417,15 +433,10 @@ int snapshot_info_main(int argc, char **argv, FILE *out, FILE *err)
 		return 2;
 	}
 	in->name = strcmp(in->file, "-") ? in->file : "stdin";
-	info_read(in, err);
-	if (in->json)
-		print_json(in, out);
-	else if (in->have_header)
-		print_text(in, out);
+	info_read(in, out, err);
 	if (in->error[0])
 		fprintf(err, "roam: %s\n", in->error);
 	int status = info_ok(in) ? 0 : 1;
-	free(in->rows);
 	free(in);
 	return status;
 }
