@@ -5,7 +5,9 @@
  *
  * Requests run on the device's I/O thread, straight between guest memory and the file (preadv/pwritev on the
  * chain's buffers, no copy), and each completes before the next starts, so a paused device has nothing in flight.
- * A request without room for its header or status byte is a malformed chain: the device goes to NEEDS_RESET.
+ * A request without room for its header or status byte is a malformed chain: the device goes to NEEDS_RESET. A read
+ * into more than 4 GiB - 2 bytes of buffers (possible with a chain of 256 large buffers) fails with
+ * VIRTIO_BLK_S_IOERR, as its used length would not fit the used ring's 32 bits.
  */
 #include "device.h"
 #include "virtio_mmio.h"
@@ -140,7 +142,8 @@ static uint8_t blk_execute(struct virtio_blk *b, const struct virtq_chain *c, ui
 	*written = 0;
 	switch (type) {
 	case VIRTIO_BLK_T_IN:
-		if (!blk_in_range(b, sector, data_in))
+		/* The used length (data and status byte) is a u32: a larger read could not be reported right. */
+		if (data_in > UINT32_MAX - 1 || !blk_in_range(b, sector, data_in))
 			return VIRTIO_BLK_S_IOERR;
 		n = virtq_chain_writable_iov(c, data_in, b->iov, VIRTQUEUE_MAX_SEGS);
 		if (blk_io(b->fd, b->iov, n, sector * BLK_SECTOR, false) < 0)

@@ -2,7 +2,8 @@
  * Unit test of the virtio-mmio transport and virtio-blk without KVM: a test driver (virtio_test_driver.h) probes
  * the registers, negotiates features (and is refused without VIRTIO_F_VERSION_1), and sends read, write, flush,
  * get-id and discard requests to a disk on a temporary file; a read-only disk refuses writes with
- * VIRTIO_BLK_S_IOERR; malformed chains put the device into NEEDS_RESET until a reset; and the snapshot hooks give
+ * VIRTIO_BLK_S_IOERR; malformed chains put the device into NEEDS_RESET until a reset; a read into more than 4 GiB of
+ * buffers fails instead of reporting a used length cut to 32 bits; and the snapshot hooks give
  * save -> restore -> save identical bytes, with the restored device carrying on where the first stopped.
  */
 #include "devices/device.h"
@@ -264,6 +265,56 @@ static void test_snapshot(struct blk_test *a, const char *path)
 	snap_writer_fini(&w2);
 }
 
+/*
+ * A read into more than 4 GiB of buffers (an indirect chain of 128 x 32 MiB + 512 bytes, all over one 32 MiB slot)
+ * from a sparse 5 GiB disk: refused with IOERR and a used length of 1, not reported with the length cut to 32 bits.
+ */
+static void test_huge_read(void)
+{
+	static struct blk_test t;
+	enum { BIG_SEGS = 128 };
+	const uint64_t big_gpa = 0x100000000ull, big_size = 32ull << 20;
+	char path[] = "/tmp/roam-test-blk-big-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	CHECK_EQ(ftruncate(fd, (off_t)(5ull << 30)), 0);
+	CHECK_EQ(create_disk(&t, path, false), 0);
+	CHECK(memory_add_slot(&t.vm.mem, "big", big_gpa, big_size, false) >= 0);
+	CHECK(drv_setup(&t.drv, BLK_FEATURES, 1));
+	uint8_t *hdr = test_host(&t.vm, t.hdr);
+	memset(hdr, 0, 16); /* T_IN at sector 0 */
+	test_host(&t.vm, t.status)[0] = 0xee;
+	/* The indirect table: header, 128 big buffers, 512 bytes, status. */
+	uint64_t table = drv_alloc(&t.drv, 16 * (BIG_SEGS + 3));
+	uint8_t *d = test_host(&t.vm, table);
+	const struct drv_seg first = {t.hdr, 16, false}, last = {t.status, 1, true};
+	for (int i = 0; i < BIG_SEGS + 3; i++, d += 16) {
+		struct drv_seg seg = i == 0		 ? first
+				     : i == BIG_SEGS + 2 ? last
+				     : i == BIG_SEGS + 1 ? (struct drv_seg){big_gpa, 512, true}
+							 : (struct drv_seg){big_gpa, (uint32_t)big_size, true};
+		drv_put(d, seg.gpa, 8);
+		drv_put(d + 8, seg.len, 4);
+		drv_put(d + 12, (seg.write ? VIRTQ_DESC_F_WRITE : 0) | (i < BIG_SEGS + 2 ? VIRTQ_DESC_F_NEXT : 0), 2);
+		drv_put(d + 14, (uint64_t)i + 1, 2);
+	}
+	struct drv_queue *dq = &t.drv.q[0];
+	uint8_t *desc = test_host(&t.vm, dq->desc);
+	drv_put(desc, table, 8);
+	drv_put(desc + 8, 16 * (BIG_SEGS + 3), 4);
+	drv_put(desc + 12, VIRTQ_DESC_F_INDIRECT, 2);
+	drv_put(test_host(&t.vm, dq->avail + 4), 0, 2);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	drv_put(test_host(&t.vm, dq->avail + 2), 1, 2);
+	drv_kick(&t.drv, 0);
+	CHECK(drv_wait_used(&t.drv, 0, 1));
+	CHECK_EQ(test_host(&t.vm, t.status)[0], S_IOERR);
+	CHECK_EQ(drv_used_len(&t.drv, 0, 0), 1);
+	destroy_disk(&t);
+	close(fd);
+	unlink(path);
+}
+
 int main(void)
 {
 	static struct blk_test t;
@@ -286,6 +337,7 @@ int main(void)
 	test_malformed(&t);
 	test_snapshot(&t, path); /* destroys t */
 	test_readonly(path, fd);
+	test_huge_read();
 	close(fd);
 	unlink(path);
 	return check_exit();
