@@ -1,7 +1,9 @@
 /*
  * The ucall device: test guests store the address of a struct ucall at offset 0 of the ucall window. roam reads the
  * struct through the checked guest-memory accessor and acts on it: DONE stops the VM with status 0, ABORT with
- * status 1 after printing the guest's file:line and message.
+ * status 1 after printing the guest's file:line and message. The guest's strings are escaped (ucall_decode), and the
+ * lines a guest makes roam log (PRINT, traced SYNCs, malformed stores) are rate-limited per VM (ucall.h), so a guest
+ * flooding ucalls can neither forge log lines nor fill the disk.
  */
 #include "ucall.h"
 
@@ -11,8 +13,16 @@
 #include "device.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+struct ucall_dev {
+	struct vm *vm;
+	pthread_mutex_t lock; /* vCPUs store concurrently: serializes the rate limit */
+	struct ucall_rate rate;
+};
 
 static uint64_t le_get(const uint8_t *p, int bytes)
 {
@@ -22,11 +32,34 @@ static uint64_t le_get(const uint8_t *p, int bytes)
 	return v;
 }
 
-static void ucall_handle(struct vm *vm, uint64_t gpa)
+/* Whether the guest may make roam log one more line now; says so first if lines were dropped. */
+static bool ucall_may_log(struct ucall_dev *u, bool *last)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t dropped;
+	pthread_mutex_lock(&u->lock);
+	bool ok =
+	    ucall_rate_allow(&u->rate, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec, &dropped, last);
+	pthread_mutex_unlock(&u->lock);
+	if (ok && dropped)
+		log_info("guest: %llu ucall messages were not logged (more than %d a second)",
+			 (unsigned long long)dropped, UCALL_LOG_BURST);
+	return ok;
+}
+
+static const char *ucall_more(bool last)
+{
+	return last ? " (the guest's next messages this second are not logged)" : "";
+}
+
+static void ucall_handle(struct ucall_dev *u, uint64_t gpa)
+{
+	struct vm *vm = u->vm;
 	uint8_t raw[UCALL_SIZE];
 	struct ucall_msg msg;
 	const char *why;
+	bool last;
 	if (memory_read(&vm->mem, gpa, raw, sizeof(raw)) < 0) {
 		log_error("ucall: the guest passed %#llx, which is not %d bytes of guest RAM", (unsigned long long)gpa,
 			  UCALL_SIZE);
@@ -40,13 +73,14 @@ static void ucall_handle(struct vm *vm, uint64_t gpa)
 	}
 	switch (msg.cmd) {
 	case UCALL_SYNC:
-		if (vm->cfg.trace_ucall)
-			log_info("guest sync %llu at %s:%u (%#llx %#llx %#llx)", (unsigned long long)msg.args[0],
+		if (vm->cfg.trace_ucall && ucall_may_log(u, &last))
+			log_info("guest sync %llu at %s:%u (%#llx %#llx %#llx)%s", (unsigned long long)msg.args[0],
 				 msg.file, msg.line, (unsigned long long)msg.args[1], (unsigned long long)msg.args[2],
-				 (unsigned long long)msg.args[3]);
+				 (unsigned long long)msg.args[3], ucall_more(last));
 		break;
 	case UCALL_PRINT:
-		log_info("guest: %s", msg.msg);
+		if (ucall_may_log(u, &last))
+			log_info("guest: %s%s", msg.msg, ucall_more(last));
 		break;
 	case UCALL_DONE:
 		vm_request_stop(vm, ROAM_EXIT_POWEROFF);
@@ -60,30 +94,43 @@ static void ucall_handle(struct vm *vm, uint64_t gpa)
 
 static int ucall_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
 {
-	struct vm *vm = opaque;
+	struct ucall_dev *u = opaque;
+	bool last;
 	if (!is_write) {
 		memset(data, 0, len);
 		return 0;
 	}
 	if (offset != 0 || len != 8) {
-		log_error("ucall: the guest wrote %u bytes at offset %#llx; a ucall is one 8-byte store at offset 0",
-			  len, (unsigned long long)offset);
+		if (ucall_may_log(u, &last))
+			log_error(
+			    "ucall: the guest wrote %u bytes at offset %#llx; a ucall is one 8-byte store at offset "
+			    "0%s",
+			    len, (unsigned long long)offset, ucall_more(last));
 		return -EINVAL;
 	}
-	ucall_handle(vm, le_get(data, 8));
+	ucall_handle(u, le_get(data, 8));
 	return 0;
+}
+
+static void ucall_destroy(void *state)
+{
+	struct ucall_dev *u = state;
+	if (!u)
+		return;
+	pthread_mutex_destroy(&u->lock);
+	free(u);
 }
 
 static int ucall_create(struct vm *vm, void **state)
 {
 	const struct vm_region_info *region = arch_region(VM_REGION_UCALL);
-	*state = vm;
-	return bus_insert(&vm->mmio, region->base, region->size, "ucall", ucall_access, vm);
-}
-
-static void ucall_destroy(void *state)
-{
-	(void)state;
+	struct ucall_dev *u = calloc(1, sizeof(*u));
+	if (!u)
+		return log_errno(-ENOMEM, "ucall: out of memory");
+	u->vm = vm;
+	pthread_mutex_init(&u->lock, NULL);
+	*state = u;
+	return bus_insert(&vm->mmio, region->base, region->size, "ucall", ucall_access, u);
 }
 
 const struct device_desc ucall_device = {

@@ -1,7 +1,8 @@
-/* Decoding of the ucall struct (pure, unit-tested): see ucall.h. */
+/* Decoding of the ucall struct, escaping and the log rate limit (pure, unit-tested and fuzzed): see ucall.h. */
 #include "ucall.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 static uint64_t le_get(const uint8_t *p, int bytes)
@@ -12,10 +13,32 @@ static uint64_t le_get(const uint8_t *p, int bytes)
 	return v;
 }
 
-static void copy_string(char *dst, const uint8_t *src, size_t size)
+size_t ucall_escape(const uint8_t *in, size_t len, char *out, size_t size)
 {
-	memcpy(dst, src, size);
-	dst[size - 1] = '\0';
+	size_t o = 0;
+	for (size_t i = 0; i < len && in[i]; i++) {
+		char esc[5];
+		uint8_t c = in[i];
+		if (c == '\\')
+			snprintf(esc, sizeof(esc), "\\\\");
+		else if (c == '\n')
+			snprintf(esc, sizeof(esc), "\\n");
+		else if (c == '\r')
+			snprintf(esc, sizeof(esc), "\\r");
+		else if (c == '\t')
+			snprintf(esc, sizeof(esc), "\\t");
+		else if (c < ' ' || c > '~')
+			snprintf(esc, sizeof(esc), "\\x%02x", c);
+		else
+			esc[0] = (char)c, esc[1] = '\0';
+		size_t n = strlen(esc);
+		if (o + n >= size)
+			break;
+		memcpy(out + o, esc, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return o;
 }
 
 int ucall_decode(const uint8_t *raw, size_t len, struct ucall_msg *out, const char **why)
@@ -41,7 +64,27 @@ int ucall_decode(const uint8_t *raw, size_t len, struct ucall_msg *out, const ch
 	out->line = (uint32_t)le_get(raw + UCALL_OFF_LINE, 4);
 	for (int i = 0; i < 4; i++)
 		out->args[i] = le_get(raw + UCALL_OFF_ARGS + 8 * i, 8);
-	copy_string(out->file, raw + UCALL_OFF_FILE, UCALL_FILE_LEN);
-	copy_string(out->msg, raw + UCALL_OFF_MSG, UCALL_MSG_LEN);
+	/* A string without a NUL keeps all but its last byte, as the guest library would have written it. */
+	ucall_escape(raw + UCALL_OFF_FILE, UCALL_FILE_LEN - 1, out->file, sizeof(out->file));
+	ucall_escape(raw + UCALL_OFF_MSG, UCALL_MSG_LEN - 1, out->msg, sizeof(out->msg));
 	return 0;
+}
+
+bool ucall_rate_allow(struct ucall_rate *r, uint64_t now_ns, uint64_t *dropped, bool *last)
+{
+	*dropped = 0;
+	*last = false;
+	if (!r->window_ns || now_ns - r->window_ns >= UCALL_LOG_WINDOW_NS) {
+		r->window_ns = now_ns ? now_ns : 1;
+		r->in_window = 0;
+	}
+	if (r->in_window >= UCALL_LOG_BURST) {
+		r->dropped++;
+		return false;
+	}
+	r->in_window++;
+	*last = r->in_window == UCALL_LOG_BURST;
+	*dropped = r->dropped;
+	r->dropped = 0;
+	return true;
 }

@@ -315,6 +315,12 @@ static void test_passed_fds(void)
 		send_with_fds(c, "{\"cmd\":\"resume\"}\n", counts[i]);
 		CHECK(client_line(c, line, sizeof(line)) > 0);
 		CHECK_CONTAINS(line, "a request carries at most one (all were closed)");
+#ifdef TEST_UNDER_QEMU_USER
+		/* qemu-user receives every descriptor itself and hands over as many as fit: the rest stay open in it.
+		 */
+		if (counts[i] > 8)
+			continue;
+#endif
 		CHECK_EQ(wait_fds(base), base);
 		/* The next request on the connection is served as usual. */
 		client_send(c, "{\"cmd\":\"resume\"}\n", 17);
@@ -322,7 +328,11 @@ static void test_passed_fds(void)
 		CHECK(!strcmp(line, "{\"ok\":true}"));
 	}
 	close(c);
+#ifndef TEST_UNDER_QEMU_USER
 	CHECK_EQ(wait_fds(base - 2), base - 2); /* both ends: the server has closed its side too */
+#else
+	usleep(200000);
+#endif
 }
 
 /* CPU time this process used, in ms. */

@@ -1,4 +1,8 @@
-/* Unit test of ucall decoding: the struct layout matches the documented offsets, and bad structs are refused. */
+/*
+ * Unit test of ucall decoding: the struct layout matches the documented offsets, bad structs are refused, the
+ * guest's strings come out escaped (no terminal escape sequences or line breaks reach the log), and the log rate
+ * limit lets UCALL_LOG_BURST lines a second through and counts the rest.
+ */
 #include "check.h"
 #include "devices/ucall.h"
 
@@ -48,5 +52,36 @@ int main(void)
 	uc.cmd = 99;
 	CHECK_EQ(ucall_decode((const uint8_t *)&uc, sizeof(uc), &msg, &why), -EINVAL);
 	CHECK_CONTAINS(why, "command");
+
+	/* Hostile strings: a terminal escape sequence, a forged second log line, a backslash, high bytes. */
+	uc.cmd = UCALL_PRINT;
+	memset(uc.msg, 0, sizeof(uc.msg));
+	strcpy(uc.msg, "\x1b[2J\rroam: guest abort at fake.c:1: x\n\\\t\xff");
+	memset(uc.file, 0xff, sizeof(uc.file)); /* not terminated, all high bytes: 63 of them, escaped */
+	CHECK_EQ(ucall_decode((const uint8_t *)&uc, sizeof(uc), &msg, &why), 0);
+	CHECK(!strcmp(msg.msg, "\\x1b[2J\\rroam: guest abort at fake.c:1: x\\n\\\\\\t\\xff"));
+	CHECK_EQ(strlen(msg.file), 4 * (UCALL_FILE_LEN - 1));
+	for (const char *p = msg.file; *p; p++)
+		CHECK(*p >= ' ' && *p <= '~');
+	memset(uc.msg, '\n', sizeof(uc.msg)); /* the longest escape of the longest message fits */
+	CHECK_EQ(ucall_decode((const uint8_t *)&uc, sizeof(uc), &msg, &why), 0);
+	CHECK_EQ(strlen(msg.msg), 2 * (UCALL_MSG_LEN - 1));
+	char small[6];
+	CHECK_EQ(ucall_escape((const uint8_t *)"ab\x01c", 4, small, sizeof(small)), 2); /* "\x01" does not fit */
+	CHECK(!strcmp(small, "ab"));
+
+	/* The rate limit: a burst per second, the rest counted and reported with the next line logged. */
+	struct ucall_rate rate = {0};
+	uint64_t dropped, t = 5000000000ull;
+	bool last;
+	int logged = 0;
+	for (int i = 0; i < 1000; i++)
+		logged += ucall_rate_allow(&rate, t + (uint64_t)i * 1000, &dropped, &last);
+	CHECK_EQ(logged, UCALL_LOG_BURST);
+	CHECK(ucall_rate_allow(&rate, t + UCALL_LOG_WINDOW_NS, &dropped, &last));
+	CHECK_EQ(dropped, 1000 - UCALL_LOG_BURST);
+	CHECK(!last);
+	CHECK(ucall_rate_allow(&rate, t + UCALL_LOG_WINDOW_NS + 1, &dropped, &last));
+	CHECK_EQ(dropped, 0);
 	return check_exit();
 }
