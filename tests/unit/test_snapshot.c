@@ -17,8 +17,11 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The bitwise definition of CRC32C, to check the tables against. */
@@ -449,7 +452,7 @@ static int count_temp_files(const char *dir)
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	while (d && (e = readdir(d)))
-		n += strstr(e->d_name, ".tmp.") != NULL;
+		n += strstr(e->d_name, ATOMIC_FILE_SUFFIX) != NULL;
 	if (d)
 		closedir(d);
 	return n;
@@ -471,7 +474,7 @@ static void test_atomic(const char *dir)
 
 	/* Aborted half-way: the previous file stays, the temporary file goes. */
 	CHECK_EQ(snapshot_writer_open_path(&w, path, SAMPLE_ARCH), 0);
-	CHECK_EQ(count_temp_files(dir), 1);
+	CHECK_EQ(count_temp_files(dir), w.file.tmp_path ? 1 : 0); /* none where the file system has O_TMPFILE */
 	CHECK_EQ(snapshot_write_section(&w, SNAPSHOT_SEC_VM, 0, 1, SNAPSHOT_FLAG_MANDATORY, "new", 3), 0);
 	CHECK(snapshot_write_memory(&w, 0, 0, mem, sizeof(mem), SAMPLE_PAGE, -1) == 1);
 	snapshot_writer_abort(&w);
@@ -506,6 +509,85 @@ static void test_atomic(const char *dir)
 	CHECK(sample_slurp(path, &after) > len);
 	free(after);
 	free(before);
+}
+
+/* The names in `dir` but "." and "..", sorted, as one string "a b c". */
+static void list_dir(const char *dir, char *out, size_t size)
+{
+	struct dirent **names;
+	int n = scandir(dir, &names, NULL, alphasort);
+	out[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (strcmp(names[i]->d_name, ".") && strcmp(names[i]->d_name, ".."))
+			snprintf(out + strlen(out), size - strlen(out), "%s%s", out[0] ? " " : "", names[i]->d_name);
+		free(names[i]);
+	}
+	if (n >= 0)
+		free(names);
+}
+
+/* In a child: starts a snapshot of `path` (a named temporary file if `named`), writes a section and is killed. */
+static void killed_mid_write(const char *path, bool named)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct atomic_file f;
+		struct snapshot_writer w;
+		bool started =
+		    named ? atomic_file_open(&f, path, 0600, ATOMIC_FILE_NAMED) == 0 && write(f.fd, "partial", 7) == 7
+			  : snapshot_writer_open_path(&w, path, SAMPLE_ARCH) == 0 &&
+				snapshot_write_section(&w, SNAPSHOT_SEC_VM, 0, 1, 0, "half", 4) == 0;
+		if (started)
+			raise(SIGKILL);
+		_exit(1);
+	}
+	int status;
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+/*
+ * A roam killed in the middle of a snapshot leaves nothing behind (an anonymous temporary file) or a named one that
+ * the next snapshot of the same file removes; named ones still being written (locked), of other files, or just made
+ * stay.
+ */
+static void test_killed(const char *dir)
+{
+	char path[512], other[600], locked[600], listing[1024];
+	snprintf(path, sizeof(path), "%s/killed/vm.roam", dir);
+	snprintf(other, sizeof(other), "%s/killed/other.roam%sabcdef", dir, ATOMIC_FILE_SUFFIX);
+	snprintf(locked, sizeof(locked), "%s/killed/vm.roam%sLOCKED", dir, ATOMIC_FILE_SUFFIX);
+	snprintf(listing, sizeof(listing), "%s/killed", dir);
+	CHECK(mkdir(listing, 0700) == 0);
+	killed_mid_write(path, false);
+	killed_mid_write(path, true);
+	int fds[2] = {open(other, O_CREAT | O_WRONLY | O_CLOEXEC, 0600),
+		      open(locked, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)};
+	CHECK(fds[0] >= 0 && fds[1] >= 0 && flock(fds[1], LOCK_EX) == 0);
+	/* Made 3 s ago, so that they count as abandoned (a just-made one may not be locked yet). */
+	struct timespec old[2];
+	clock_gettime(CLOCK_REALTIME, &old[0]);
+	old[0].tv_sec -= 3;
+	old[1] = old[0];
+	DIR *d = opendir(listing);
+	for (struct dirent *e; d && (e = readdir(d));)
+		utimensat(dirfd(d), e->d_name, old, 0);
+	if (d)
+		closedir(d);
+	char before[1024], after[1024];
+	list_dir(listing, before, sizeof(before));
+	struct snapshot_writer w;
+	CHECK_EQ(snapshot_writer_open_path(&w, path, SAMPLE_ARCH), 0);
+	CHECK_EQ(sample_write(&w, true, 0), 0);
+	list_dir(listing, after, sizeof(after));
+	CHECK(!strcmp(after, "other.roam.roam-partial-abcdef vm.roam vm.roam.roam-partial-LOCKED"));
+	if (strcmp(after, "other.roam.roam-partial-abcdef vm.roam vm.roam.roam-partial-LOCKED"))
+		fprintf(stderr, "before: %s\nafter: %s\n", before, after);
+	close(fds[0]);
+	close(fds[1]);
+	unlink(other);
+	unlink(locked);
+	unlink(path);
+	rmdir(listing);
 }
 
 /* Removes the test's directory and the files in it. */
@@ -575,6 +657,7 @@ int main(void)
 	test_versions(dir);
 	test_pipe(dir);
 	test_atomic(dir);
+	test_killed(dir);
 	test_memfd_holes(dir);
 	remove_dir(dir);
 	return check_exit();

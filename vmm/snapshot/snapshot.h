@@ -5,8 +5,9 @@
  * the snap_codec.h helpers; this module frames, checksums and validates sections, and stores guest memory sparsely
  * (zero pages skipped) with the page data page-aligned in the file so that a seekable file is read by mmap.
  *
- * Writing is streaming (no seeking: a pipe works) and, for a path, atomic: a temporary file in the same directory,
- * fsync'ed and renamed over the path on commit, removed on abort. Reading validates everything before use and never
+ * Writing is streaming (no seeking: a pipe works) and, for a path, atomic: a temporary file in the same directory
+ * (core/file_util.h: nameless where the file system allows, so a killed roam leaves nothing), fsync'ed and renamed
+ * over the path on commit, removed on abort. Reading validates everything before use and never
  * trusts a length: section lengths are capped, memory geometry is checked, and every checksum is verified before a
  * section is handed over (for memory: before snapshot_read_memory returns success). Errors are returned as -errno
  * with one line in the writer's or reader's `err` ("snap.roam: section "vcpu 1": checksum mismatch (...)"), for the
@@ -15,6 +16,7 @@
 #ifndef ROAM_SNAPSHOT_H
 #define ROAM_SNAPSHOT_H
 
+#include "core/file_util.h"
 #include "snap_codec.h"
 
 #include <stdbool.h>
@@ -96,10 +98,10 @@ struct snapshot_section {
 /* A snapshot being written. Fields are private but for `err` and `offset`. */
 struct snapshot_writer {
 	int fd;
-	bool owns_fd; /* opened by path: closed, renamed or unlinked by commit/abort */
+	bool owns_fd; /* opened by path: the atomic file's descriptor, committed or aborted */
 	bool header_done;
 	int error; /* first error: every later call fails with it */
-	char *path, *tmp_path;
+	struct atomic_file file; /* opened by path */
 	const char *name; /* for messages */
 	char name_buf[256];
 	struct snapshot_header header;
@@ -149,8 +151,9 @@ void snapshot_section_name(uint32_t id, uint32_t instance, const void *payload, 
 const char *snapshot_section_id_name(uint32_t id);
 
 /*
- * Starts a snapshot: "-" writes to standard output (as snapshot_writer_open_fd), anything else creates
- * "path.tmp.XXXXXX" (mode 0600, O_EXCL) next to `path`, which is untouched until snapshot_writer_commit. `arch` is
+ * Starts a snapshot: "-" writes to standard output (as snapshot_writer_open_fd), anything else creates a temporary
+ * file (atomic_file_open: mode 0600, nameless or "path.roam-partial-XXXXXX") next to `path`, which is untouched
+ * until snapshot_writer_commit. `arch` is
  * the architecture's name (arch_name()), at most 15 characters. Returns 0 or -errno with w->err set; on failure
  * nothing is left behind and snapshot_writer_abort is still safe.
  */

@@ -128,26 +128,13 @@ int snapshot_writer_open_path(struct snapshot_writer *w, const char *path, const
 		snapshot_writer_abort(w);
 		return ret;
 	}
-	size_t len = strlen(path);
-	w->path = strdup(path);
-	w->tmp_path = malloc(len + sizeof(".tmp.XXXXXX"));
-	if (!w->path || !w->tmp_path) {
-		ret = w_fail(w, -ENOMEM, "out of memory");
-		free(w->tmp_path);
-		w->tmp_path = NULL;
+	ret = atomic_file_open(&w->file, path, 0600, 0); /* 0600: it holds guest memory */
+	if (ret < 0) {
+		w_fail(w, ret, "cannot create a temporary file next to it: %s", strerror(-ret));
 		snapshot_writer_abort(w);
 		return ret;
 	}
-	memcpy(w->tmp_path, path, len);
-	memcpy(w->tmp_path + len, ".tmp.XXXXXX", sizeof(".tmp.XXXXXX"));
-	w->fd = mkostemp(w->tmp_path, O_CLOEXEC); /* O_EXCL, mode 0600: it holds guest memory */
-	if (w->fd < 0) {
-		ret = w_fail(w, -errno, "cannot create a temporary file next to it: %s", strerror(errno));
-		free(w->tmp_path);
-		w->tmp_path = NULL;
-		snapshot_writer_abort(w);
-		return ret;
-	}
+	w->fd = w->file.fd;
 	w->owns_fd = true;
 	return 0;
 }
@@ -318,22 +305,6 @@ int64_t snapshot_write_memory(struct snapshot_writer *w, uint32_t instance, uint
 	return (int64_t)present;
 }
 
-/* fsyncs the directory holding `path`, so that the rename survives a crash. */
-static int sync_parent_dir(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir = slash == path ? strdup("/") : slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
-	if (!dir)
-		return -ENOMEM;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(dir);
-	if (fd < 0)
-		return -errno;
-	int ret = fsync(fd) < 0 && errno != EINVAL ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
 int snapshot_writer_commit(struct snapshot_writer *w)
 {
 	struct snap_writer end;
@@ -347,23 +318,15 @@ int snapshot_writer_commit(struct snapshot_writer *w)
 	snap_writer_fini(&end);
 	if (!w->error)
 		w_flush(w);
-	/* A pipe or a terminal cannot be fsync'ed; a file can. */
-	if (!w->error && fstat(w->fd, &st) == 0 && S_ISREG(st.st_mode) && fsync(w->fd) < 0)
+	/* A pipe or a terminal cannot be fsync'ed; a file can (the atomic file's commit does its own). */
+	if (!w->error && !w->owns_fd && fstat(w->fd, &st) == 0 && S_ISREG(st.st_mode) && fsync(w->fd) < 0)
 		w_fail(w, -errno, "cannot fsync: %s", strerror(errno));
 	if (!w->error && w->owns_fd) {
-		int fd = w->fd;
 		w->fd = -1;
-		if (close(fd) < 0)
-			w_fail(w, -errno, "cannot close %s: %s", w->tmp_path, strerror(errno));
-		else if (rename(w->tmp_path, w->path) < 0)
-			w_fail(w, -errno, "cannot rename %s to it: %s", w->tmp_path, strerror(errno));
-		else {
-			free(w->tmp_path);
-			w->tmp_path = NULL; /* renamed: nothing to remove any more */
-			int ret = sync_parent_dir(w->path);
-			if (ret < 0)
-				w_fail(w, ret, "written, but cannot fsync its directory: %s", strerror(-ret));
-		}
+		w->owns_fd = false;
+		int ret = atomic_file_commit(&w->file);
+		if (ret < 0)
+			w_fail(w, ret, "cannot put the snapshot in its place: %s", strerror(-ret));
 	}
 	int ret = w->error;
 	snapshot_writer_abort(w);
@@ -372,16 +335,11 @@ int snapshot_writer_commit(struct snapshot_writer *w)
 
 void snapshot_writer_abort(struct snapshot_writer *w)
 {
-	if (w->owns_fd && w->fd >= 0)
-		close(w->fd);
+	if (w->owns_fd)
+		atomic_file_abort(&w->file);
 	w->fd = -1;
 	w->owns_fd = false;
-	if (w->tmp_path)
-		unlink(w->tmp_path);
-	free(w->tmp_path);
-	free(w->path);
 	free(w->buf);
-	w->tmp_path = w->path = NULL;
 	w->buf = NULL;
 	w->buf_len = 0;
 	if (!w->error)
