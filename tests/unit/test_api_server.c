@@ -6,6 +6,7 @@
  * descriptors, the idle timeout, the quit action after the reply, and ctl's output, errors and exit statuses.
  */
 #include "api/api.h"
+#include "api_fake_vm.h"
 #include "check.h"
 #include "cli/commands.h"
 
@@ -23,54 +24,6 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-
-struct fake_vm {
-	int nr_vcpus;
-	atomic_int last_vcpu;
-	atomic_int stops;
-};
-
-static int fake_pause(struct api_call *call)
-{
-	struct fake_vm *vm = call->ctx;
-	int id;
-	if (api_arg_vcpu(call, vm->nr_vcpus, &id) < 0)
-		return -1;
-	atomic_store(&vm->last_vcpu, id);
-	return 0;
-}
-
-static int fake_status(struct api_call *call)
-{
-	json_t *vcpus = json_array();
-	json_array_append_new(vcpus, json_pack("{s:i,s:s,s:i,s:i,s:i}", "id", 0, "state", "running", "exits", 12,
-					       "mmio_exits", 10, "hypercalls", 0));
-	json_array_append_new(vcpus, json_pack("{s:i,s:s,s:i,s:i,s:i}", "id", 1, "state", "paused", "exits", 5,
-					       "mmio_exits", 0, "hypercalls", 3));
-	json_object_set_new(call->reply, "state", json_string("mixed"));
-	json_object_set_new(call->reply, "vcpus", vcpus);
-	json_object_set_new(call->reply, "extra", json_pack("{s:b}", "tracking", 1));
-	return 0;
-}
-
-static void fake_stop(void *ctx)
-{
-	atomic_fetch_add(&((struct fake_vm *)ctx)->stops, 1);
-}
-
-static int fake_quit(struct api_call *call)
-{
-	call->after_reply = fake_stop;
-	return 0;
-}
-
-static const char *const vcpu_arg[] = {"vcpu", NULL};
-static const struct api_command fake_commands[] = {
-    {"pause", vcpu_arg, fake_pause},
-    {"resume", vcpu_arg, fake_pause},
-    {"status", NULL, fake_status},
-    {"quit", NULL, fake_quit},
-};
 
 static char dir[] = "/tmp/roam-test-api-XXXXXX";
 static char sock_path[128];
@@ -191,7 +144,7 @@ static void test_clients(void)
 	CHECK(client_line(busy, line, sizeof(line)) > 0); /* the empty line got no reply */
 	CHECK_CONTAINS(line, "a request must be a JSON object");
 	CHECK(client_line(busy, line, sizeof(line)) > 0);
-	CHECK_CONTAINS(line, "unknown command \\\"frob\\\" (commands: pause, resume, status, quit)");
+	CHECK_CONTAINS(line, "unknown command \\\"frob\\\" (commands: pause, resume, status, quit, snapshot)");
 	CHECK(client_line(busy, line, sizeof(line)) > 0);
 	CHECK(!strcmp(line, "{\"ok\":true}"));
 
@@ -238,18 +191,6 @@ static void test_clients(void)
 	close(extra);
 	for (int i = 0; i < API_MAX_CLIENTS; i++)
 		close(fds[i]);
-}
-
-/* How many descriptors this process has open. */
-static int open_fds(void)
-{
-	int n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	for (struct dirent *e; d && (e = readdir(d));)
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n - 1; /* the directory's own */
 }
 
 /* Waits up to 2 s for the open descriptors to come back to `want`; returns the last count. */
@@ -389,7 +330,7 @@ static void test_idle(struct fake_vm *vm)
 	snprintf(path, sizeof(path), "%s/idle.sock", dir);
 	CHECK_EQ(api_server_open(path, &srv), 0);
 	api_server_set_idle_timeout(srv, 400);
-	CHECK_EQ(api_server_start(srv, fake_commands, sizeof(fake_commands) / sizeof(fake_commands[0]), vm), 0);
+	CHECK_EQ(api_server_start(srv, fake_commands, FAKE_NR_COMMANDS, vm), 0);
 	int idle[API_MAX_CLIENTS];
 	for (int i = 0; i < API_MAX_CLIENTS; i++)
 		idle[i] = client_connect(path);
@@ -575,7 +516,7 @@ int main(void)
 	CHECK(stat(sock_path, &st) == 0 && S_ISSOCK(st.st_mode));
 	CHECK_EQ(st.st_mode & 07777, 0600);
 	CHECK_EQ(api_server_open(sock_path, &second), (uint64_t)-EADDRINUSE); /* listening already */
-	CHECK_EQ(api_server_start(srv, fake_commands, sizeof(fake_commands) / sizeof(fake_commands[0]), &vm), 0);
+	CHECK_EQ(api_server_start(srv, fake_commands, FAKE_NR_COMMANDS, &vm), 0);
 
 	test_clients();
 	test_passed_fds();

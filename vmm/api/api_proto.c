@@ -116,6 +116,31 @@ int api_arg_vcpu(struct api_call *call, int nr_vcpus, int *id)
 	return 0;
 }
 
+int api_snapshot_args(struct api_call *call, const char **file, bool *stop, int *fd)
+{
+	const json_t *path = json_object_get(call->request, "path");
+	const json_t *stop_arg = json_object_get(call->request, "stop");
+	*fd = -1;
+	if (!json_is_string(path) || !json_string_value(path)[0])
+		return api_call_fail(call, "needs \"path\": a file name, or \"-\" with a passed descriptor");
+	if (stop_arg && !json_is_boolean(stop_arg))
+		return api_call_fail(call, "\"stop\" must be true or false");
+	*file = json_string_value(path);
+	*stop = stop_arg && json_is_true(stop_arg);
+	if (!strcmp(*file, "-")) {
+		if (!call->passed_fd || *call->passed_fd < 0)
+			return api_call_fail(call,
+					     "\"-\" needs the output descriptor passed with the request (roam ctl "
+					     "SOCK snapshot - does that)");
+		*fd = *call->passed_fd;
+		*call->passed_fd = -1; /* the caller's now */
+	} else if ((*file)[0] != '/') {
+		return api_call_fail(call, "\"%s\": give an absolute path (roam ctl makes relative ones absolute)",
+				     *file);
+	}
+	return 0;
+}
+
 static char *api_dump(json_t *reply)
 {
 	char *text = reply ? json_dumps(reply, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;

@@ -80,6 +80,13 @@ int api_call_fail(struct api_call *call, const char *fmt, ...) __attribute__((fo
 int api_arg_vcpu(struct api_call *call, int nr_vcpus, int *id);
 
 /*
+ * Reads the snapshot command's arguments (docs/api.md): "path", an absolute file name or "-" for the descriptor
+ * passed with the request, and the optional "stop". Sets *file, *stop and *fd (the passed descriptor for "-",
+ * which the caller then owns and closes; -1 otherwise). Returns 0, or api_call_fail naming the bad argument.
+ */
+int api_snapshot_args(struct api_call *call, const char **file, bool *stop, int *fd);
+
+/*
  * Handles one request line: parses it, finds the command in `cmds` (nr entries), checks the argument names, runs
  * the handler with `ctx`. Returns the reply as compact JSON without a newline (malloc'ed; NULL only when out of
  * memory) and sets *after_reply to the handler's after-reply action, or NULL.

@@ -177,28 +177,14 @@ static void api_vm_stop_saved(void *ctx)
 static int api_vm_snapshot(struct api_call *call)
 {
 	struct vm *vm = call->ctx;
-	const json_t *path = json_object_get(call->request, "path");
-	const json_t *stop = json_object_get(call->request, "stop");
-	if (!json_is_string(path) || !json_string_value(path)[0])
-		return api_call_fail(call, "needs \"path\": a file name, or \"-\" with a passed descriptor");
-	if (stop && !json_is_boolean(stop))
-		return api_call_fail(call, "\"stop\" must be true or false");
-	const char *file = json_string_value(path);
-	int fd = -1;
-	if (!strcmp(file, "-")) {
-		if (!call->passed_fd || *call->passed_fd < 0)
-			return api_call_fail(call,
-					     "\"-\" needs the output descriptor passed with the request (roam ctl "
-					     "SOCK snapshot - does that)");
-		fd = *call->passed_fd;
-		*call->passed_fd = -1; /* vm_snapshot_save closes it */
-	} else if (file[0] != '/') {
-		return api_call_fail(call, "\"%s\": give an absolute path (roam ctl makes relative ones absolute)",
-				     file);
-	}
+	const char *file;
+	bool stop_after;
+	int fd;
+	if (api_snapshot_args(call, &file, &stop_after, &fd) < 0)
+		return -1;
 	struct vm_snapshot_result res;
 	char err[600];
-	bool stop_after = stop && json_is_true(stop);
+	/* It closes fd (the passed descriptor of "-"), whatever happens. */
 	if (vm_snapshot_save(vm, file, fd, stop_after, &res, err, sizeof(err)) < 0)
 		return api_call_fail(call, "%s", err);
 	json_object_set_new(call->reply, "bytes", json_integer((json_int_t)res.bytes));
