@@ -74,6 +74,19 @@ static void put_json_str(FILE *out, const char *s)
 	fputc('"', out);
 }
 
+/*
+ * Writes a u64 as a JSON number when every JSON reader holds it exactly (up to 2^53), else as a hex string: only a
+ * damaged or crafted file has such values (a creation time, a RAM size), and a number some readers refuse or round
+ * would make the whole listing unreadable.
+ */
+static void put_json_u64(FILE *out, uint64_t v)
+{
+	if (v <= (1ull << 53))
+		fprintf(out, "%" PRIu64, v);
+	else
+		fprintf(out, "\"0x%" PRIx64 "\"", v);
+}
+
 static void format_time(uint64_t t, char *buf, size_t len)
 {
 	time_t tt = (time_t)t;
@@ -249,9 +262,10 @@ static void print_json_summaries(const struct info *in, FILE *out)
 	}
 	fprintf(out, "  \"vm\": ");
 	if (in->vm_state == INFO_OK) {
-		fprintf(out,
-			"{\"ram_size\": %" PRIu64 ", \"nr_vcpus\": %u, \"pvlock\": %s, \"targets\": %s, \"kernel\": ",
-			in->vm.ram_size, in->vm.nr_vcpus, in->vm.flags & SNAPSHOT_VM_PVLOCK ? "true" : "false",
+		fprintf(out, "{\"ram_size\": ");
+		put_json_u64(out, in->vm.ram_size);
+		fprintf(out, ", \"nr_vcpus\": %u, \"pvlock\": %s, \"targets\": %s, \"kernel\": ", in->vm.nr_vcpus,
+			in->vm.flags & SNAPSHOT_VM_PVLOCK ? "true" : "false",
 			in->vm.flags & SNAPSHOT_VM_TARGETS ? "true" : "false");
 		put_json_str(out, in->vm.kernel);
 		fprintf(out, ", \"cmdline\": ");
@@ -292,7 +306,9 @@ static void print_json_begin(const struct info *in, FILE *out)
 		put_json_str(out, in->header.arch);
 		fprintf(out, ", \"roam_version\": ");
 		put_json_str(out, in->header.roam_version);
-		fprintf(out, ", \"created\": %" PRIu64 ", \"created_utc\": ", in->header.created);
+		fprintf(out, ", \"created\": ");
+		put_json_u64(out, in->header.created);
+		fprintf(out, ", \"created_utc\": ");
 		put_json_str(out, when);
 		fprintf(out, "},\n");
 	} else {
@@ -307,16 +323,18 @@ static void print_json_row(FILE *out, const struct snapshot_section *s, bool fir
 	put_json_str(out, s->name);
 	fprintf(out,
 		", \"id\": %u, \"instance\": %u, \"version\": %u, \"flags\": %u, \"mandatory\": %s, \"known\": "
-		"%s, \"refused\": %s, "
-		"\"length\": %" PRIu64 ", \"checksum\": \"%s\"",
+		"%s, \"refused\": %s, \"length\": ",
 		s->id, s->instance, s->version, s->flags, s->flags & SNAPSHOT_FLAG_MANDATORY ? "true" : "false",
-		s->known ? "true" : "false", s->refused ? "true" : "false", s->length,
-		s->checked ? (s->crc_ok ? "ok" : "bad") : "unchecked");
-	if (s->id == SNAPSHOT_SEC_MEMORY && s->known)
-		fprintf(out,
-			", \"memory\": {\"gpa\": \"0x%" PRIx64 "\", \"size\": %" PRIu64 ", \"page_size\": %u, "
-			"\"present\": %" PRIu64 "}",
-			s->mem.gpa, s->mem.size, s->mem.page_size, s->mem.present);
+		s->known ? "true" : "false", s->refused ? "true" : "false");
+	put_json_u64(out, s->length);
+	fprintf(out, ", \"checksum\": \"%s\"", s->checked ? (s->crc_ok ? "ok" : "bad") : "unchecked");
+	if (s->id == SNAPSHOT_SEC_MEMORY && s->known) {
+		fprintf(out, ", \"memory\": {\"gpa\": \"0x%" PRIx64 "\", \"size\": ", s->mem.gpa);
+		put_json_u64(out, s->mem.size);
+		fprintf(out, ", \"page_size\": %u, \"present\": ", s->mem.page_size);
+		put_json_u64(out, s->mem.present);
+		fputc('}', out);
+	}
 	fputc('}', out);
 }
 
@@ -330,10 +348,10 @@ static void print_json_end(const struct info *in, FILE *out)
 		put_json_str(out, in->error);
 	else
 		fprintf(out, "null");
-	fprintf(out,
-		",\n  \"complete\": %s,\n  \"bad_checksums\": %d,\n  \"refused_sections\": %d,\n  \"bytes\": %" PRIu64
-		"\n}\n",
-		in->complete ? "true" : "false", in->bad, in->refused, in->bytes);
+	fprintf(out, ",\n  \"complete\": %s,\n  \"bad_checksums\": %d,\n  \"refused_sections\": %d,\n  \"bytes\": ",
+		in->complete ? "true" : "false", in->bad, in->refused);
+	put_json_u64(out, in->bytes);
+	fprintf(out, "\n}\n");
 }
 
 static void info_print_row(struct info *in, const struct snapshot_section *sec, FILE *out)
