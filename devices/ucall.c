@@ -11,17 +11,17 @@
 #include "core/log.h"
 #include "core/vm.h"
 #include "device.h"
+#include "guest_log.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct ucall_dev {
 	struct vm *vm;
 	pthread_mutex_t lock; /* vCPUs store concurrently: serializes the rate limit */
-	struct ucall_rate rate;
+	struct guest_log_rate rate;
 };
 
 static uint64_t le_get(const uint8_t *p, int bytes)
@@ -35,12 +35,9 @@ static uint64_t le_get(const uint8_t *p, int bytes)
 /* Whether the guest may make roam log one more line now; says so first if lines were dropped. */
 static bool ucall_may_log(struct ucall_dev *u, bool *last)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	uint64_t dropped;
 	pthread_mutex_lock(&u->lock);
-	bool ok =
-	    ucall_rate_allow(&u->rate, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec, &dropped, last);
+	bool ok = guest_log_rate_allow(&u->rate, UCALL_LOG_BURST, guest_log_now_ns(), &dropped, last);
 	pthread_mutex_unlock(&u->lock);
 	if (ok && dropped)
 		log_info("guest: %llu ucall messages were not logged (more than %d a second)",

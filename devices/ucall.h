@@ -37,21 +37,7 @@ int ucall_decode(const uint8_t *raw, size_t len, struct ucall_msg *out, const ch
  */
 size_t ucall_escape(const uint8_t *in, size_t len, char *out, size_t size);
 
-/* The guest's log lines: at most UCALL_LOG_BURST in any UCALL_LOG_WINDOW_NS (the rest are counted, then reported). */
+/* The guest's log lines (PRINT, traced SYNCs, malformed stores): at most this many a second (guest_log.h). */
 #define UCALL_LOG_BURST 16
-#define UCALL_LOG_WINDOW_NS 1000000000ull
-
-struct ucall_rate {
-	uint64_t window_ns; /* when the current window started */
-	uint32_t in_window; /* lines logged in it */
-	uint64_t dropped; /* lines dropped since the last one logged */
-};
-
-/*
- * Whether a guest line may be logged at `now_ns` (CLOCK_MONOTONIC). When it may, *dropped is how many were dropped
- * since the last one logged (say so first) and *last tells whether it is the last one of its window (say that the
- * next ones are dropped). The caller serializes calls.
- */
-bool ucall_rate_allow(struct ucall_rate *r, uint64_t now_ns, uint64_t *dropped, bool *last);
 
 #endif

@@ -1,4 +1,4 @@
-/* Decoding of the ucall struct, escaping and the log rate limit (pure, unit-tested and fuzzed): see ucall.h. */
+/* Decoding and escaping of the ucall struct (pure, unit-tested and fuzzed): see ucall.h. */
 #include "ucall.h"
 
 #include <errno.h>
@@ -68,23 +68,4 @@ int ucall_decode(const uint8_t *raw, size_t len, struct ucall_msg *out, const ch
 	ucall_escape(raw + UCALL_OFF_FILE, UCALL_FILE_LEN - 1, out->file, sizeof(out->file));
 	ucall_escape(raw + UCALL_OFF_MSG, UCALL_MSG_LEN - 1, out->msg, sizeof(out->msg));
 	return 0;
-}
-
-bool ucall_rate_allow(struct ucall_rate *r, uint64_t now_ns, uint64_t *dropped, bool *last)
-{
-	*dropped = 0;
-	*last = false;
-	if (!r->window_ns || now_ns - r->window_ns >= UCALL_LOG_WINDOW_NS) {
-		r->window_ns = now_ns ? now_ns : 1;
-		r->in_window = 0;
-	}
-	if (r->in_window >= UCALL_LOG_BURST) {
-		r->dropped++;
-		return false;
-	}
-	r->in_window++;
-	*last = r->in_window == UCALL_LOG_BURST;
-	*dropped = r->dropped;
-	r->dropped = 0;
-	return true;
 }

@@ -150,12 +150,24 @@ void virtio_mmio_fail(struct virtio_mmio *t, int q, const char *why)
 {
 	if (t->broken)
 		return;
-	if (why)
-		log_error("%s (virtio_mmio@%llx): %s; the device needs a reset", t->name, (unsigned long long)t->base,
-			  why);
-	else
-		log_error("%s (virtio_mmio@%llx) queue %d: %s; the device needs a reset", t->name,
-			  (unsigned long long)t->base, q, t->queues[q].vq.error);
+	/* A guest that breaks and resets the device in a loop gets a few lines a second, not one per round. */
+	uint64_t dropped;
+	bool last;
+	if (guest_log_rate_allow(&t->fail_log, VIRTIO_MMIO_FAIL_LOG_BURST, guest_log_now_ns(), &dropped, &last)) {
+		if (dropped)
+			log_error(
+			    "%s (virtio_mmio@%llx): %llu more malformed requests were not reported (more than %d a "
+			    "second)",
+			    t->name, (unsigned long long)t->base, (unsigned long long)dropped,
+			    VIRTIO_MMIO_FAIL_LOG_BURST);
+		const char *more = last ? " (more this second are not reported)" : "";
+		if (why)
+			log_error("%s (virtio_mmio@%llx): %s; the device needs a reset%s", t->name,
+				  (unsigned long long)t->base, why, more);
+		else
+			log_error("%s (virtio_mmio@%llx) queue %d: %s; the device needs a reset%s", t->name,
+				  (unsigned long long)t->base, q, t->queues[q].vq.error, more);
+	}
 	t->broken = true;
 	t->status |= VIRTIO_STATUS_NEEDS_RESET;
 	/* Only a driver that got as far as DRIVER_OK listens for this interrupt. */

@@ -21,6 +21,7 @@
 #ifndef ROAM_VIRTIO_MMIO_H
 #define ROAM_VIRTIO_MMIO_H
 
+#include "guest_log.h"
 #include "io_loop.h"
 #include "virtqueue.h"
 
@@ -52,6 +53,7 @@ struct snap_reader;
 #define VIRTIO_MMIO_SLOT_SIZE 0x200
 #define VIRTIO_MMIO_MAX_QUEUES 4
 #define VIRTIO_MMIO_CONFIG_MAX 64
+#define VIRTIO_MMIO_FAIL_LOG_BURST 4 /* lines a second about malformed queues, per device */
 
 struct virtio_mmio;
 
@@ -101,6 +103,7 @@ struct virtio_mmio {
 	uint32_t config_size;
 	bool broken; /* NEEDS_RESET: queues are not processed until the driver resets the device */
 	bool bad_access_reported;
+	struct guest_log_rate fail_log; /* virtio_mmio_fail's lines: VIRTIO_MMIO_FAIL_LOG_BURST a second */
 
 	int irqfd; /* -1 until the first interrupt registers it */
 	bool irqfd_failed; /* KVM refused it: interrupts go through vm_irq_line */
@@ -142,8 +145,9 @@ const struct guest_memory *virtio_mmio_memory(const struct virtio_mmio *t);
 void virtio_mmio_notify(struct virtio_mmio *t, const struct virtqueue *vq);
 
 /*
- * A malformed queue `q` (reason in its vq.error) or a backend failure (`why` non-NULL): logs one line, sets
- * NEEDS_RESET and raises a config-change interrupt. The device stops using its queues until the driver resets it.
+ * A malformed queue `q` (reason in its vq.error) or a backend failure (`why` non-NULL): logs one line (at most
+ * VIRTIO_MMIO_FAIL_LOG_BURST a second; the rest are counted), sets NEEDS_RESET and raises a config-change interrupt.
+ * The device stops using its queues until the driver resets it.
  */
 void virtio_mmio_fail(struct virtio_mmio *t, int q, const char *why);
 

@@ -4,6 +4,7 @@
  * limit lets UCALL_LOG_BURST lines a second through and counts the rest.
  */
 #include "check.h"
+#include "devices/guest_log.h"
 #include "devices/ucall.h"
 
 #include <errno.h>
@@ -71,17 +72,17 @@ int main(void)
 	CHECK(!strcmp(small, "ab"));
 
 	/* The rate limit: a burst per second, the rest counted and reported with the next line logged. */
-	struct ucall_rate rate = {0};
+	struct guest_log_rate rate = {0};
 	uint64_t dropped, t = 5000000000ull;
 	bool last;
 	int logged = 0;
 	for (int i = 0; i < 1000; i++)
-		logged += ucall_rate_allow(&rate, t + (uint64_t)i * 1000, &dropped, &last);
+		logged += guest_log_rate_allow(&rate, UCALL_LOG_BURST, t + (uint64_t)i * 1000, &dropped, &last);
 	CHECK_EQ(logged, UCALL_LOG_BURST);
-	CHECK(ucall_rate_allow(&rate, t + UCALL_LOG_WINDOW_NS, &dropped, &last));
+	CHECK(guest_log_rate_allow(&rate, UCALL_LOG_BURST, t + GUEST_LOG_WINDOW_NS, &dropped, &last));
 	CHECK_EQ(dropped, 1000 - UCALL_LOG_BURST);
 	CHECK(!last);
-	CHECK(ucall_rate_allow(&rate, t + UCALL_LOG_WINDOW_NS + 1, &dropped, &last));
+	CHECK(guest_log_rate_allow(&rate, UCALL_LOG_BURST, t + GUEST_LOG_WINDOW_NS + 1, &dropped, &last));
 	CHECK_EQ(dropped, 0);
 	return check_exit();
 }

@@ -178,6 +178,36 @@ static void test_malformed(struct blk_test *t)
 	drv_kick(d, 0);
 	CHECK(drv_wait_status(d, VIRTIO_STATUS_NEEDS_RESET));
 	CHECK(drv_setup(d, BLK_FEATURES, 1));
+
+	/*
+	 * A guest that breaks the device and resets it in a loop: a few lines a second reach the log, then one line
+	 * counting the rest. stderr goes to a file meanwhile.
+	 */
+	char log_path[] = "/tmp/roam-test-blk-log-XXXXXX";
+	int log_fd = mkstemp(log_path), saved = dup(STDERR_FILENO);
+	CHECK(log_fd >= 0 && dup2(log_fd, STDERR_FILENO) == STDERR_FILENO);
+	for (int i = 0; i < 40; i++) {
+		drv_add(d, 0, &only_header, 1);
+		drv_kick(d, 0);
+		CHECK(drv_wait_status(d, VIRTIO_STATUS_NEEDS_RESET));
+		CHECK(drv_setup(d, BLK_FEATURES, 1));
+		d->q[0].avail_idx = d->q[0].next_desc = 0;
+	}
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	char log[8192] = "";
+	ssize_t n = pread(log_fd, log, sizeof(log) - 1, 0);
+	log[n > 0 ? n : 0] = '\0';
+	int lines = 0;
+	for (const char *p = log; (p = strstr(p, "the device needs a reset")); p++)
+		lines++;
+	/* The two above count in the same second: 40 rounds make at most two more seconds' worth. */
+	CHECK(lines >= 1 && lines <= 3 * VIRTIO_MMIO_FAIL_LOG_BURST);
+	if (lines < 1 || lines > 3 * VIRTIO_MMIO_FAIL_LOG_BURST)
+		fprintf(stderr, "%d lines:\n%s", lines, log);
+	CHECK_CONTAINS(log, "(more this second are not reported)");
+	close(log_fd);
+	unlink(log_path);
 }
 
 static void test_readonly(const char *path, int fd)

@@ -46,14 +46,16 @@ static int pvlock_guest_write(void *opaque, uint64_t offset, uint8_t *data, uint
 		memset(data, 0, len); /* reads never trap: the slot is readable memory */
 		return 0;
 	}
-	if (pv->guest_write_reports < PVLOCK_WRITE_REPORT_LIMIT) {
-		pv->guest_write_reports++;
+	/* vCPUs store concurrently: each report takes a number, and only the first ones are made. */
+	unsigned nth = atomic_fetch_add(&pv->guest_write_reports, 1) + 1;
+	if (nth <= PVLOCK_WRITE_REPORT_LIMIT)
 		log_info(
 		    "the guest wrote %u bytes at offset %#llx of the PV-lock region (vCPU %llu's struct); ignored: the "
 		    "region is read-only to the guest%s",
 		    len, (unsigned long long)offset, (unsigned long long)(offset / PVLOCK_STRUCT_SIZE),
-		    pv->guest_write_reports == PVLOCK_WRITE_REPORT_LIMIT ? " (further reports suppressed)" : "");
-	}
+		    nth == PVLOCK_WRITE_REPORT_LIMIT ? " (further reports suppressed)" : "");
+	else
+		atomic_store(&pv->guest_write_reports, PVLOCK_WRITE_REPORT_LIMIT); /* no wrap-around, however many */
 	return 0;
 }
 

@@ -33,7 +33,7 @@ struct pvlock {
 	int nr_vcpus;
 	struct pvlock_vcpu *vcpus;
 	struct pvlock_sched *sched; /* scheduler tracking, NULL when unavailable */
-	unsigned guest_write_reports;
+	atomic_uint guest_write_reports; /* guest stores reported so far (at most PVLOCK_WRITE_REPORT_LIMIT) */
 };
 
 /*
