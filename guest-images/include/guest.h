@@ -93,9 +93,33 @@ static inline uint8_t mmio_read8(uint64_t addr)
 	return val;
 }
 
+static inline void mmio_write16(uint64_t addr, uint16_t val)
+{
+	__asm__ volatile("strh %w0, [%1]" : : "rZ"(val), "r"(addr) : "memory");
+}
+
+static inline void mmio_write32(uint64_t addr, uint32_t val)
+{
+	__asm__ volatile("str %w0, [%1]" : : "rZ"(val), "r"(addr) : "memory");
+}
+
+static inline uint32_t mmio_read32(uint64_t addr)
+{
+	uint32_t val;
+	__asm__ volatile("ldr %w0, [%1]" : "=r"(val) : "r"(addr) : "memory");
+	return val;
+}
+
 static inline void mmio_write64(uint64_t addr, uint64_t val)
 {
 	__asm__ volatile("str %x0, [%1]" : : "rZ"(val), "r"(addr) : "memory");
+}
+
+static inline uint64_t mmio_read64(uint64_t addr)
+{
+	uint64_t val;
+	__asm__ volatile("ldr %x0, [%1]" : "=r"(val) : "r"(addr) : "memory");
+	return val;
 }
 
 /* ---- console (16550 UART at ARM64_UART_BASE) ---- */
@@ -186,10 +210,11 @@ struct smccc_res {
 };
 
 /*
- * An SMCCC call through "hvc #0": function ID fid, arguments a1..a4; returns x0..x3. x4..x17 are treated as
- * clobbered, so any SMCCC version's results beyond x3 are lost but nothing else is.
+ * An SMCCC call through "hvc #0": function ID fid in x0 (SMCCC reads w0; a hostile guest may set the upper 32 bits),
+ * arguments a1..a4; returns x0..x3. x4..x17 are treated as clobbered, so any SMCCC version's results beyond x3 are
+ * lost but nothing else is.
  */
-struct smccc_res smccc_hvc(uint32_t fid, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4);
+struct smccc_res smccc_hvc(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4);
 
 /* PSCI_VERSION: major << 16 | minor. */
 uint32_t psci_version(void);

@@ -4,7 +4,7 @@
  */
 #include "guest.h"
 
-struct smccc_res smccc_hvc(uint32_t fid, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4)
+struct smccc_res smccc_hvc(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4)
 {
 	register uint64_t x0 __asm__("x0") = fid;
 	register uint64_t x1 __asm__("x1") = a1;
