@@ -224,7 +224,8 @@ static void test_virtio(void)
 	static struct create c;
 	fakekvm_reset();
 	struct vm_config cfg = config(1);
-	cfg.rng = true;
+	cfg.nr_device_options = 1;
+	snprintf(cfg.device_options[0].name, sizeof(cfg.device_options[0].name), "rng");
 	const char *err = create(&c, cfg);
 	CHECK_EQ(c.ret, 0);
 	if (c.ret)

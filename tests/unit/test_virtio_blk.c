@@ -32,9 +32,10 @@ struct blk_test {
 static int create_disk(struct blk_test *t, const char *path, bool readonly)
 {
 	test_vm_init(&t->vm);
-	snprintf(t->vm.cfg.disks[0].path, sizeof(t->vm.cfg.disks[0].path), "%s", path);
-	t->vm.cfg.disks[0].readonly = readonly;
-	t->vm.cfg.nr_disks = 1;
+	t->vm.cfg.nr_device_options = 1;
+	snprintf(t->vm.cfg.device_options[0].name, sizeof(t->vm.cfg.device_options[0].name), "disk");
+	snprintf(t->vm.cfg.device_options[0].value, sizeof(t->vm.cfg.device_options[0].value), "%s%s", path,
+		 readonly ? ",ro" : "");
 	t->dev = NULL;
 	int ret = virtio_blk_device.create_nth(&t->vm, 0, &t->dev);
 	drv_init(&t->drv, &t->vm, 0);
@@ -273,8 +274,9 @@ int main(void)
 	CHECK_EQ(ftruncate(fd, DISK_SIZE), 0);
 
 	test_vm_init(&t.vm);
-	t.vm.cfg.nr_disks = 1;
-	snprintf(t.vm.cfg.disks[0].path, sizeof(t.vm.cfg.disks[0].path), "/nonexistent/disk.img");
+	t.vm.cfg.nr_device_options = 1;
+	snprintf(t.vm.cfg.device_options[0].name, sizeof(t.vm.cfg.device_options[0].name), "disk");
+	snprintf(t.vm.cfg.device_options[0].value, sizeof(t.vm.cfg.device_options[0].value), "/nonexistent/disk.img");
 	void *state = NULL;
 	CHECK_EQ(virtio_blk_device.create_nth(&t.vm, 0, &state), -ENOENT);
 	virtio_blk_device.destroy(state);

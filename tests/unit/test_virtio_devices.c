@@ -135,8 +135,10 @@ static void test_rng_and_console(void)
 {
 	static struct vm vm;
 	test_vm_init(&vm);
-	vm.cfg.rng = true;
-	vm.cfg.console = VM_CONSOLE_VIRTIO;
+	vm.cfg.nr_device_options = 2;
+	snprintf(vm.cfg.device_options[0].name, sizeof(vm.cfg.device_options[0].name), "rng");
+	snprintf(vm.cfg.device_options[1].name, sizeof(vm.cfg.device_options[1].name), "console");
+	snprintf(vm.cfg.device_options[1].value, sizeof(vm.cfg.device_options[1].value), "virtio");
 	void *rng = NULL, *con = NULL;
 	CHECK_EQ(virtio_rng_device.count(&vm), 1);
 	CHECK_EQ(virtio_rng_device.create_nth(&vm, 0, &rng), 0);

@@ -8,6 +8,7 @@
 #include "arch.h"
 #include "core/log.h"
 #include "core/vm.h"
+#include "devices/device.h"
 #include "run_options_devices.h"
 #include "snapshot/snapshot.h"
 #include "snapshot/vm_snapshot.h"
@@ -31,12 +32,9 @@ static const char restore_usage[] =
     "  --prefault auto|on|off\n"
     "                      map the restored memory at stage 2 before the guest runs (arm64; auto: on hosts with\n"
     "                      Arm erratum 834220, whose KVM would otherwise hang the guest; docs/snapshot-format.md)\n"
-    "  --disk FILE[,ro], --net tap=NAME[,mac=MAC], --rng, --console serial|virtio\n"
-    "                      the devices, exactly as given to roam run (docs/devices.md)\n"
-    "Exit status as for roam run (docs/cli.md).\n";
+    "The devices, exactly as given to roam run (docs/devices.md; without any, the snapshot's own):\n";
 
 enum { OPT_API = 256, OPT_PAUSED, OPT_FORCE_HOST, OPT_TRACE_HC, OPT_TRACE_UCALL, OPT_TIMING, OPT_KVM, OPT_PREFAULT };
-enum { OPT_DISK = 0x200, OPT_NET, OPT_RNG, OPT_CONSOLE }; /* device options, as in run_options.c */
 
 static int restore_parse(int argc, char **argv, struct vm_config *cfg, const char **file)
 {
@@ -49,13 +47,12 @@ static int restore_parse(int argc, char **argv, struct vm_config *cfg, const cha
 	    {"timing", no_argument, NULL, OPT_TIMING},
 	    {"kvm-device", required_argument, NULL, OPT_KVM},
 	    {"prefault", required_argument, NULL, OPT_PREFAULT},
-	    {"disk", required_argument, NULL, OPT_DISK},
-	    {"net", required_argument, NULL, OPT_NET},
-	    {"rng", no_argument, NULL, OPT_RNG},
-	    {"console", required_argument, NULL, OPT_CONSOLE},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
+	const struct device_table *devices = device_registry();
+	struct option all[RUN_MAX_OPTIONS];
+	run_device_long_options(options, devices, all);
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->cmdline = "";
 	cfg->kvm_path = "/dev/kvm";
@@ -64,21 +61,15 @@ static int restore_parse(int argc, char **argv, struct vm_config *cfg, const cha
 	opterr = 0;
 	int opt;
 	char err[256];
-	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":h", all, NULL)) != -1) {
+		int handled = run_device_option(opt, optarg, devices, cfg, err, sizeof(err));
+		if (handled < 0) {
+			log_error("restore: %s", err);
+			return -1;
+		}
+		if (handled)
+			continue;
 		switch (opt) {
-		case OPT_DISK:
-		case OPT_NET:
-		case OPT_CONSOLE:
-			if (!(opt == OPT_DISK  ? run_parse_disk(optarg, cfg, err, sizeof(err))
-			      : opt == OPT_NET ? run_parse_net(optarg, cfg, err, sizeof(err))
-					       : run_parse_console(optarg, cfg, err, sizeof(err)))) {
-				log_error("restore: %s", err);
-				return -1;
-			}
-			break;
-		case OPT_RNG:
-			cfg->rng = true;
-			break;
 		case OPT_API:
 			cfg->api_path = optarg;
 			break;
@@ -115,6 +106,8 @@ static int restore_parse(int argc, char **argv, struct vm_config *cfg, const cha
 		}
 		case 'h':
 			fputs(restore_usage, stdout);
+			run_device_usage(stdout, devices);
+			fputs("Exit status as for roam run (docs/cli.md).\n", stdout);
 			return 1;
 		case ':':
 			log_error("restore: %s needs a value", argv[optind - 1]);

@@ -5,6 +5,8 @@
  */
 #include "commands.h"
 
+#include "devices/device.h"
+
 #include "api/api.h"
 #include "api/api_vm.h"
 #include "arch.h"
@@ -144,9 +146,9 @@ int cmd_run(int argc, char **argv)
 	uint64_t start_ns = vm_now_ns();
 	struct vm_config cfg;
 	char err[256];
-	switch (run_parse_args(argc, argv, &cfg, host_memory_bytes(), err, sizeof(err))) {
+	switch (run_parse_args(argc, argv, &cfg, host_memory_bytes(), device_registry(), err, sizeof(err))) {
 	case RUN_PARSE_HELP:
-		fputs(run_usage(), stdout);
+		run_print_usage(stdout, device_registry());
 		return 0;
 	case RUN_PARSE_ERROR:
 		log_error("run: %s", err);

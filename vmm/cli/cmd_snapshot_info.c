@@ -6,6 +6,8 @@
  * input. Arch-neutral, no KVM: tested natively (tests/unit/test_snapshot_info.c).
  */
 #include "commands.h"
+
+#include "core/device_options.h"
 #include "core/vm.h"
 #include "snapshot/snapshot.h"
 #include "snapshot/snapshot_meta.h"
@@ -40,7 +42,7 @@ struct info {
 	struct snapshot_host_info host;
 	struct snapshot_vm_info vm;
 	struct snapshot_targets_info targets;
-	bool have_devices; /* a version-2 VM section: the devices and their backing */
+	bool have_devices; /* a VM section of version 2 or later: the devices and their backing */
 	struct vm_config devices;
 };
 
@@ -88,7 +90,7 @@ static void format_time(uint64_t t, char *buf, size_t len)
 static void put_devices(FILE *out, const struct vm_config *d)
 {
 	char line[1024];
-	snapshot_vm_devices_format(d, line, sizeof(line));
+	device_options_format(d, line, sizeof(line));
 	fprintf(out, "  devices:");
 	put_text(out, line[0] ? line : " none");
 	fputc('\n', out);
@@ -106,8 +108,8 @@ static void info_decode(struct info *in, const struct snapshot_section *sec)
 		state = &in->host_state, why = in->host_why;
 	} else if (sec->id == SNAPSHOT_SEC_VM) {
 		snapshot_vm_decode(&p, &in->vm);
-		if (sec->version >= 2 && !p.err) {
-			snapshot_vm_devices_decode(&p, &in->devices);
+		if (sec->version >= 2 && sec->version <= SNAPSHOT_VM_VERSION && !p.err) {
+			snapshot_vm_devices_decode(&p, &in->devices, sec->version);
 			in->have_devices = !p.err;
 		}
 		state = &in->vm_state, why = in->vm_why;

@@ -29,28 +29,18 @@ enum roam_exit {
 	ROAM_EXIT_SIGNAL = 5, /* roam was told to stop (SIGTERM, SIGINT, SIGHUP, the console escape, the API's quit) */
 };
 
-#define VM_MAX_DISKS 8
-#define VM_MAX_NICS 4
-#define VM_DISK_PATH_MAX 512
-#define VM_TAP_NAME_MAX 16 /* IFNAMSIZ, with the terminating NUL */
+#define VM_MAX_DEVICE_OPTIONS 32
+#define VM_DEVICE_OPTION_NAME_MAX 24
+#define VM_DEVICE_OPTION_VALUE_MAX 512
 
-/* --disk FILE[,ro]: a virtio-blk disk backed by a raw image. */
-struct vm_disk_config {
-	char path[VM_DISK_PATH_MAX];
-	bool readonly;
-};
-
-/* --net tap=NAME[,mac=MAC]: a virtio-net NIC on a TAP device. */
-struct vm_nic_config {
-	char tap[VM_TAP_NAME_MAX];
-	uint8_t mac[6];
-	bool mac_set; /* else derived from the TAP name */
-};
-
-/* --console: where the terminal is connected (the 16550 always exists and always prints). */
-enum vm_console_kind {
-	VM_CONSOLE_SERIAL = 0, /* the 16550 (ttyS0) */
-	VM_CONSOLE_VIRTIO, /* a virtio console (hvc0) takes the terminal's input */
+/*
+ * A device option as given (`--disk a.img,ro`, `--rng`): the option's name ("disk") and value ("a.img,ro"; "" for
+ * a flag). The device type that owns the option (devices/device.h) checked its syntax when it was given, and parses
+ * it when it creates the device; snapshots record the options as they are.
+ */
+struct vm_device_option {
+	char name[VM_DEVICE_OPTION_NAME_MAX];
+	char value[VM_DEVICE_OPTION_VALUE_MAX];
 };
 
 /* restore --prefault: map the restored memory at stage 2 before the guest runs (arm64; see restore_prefault.c). */
@@ -75,12 +65,8 @@ struct vm_config {
 	const char *targets_path; /* --targets: NULL for none */
 	const char *targets_json; /* restore: the targets config carried in the snapshot (text), or NULL */
 	bool force_host; /* --force-host: start even if this host is not a target */
-	struct vm_disk_config disks[VM_MAX_DISKS]; /* --disk, in command-line order */
-	int nr_disks;
-	struct vm_nic_config nics[VM_MAX_NICS]; /* --net, in command-line order */
-	int nr_nics;
-	bool rng; /* --rng: a virtio entropy device */
-	enum vm_console_kind console; /* --console */
+	struct vm_device_option device_options[VM_MAX_DEVICE_OPTIONS]; /* --disk, --net, ...: in command-line order */
+	int nr_device_options;
 	const char *api_path; /* --api: the control socket (cmd_run serves it), NULL for none */
 	bool start_paused; /* --paused: every vCPU starts paused (created -> paused) until resumed through the API */
 	bool no_pvlock; /* --no-pvlock: no PV-lock region or hypercalls */

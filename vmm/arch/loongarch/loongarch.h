@@ -52,4 +52,7 @@ int __loongarch_attr(int fd, bool set, uint32_t group, uint64_t attr, void *valu
 /* Reads CPUCFG word `index` of the CPU roam runs on (the cpucfg instruction, allowed in user mode). */
 uint32_t loongarch_host_cpucfg(uint32_t index);
 
+/* The interrupt controllers' component (IPI, EIOINTC, PCH-PIC state; irqchip_kvm.c). */
+extern const struct component loongarch_irqchip_component;
+
 #endif

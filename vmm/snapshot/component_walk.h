@@ -1,0 +1,39 @@
+/*
+ * The save and restore loops over a component table (core/component.h), apart from where the table comes from, so
+ * that tests and fuzzers can walk a table of their own without KVM. vm_snapshot.c walks the VM's table.
+ */
+#ifndef ROAM_COMPONENT_WALK_H
+#define ROAM_COMPONENT_WALK_H
+
+#include <stdint.h>
+
+struct vm;
+struct vm_config;
+struct component;
+struct snapshot_writer;
+struct snapshot_reader;
+
+/*
+ * Writes one section per present instance of each component of `table` (n entries), in order, between the
+ * components' pause and resume hooks. *pages receives the guest pages stored. Returns 0 or -errno (w->err or a
+ * logged message says why).
+ */
+int component_walk_save(struct vm *vm, struct snapshot_writer *w, const struct component *const *table, int n,
+			uint64_t *pages);
+
+/*
+ * The CONFIG stage of a restore: reads the leading sections of the table's COMPONENT_CONFIG components (HOST,
+ * VM, TARGETS) in order and fills cfg (memory, vCPUs, PV lock, devices, targets). *targets_json receives the
+ * targets text (malloc'd) or NULL. Returns 0 or -errno after one line naming the file and the reason.
+ */
+int component_walk_config(struct snapshot_reader *r, const struct component *const *table, int n, struct vm_config *cfg,
+			  char **targets_json);
+
+/*
+ * The state stage: reads every remaining section up to END into `vm`, each through its owner; refuses an unknown,
+ * duplicate, out-of-order or missing section and one for an instance this VM does not have, naming it; then runs
+ * the components' restore_finish hooks. Returns 0 or -errno after the messages.
+ */
+int component_walk_restore(struct vm *vm, struct snapshot_reader *r, const struct component *const *table, int n);
+
+#endif
