@@ -178,7 +178,7 @@ static bool blk_request(struct virtio_blk *b, struct virtqueue *vq, const struct
 	uint32_t written;
 	uint8_t status = blk_execute(b, c, (uint32_t)le_get(header, 4), le_get(header + 8, 8), &written);
 	virtq_chain_write(c, c->write_len - 1, &status, 1);
-	virtqueue_push(vq, c->head, written + 1);
+	virtqueue_push(vq, c, written + 1);
 	return true;
 }
 

@@ -48,7 +48,7 @@ static void virtio_console_tx(void *backend, int q)
 			for (int i = 0; i < c->nr_read; i++)
 				for (size_t j = 0; j < c->iov[i].iov_len; j++)
 					vm_console_output(con->vm, ((const uint8_t *)c->iov[i].iov_base)[j]);
-			virtqueue_push(vq, c->head, 0);
+			virtqueue_push(vq, c, 0);
 			con->guest_wrote = true;
 			done = true;
 		}
@@ -70,7 +70,7 @@ static size_t virtio_console_rx(void *opaque, const uint8_t *buf, size_t len)
 	int ret = 0;
 	while (vq && taken < len && (ret = virtqueue_pop(vq, virtio_mmio_memory(con->t), c)) > 0) {
 		size_t n = virtq_chain_write(c, 0, buf + taken, len - taken);
-		virtqueue_push(vq, c->head, (uint32_t)n);
+		virtqueue_push(vq, c, (uint32_t)n);
 		taken += n;
 	}
 	if (ret < 0)

@@ -103,7 +103,7 @@ static void net_receive(struct virtio_net *n)
 		}
 		static const uint8_t one_buffer[2] = {1, 0}; /* num_buffers: the frame fits in this chain */
 		virtq_chain_write(c, 10, one_buffer, sizeof(one_buffer));
-		virtqueue_push(vq, c->head, (uint32_t)len);
+		virtqueue_push(vq, c, (uint32_t)len);
 		done = true;
 	}
 	if (ret < 0)
@@ -143,7 +143,7 @@ static void net_transmit(struct virtio_net *n)
 		virtqueue_set_notify(vq, false); /* the thread is at work: no need to kick it */
 		while ((ret = virtqueue_pop(vq, virtio_mmio_memory(n->t), c)) > 0) {
 			net_send(n, c);
-			virtqueue_push(vq, c->head, 0);
+			virtqueue_push(vq, c, 0);
 			done = true;
 		}
 	} while (ret == 0 && virtqueue_set_notify(vq, true));

@@ -63,7 +63,7 @@ static void virtio_rng_notify(void *backend, int q)
 				}
 				total += (uint64_t)n;
 			}
-			virtqueue_push(vq, c->head, (uint32_t)total);
+			virtqueue_push(vq, c, (uint32_t)total);
 			done = true;
 		}
 	} while (ret == 0 && virtqueue_set_notify(vq, true));

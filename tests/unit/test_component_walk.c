@@ -290,6 +290,84 @@ static void test_refusals(void)
 	CHECK_EQ(restore_stream(optional, 6, err, sizeof(err)), 0);
 }
 
+/* Sections that may stand anywhere (memory) and repeat (memory deltas), over a table of their own. */
+static int any_restore(struct component_ctx *ctx, uint32_t i, uint32_t version, struct snap_reader *p)
+{
+	(void)ctx;
+	(void)i;
+	(void)version;
+	p->pos = p->len;
+	return 0;
+}
+
+static uint32_t two(const struct vm *v)
+{
+	(void)v;
+	return 2;
+}
+
+#define BASE SNAPSHOT_SEC_PVLOCK
+#define DELTA SNAPSHOT_SEC_TARGETS
+
+static const struct component base_component = {
+    .name = "base", .section = BASE, .version = 1, .flags = COMPONENT_ANY_ORDER, .count = two, .restore = any_restore};
+static const struct component delta_component = {.name = "delta",
+						 .section = DELTA,
+						 .version = 1,
+						 .flags = COMPONENT_ANY_ORDER | COMPONENT_REPEATABLE,
+						 .requires = BASE,
+						 .count = two,
+						 .restore = any_restore};
+static const struct component *const any_table[] = {&counter_component, &base_component, &delta_component};
+
+static int restore_any(const struct sec *secs, int n, const uint32_t *already, int nr_already, char *err,
+		       size_t err_len)
+{
+	const char *path = tmp_path();
+	struct snapshot_writer w;
+	CHECK_EQ(snapshot_writer_open_path(&w, path, "test"), 0);
+	for (int i = 0; i < n; i++) {
+		uint64_t payload = 7;
+		snapshot_write_section(&w, secs[i].id, secs[i].instance, secs[i].version, secs[i].flags, &payload,
+				       sizeof(payload));
+	}
+	CHECK_EQ(snapshot_writer_commit(&w), 0);
+	struct snapshot_reader r;
+	int ret = snapshot_reader_open_path(&r, path, "test", 0);
+	if (!ret)
+		ret = component_walk_restore_after(&vm, &r, any_table, 3, already, nr_already, NULL);
+	snprintf(err, err_len, "%s", r.err);
+	snapshot_reader_close(&r);
+	unlink(path);
+	return ret;
+}
+
+static void test_any_order(void)
+{
+	char err[SNAPSHOT_ERR_LEN];
+	/* Memory first, deltas repeating, then the CPU state: a migration stream's order. */
+	const struct sec stream[] = {{BASE, 0, 1, M},  {BASE, 1, 1, M},	 {DELTA, 1, 1, M},
+				     {DELTA, 0, 1, M}, {DELTA, 1, 1, M}, {C, 0, 2, M},
+				     {C, 1, 2, M},     {C, 2, 2, M},	 {DELTA, 0, 1, M}};
+	CHECK_EQ(restore_any(stream, 9, NULL, 0, err, sizeof(err)), 0);
+	/* A snapshot's order: memory last, no delta. */
+	const struct sec file[] = {{C, 0, 2, M}, {C, 1, 2, M}, {C, 2, 2, M}, {BASE, 0, 1, M}, {BASE, 1, 1, M}};
+	CHECK_EQ(restore_any(file, 5, NULL, 0, err, sizeof(err)), 0);
+	const struct sec early_delta[] = {{BASE, 0, 1, M}, {DELTA, 1, 1, M}};
+	CHECK(restore_any(early_delta, 2, NULL, 0, err, sizeof(err)) < 0);
+	CHECK_CONTAINS(err, "section \"targets 1\": out of order: it needs \"base 1\" first");
+	const struct sec twice[] = {{BASE, 0, 1, M}, {BASE, 0, 1, M}};
+	CHECK(restore_any(twice, 2, NULL, 0, err, sizeof(err)) < 0);
+	CHECK_CONTAINS(err, "duplicate section");
+	const struct sec no_base[] = {{C, 0, 2, M}, {C, 1, 2, M}, {C, 2, 2, M}, {BASE, 1, 1, M}};
+	CHECK(restore_any(no_base, 4, NULL, 0, err, sizeof(err)) < 0);
+	CHECK_CONTAINS(err, "no section \"base 0\"");
+	/* A diff snapshot on its base: the base's memory counts as read. */
+	const uint32_t from_base[] = {BASE};
+	const struct sec diff[] = {{DELTA, 1, 1, M}, {C, 0, 2, M}, {C, 1, 2, M}, {C, 2, 2, M}};
+	CHECK_EQ(restore_any(diff, 4, from_base, 1, err, sizeof(err)), 0);
+}
+
 /* The CONFIG stage and the sections' order of a snapshot written before the component table. */
 static uint32_t rec_count_devices(const struct vm *v)
 {
@@ -386,6 +464,7 @@ int main(void)
 {
 	test_round_trip();
 	test_refusals();
+	test_any_order();
 	test_old_snapshot();
 	return check_exit();
 }

@@ -93,7 +93,9 @@ static void test_names(void)
 	snapshot_section_name(SNAPSHOT_SEC_DEVICE, 3, dev, sizeof(dev), name, sizeof(name));
 	CHECK(!strcmp(name, "device 3"));
 	CHECK(snapshot_section_id_name(SNAPSHOT_SEC_END) && !strcmp(snapshot_section_id_name(SNAPSHOT_SEC_END), "end"));
-	CHECK(snapshot_section_id_name(11) == NULL);
+	CHECK(!strcmp(snapshot_section_id_name(11), "memory-delta"));
+	CHECK(!strcmp(snapshot_section_id_name(12), "precheck"));
+	CHECK(snapshot_section_id_name(13) == NULL);
 }
 
 static bool files_equal(const char *a, const char *b)

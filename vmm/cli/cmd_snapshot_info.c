@@ -158,7 +158,7 @@ static void info_read(struct info *in, FILE *err)
 			snprintf(in->error, sizeof(in->error), "%s", r.err);
 			break;
 		}
-		if (sec.id == SNAPSHOT_SEC_MEMORY && sec.known && snapshot_skip_section(&r, &sec) < 0) {
+		if (snapshot_is_memory_id(sec.id) && sec.known && snapshot_skip_section(&r, &sec) < 0) {
 			snprintf(in->error, sizeof(in->error), "%s", r.err);
 			info_add_row(in, &sec); /* listed, unchecked */
 			break;
@@ -260,7 +260,7 @@ static void print_text(const struct info *in, FILE *out)
 		fprintf(out, "  %-24s %5u %8u %7u ", s->name, s->id, s->instance, s->version);
 		print_flags(out, s->flags);
 		fprintf(out, " %12" PRIu64 "  %s", s->length, checksum_word(s));
-		if (s->id == SNAPSHOT_SEC_MEMORY && s->known)
+		if (snapshot_is_memory_id(s->id) && s->known)
 			fprintf(out, "  %" PRIu64 " of %" PRIu64 " pages of %u bytes at 0x%" PRIx64, s->mem.present,
 				s->mem.size / s->mem.page_size, s->mem.page_size, s->mem.gpa);
 		if (s->refused)
@@ -367,7 +367,7 @@ static void print_json(const struct info *in, FILE *out)
 			s->id, s->instance, s->version, s->flags, s->flags & SNAPSHOT_FLAG_MANDATORY ? "true" : "false",
 			s->known ? "true" : "false", s->refused ? "true" : "false", s->length,
 			s->checked ? (s->crc_ok ? "ok" : "bad") : "unchecked");
-		if (s->id == SNAPSHOT_SEC_MEMORY && s->known)
+		if (snapshot_is_memory_id(s->id) && s->known)
 			fprintf(out,
 				", \"memory\": {\"gpa\": \"0x%" PRIx64 "\", \"size\": %" PRIu64 ", \"page_size\": %u, "
 				"\"present\": %" PRIu64 "}",

@@ -1,7 +1,9 @@
 /* The helpers over components (component.h): instances, versions and names for messages. No KVM. */
 #include "component.h"
 
+#include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 int component_by_section(const struct component *const *table, int n, uint32_t id)
 {
@@ -34,4 +36,20 @@ void component_instance_name(const struct component *c, const struct vm *vm, uin
 		snprintf(buf, size, "%s %u", c->name, i);
 	else
 		snprintf(buf, size, "%s", c->name);
+}
+
+void component_report_add(char *report, size_t size, const char *fmt, ...)
+{
+	size_t used = strnlen(report, size);
+	if (used + 1 >= size)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(report + used, size - used, fmt, ap);
+	va_end(ap);
+	used = n < 0 ? used : used + (size_t)n;
+	if (used + 1 < size) {
+		report[used] = '\n';
+		report[used + 1] = '\0';
+	}
 }

@@ -36,9 +36,19 @@ struct component_config {
 	uint64_t ram_size;
 };
 
+/* What the caller of a restore walk wants to hear as it goes (all optional). */
+struct component_walk_hooks {
+	/* A PRECHECK section was checked: `problems` reasons (one line each in report) this host cannot take it. */
+	void (*prechecked)(void *opaque, int problems, const char *report);
+	void *opaque;
+};
+
 /* What a component's hooks get during a save or a restore. */
 struct component_ctx {
 	const struct component *self; /* the component whose hook runs */
+	const struct component *const *table; /* the walk's table (n entries) */
+	int nr_table;
+	const struct component_walk_hooks *hooks; /* restore: the caller's, or NULL */
 	struct vm *vm; /* NULL in the CONFIG stage of a restore */
 	struct snapshot_writer *w; /* save */
 	struct snapshot_reader *r; /* restore: for snapshot_reader_fail() messages */
@@ -51,12 +61,15 @@ struct component_ctx {
 /* component flags */
 #define COMPONENT_CONFIG 0x1u /* restored before the VM exists, into ctx->config (host, vm, targets) */
 #define COMPONENT_OPTIONAL 0x2u /* written without the mandatory flag: a roam that does not know it skips it */
+#define COMPONENT_ANY_ORDER 0x4u /* its sections may stand anywhere after the description (memory in a stream) */
+#define COMPONENT_REPEATABLE 0x8u /* with ANY_ORDER: any number of sections per instance, none included */
 
 struct component {
 	const char *name; /* "timer", "vcpu", ...: the section's name in messages */
 	uint32_t section; /* the SNAPSHOT_SEC_* id it writes and reads; 0: no snapshot state (hooks only) */
 	uint32_t version; /* the payload version save writes, and the newest restore reads */
 	uint32_t flags; /* COMPONENT_* */
+	uint32_t requires; /* with ANY_ORDER: instance i's section needs this section's instance i before it (or 0) */
 
 	/* Instances in `vm`: numbers 0..count-1 (NULL: one, instance 0), of which `present` ones exist (NULL: all). */
 	uint32_t (*count)(const struct vm *vm);
@@ -81,6 +94,13 @@ struct component {
 	 */
 	int (*restore)(struct component_ctx *ctx, uint32_t instance, uint32_t version, struct snap_reader *p);
 	int (*restore_raw)(struct component_ctx *ctx, uint32_t instance, struct snapshot_section *sec);
+	/*
+	 * Optional: would this section restore here? Decodes a payload of `version` as restore would and appends one
+	 * line per reason it would not to `report` (size bytes, NUL-terminated), changing nothing; returns how many.
+	 * A migration runs it on a sample of the source's state before the source stops its guest (PRECHECK).
+	 */
+	int (*check)(struct component_ctx *ctx, uint32_t instance, uint32_t version, struct snap_reader *p,
+		     char *report, size_t size);
 	/* After the component's last section (the vCPUs: check them all, then apply): frees ctx->scratch. */
 	int (*restore_end)(struct component_ctx *ctx, bool ok);
 	/* After the whole snapshot was read, in table order (devices resume, the arm64 prefault). */
@@ -114,8 +134,11 @@ uint32_t component_version(const struct component *c, const struct vm *vm, uint3
 /* The name of instance i for messages: "vcpu 1", "timer", "device 3 (virtio-blk)". */
 void component_instance_name(const struct component *c, const struct vm *vm, uint32_t i, char *buf, size_t size);
 
+/* Appends a formatted line (with its newline) to report, keeping it terminated within size. */
+void component_report_add(char *report, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* The core's components, for the table and for tests. */
 extern const struct component host_component, vm_component, targets_component, pvlock_component, devices_component,
-    memory_component;
+    memory_component, memory_delta_component, precheck_component;
 
 #endif

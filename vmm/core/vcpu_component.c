@@ -75,3 +75,22 @@ int vcpu_component_restore_end(struct component_ctx *ctx, bool ok)
 	ctx->scratch = NULL;
 	return ret;
 }
+
+int vcpu_component_check(struct component_ctx *ctx, uint32_t instance, uint32_t version, struct snap_reader *p,
+			 char *report, size_t size)
+{
+	const struct vcpu_state_ops *ops = ctx->self->data;
+	void *state = NULL;
+	if (version != ctx->self->version) {
+		component_report_add(report, size, "vCPU state version %u is not %u, the one this roam reads", version,
+				     ctx->self->version);
+		return 1;
+	}
+	if (ops->load(p, version, &state) < 0) {
+		component_report_add(report, size, "vCPU state: cannot be decoded");
+		return 1;
+	}
+	int problems = ops->check(&ctx->vm->vcpus[instance], state, report, size);
+	ops->free(state);
+	return problems;
+}

@@ -31,6 +31,8 @@ uint32_t vcpu_component_count(const struct vm *vm);
 int vcpu_component_save(struct component_ctx *ctx, uint32_t instance, struct snap_writer *p);
 int vcpu_component_restore(struct component_ctx *ctx, uint32_t instance, uint32_t version, struct snap_reader *p);
 int vcpu_component_restore_end(struct component_ctx *ctx, bool ok);
+int vcpu_component_check(struct component_ctx *ctx, uint32_t instance, uint32_t version, struct snap_reader *p,
+			 char *report, size_t size);
 
 /* An architecture's vCPU component: payload `version`, its `ops` and its restore_finish hook (or NULL). */
 #define VCPU_COMPONENT(version_, ops_, finish_)                                                                        \

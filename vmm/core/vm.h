@@ -100,6 +100,8 @@ struct vm {
 	int nr_devices;
 	struct hypercall_table hypercalls;
 	struct pvlock *pvlock; /* NULL with --no-pvlock */
+	bool dirty_logging; /* dirty_log.c: a migration or diff snapshot is logging writes */
+	bool dirty_manual; /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 is enabled */
 	console_rx_fn console_rx;
 	void *console_rx_opaque;
 

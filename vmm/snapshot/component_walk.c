@@ -42,24 +42,41 @@ static int save_component(struct component_ctx *ctx, const struct component *c)
 	return ret;
 }
 
-int component_walk_save(struct vm *vm, struct snapshot_writer *w, const struct component *const *table, int n,
-			uint64_t *pages)
+void component_walk_pause(struct vm *vm, const struct component *const *table, int n)
 {
-	struct component_ctx ctx = {.vm = vm, .w = w};
-	/* Components that work on their own threads (virtio I/O) hold still while the VM is saved. */
 	for (int i = 0; i < n; i++)
 		if (table[i]->pause)
 			table[i]->pause(vm);
-	int ret = 0;
-	for (int i = 0; !ret && i < n; i++)
-		if (table[i]->section) {
-			ctx.self = table[i];
-			ret = save_component(&ctx, table[i]);
-		}
+}
+
+void component_walk_resume(struct vm *vm, const struct component *const *table, int n)
+{
 	for (int i = n - 1; i >= 0; i--)
 		if (table[i]->resume)
 			table[i]->resume(vm);
+}
+
+int component_walk_write(struct vm *vm, struct snapshot_writer *w, const struct component *const *table, int n,
+			 uint64_t *pages)
+{
+	struct component_ctx ctx = {.vm = vm, .w = w, .table = table, .nr_table = n};
+	int ret = 0;
+	for (int i = 0; !ret && i < n; i++)
+		if (table[i]->section && (table[i]->save || table[i]->save_raw)) {
+			ctx.self = table[i];
+			ret = save_component(&ctx, table[i]);
+		}
 	*pages = ctx.pages;
+	return ret;
+}
+
+int component_walk_save(struct vm *vm, struct snapshot_writer *w, const struct component *const *table, int n,
+			uint64_t *pages)
+{
+	/* Components that work on their own threads (virtio I/O) hold still while the VM is saved. */
+	component_walk_pause(vm, table, n);
+	int ret = component_walk_write(vm, w, table, n, pages);
+	component_walk_resume(vm, table, n);
 	return ret;
 }
 
@@ -96,7 +113,7 @@ int component_walk_config(struct snapshot_reader *r, const struct component *con
 {
 	struct snapshot_host_info *host = calloc(1, sizeof(*host));
 	struct component_config config = {.cfg = cfg, .host = host};
-	struct component_ctx ctx = {.r = r, .config = &config};
+	struct component_ctx ctx = {.r = r, .config = &config, .table = table, .nr_table = n};
 	struct snapshot_section sec;
 	int ret = host ? 0 : -ENOMEM, last = -1;
 	bool have_vm = false;
@@ -161,18 +178,25 @@ struct restore_walk {
 	int64_t last; /* the last instance of table[cur] read, -1 none */
 	void *scratch[COMPONENT_MAX];
 	bool begun[COMPONENT_MAX]; /* restore_end is owed */
+	uint64_t seen[COMPONENT_MAX]; /* COMPONENT_ANY_ORDER components: bit i, instance i was read (or preset) */
 };
+
+/* Whether component c of the walk keeps its own order (not COMPONENT_ANY_ORDER). */
+static bool ordered(const struct restore_walk *wk, int c)
+{
+	return !(wk->table[c]->flags & COMPONENT_ANY_ORDER);
+}
 
 /* Fails if an instance of table[c] after `from` and before `to` exists in the VM but was not in the snapshot. */
 static int check_missing(struct restore_walk *wk, struct vm *vm, struct snapshot_reader *r, int c, int64_t from,
 			 uint64_t to)
 {
 	const struct component *comp = wk->table[c];
-	if (!comp->section || (comp->flags & (COMPONENT_CONFIG | COMPONENT_OPTIONAL)))
+	if (!comp->section || (comp->flags & (COMPONENT_CONFIG | COMPONENT_OPTIONAL | COMPONENT_REPEATABLE)))
 		return 0;
 	uint64_t end = component_count(comp, vm);
 	for (uint64_t i = (uint64_t)(from + 1); i < end && i < to; i++) {
-		if (!component_present(comp, vm, (uint32_t)i))
+		if (!component_present(comp, vm, (uint32_t)i) || (!ordered(wk, c) && i < 64 && (wk->seen[c] >> i & 1)))
 			continue;
 		char name[NAME_LEN];
 		component_instance_name(comp, vm, (uint32_t)i, name, sizeof(name));
@@ -203,6 +227,8 @@ static int advance(struct restore_walk *wk, struct component_ctx *ctx, int to)
 {
 	int ret = 0;
 	for (int c = wk->cur < 0 ? 0 : wk->cur; !ret && c < to; c++) {
+		if (!ordered(wk, c))
+			continue; /* checked at the end */
 		ret = check_missing(wk, ctx->vm, ctx->r, c, c == wk->cur ? wk->last : -1, UINT64_MAX);
 		if (!ret)
 			ret = end_component(wk, ctx, c, true);
@@ -214,6 +240,32 @@ static int advance(struct restore_walk *wk, struct component_ctx *ctx, int to)
 	return ret;
 }
 
+/* Restores section `sec` of component c, whose sections may stand anywhere (memory, repeated memory deltas). */
+static int restore_unordered(struct restore_walk *wk, struct component_ctx *ctx, int c, struct snapshot_section *sec)
+{
+	const struct component *comp = wk->table[c];
+	uint32_t i = sec->instance;
+	if (!component_present(comp, ctx->vm, i) || i >= 64)
+		return snapshot_reader_fail(ctx->r, sec, -EINVAL,
+					    "this VM has no such %s; restore with the snapshot's configuration",
+					    comp->name);
+	if ((wk->seen[c] >> i & 1) && !(comp->flags & COMPONENT_REPEATABLE))
+		return snapshot_reader_fail(ctx->r, sec, -EBADMSG, "duplicate section");
+	if (comp->requires) {
+		int q = component_by_section(wk->table, wk->n, comp->requires);
+		if (q >= 0 && !(wk->seen[q] >> i & 1))
+			return snapshot_reader_fail(ctx->r, sec, -EBADMSG, "out of order: it needs \"%s %u\" first",
+						    wk->table[q]->name, i);
+	}
+	wk->begun[c] = true;
+	ctx->scratch = wk->scratch[c];
+	ctx->sec = sec;
+	int ret = restore_section(ctx, comp, sec);
+	wk->scratch[c] = ctx->scratch;
+	wk->seen[c] |= 1ull << i;
+	return ret;
+}
+
 /* Checks where section `sec` of component c stands in the walk, then restores it. */
 static int restore_one(struct restore_walk *wk, struct component_ctx *ctx, int c, struct snapshot_section *sec)
 {
@@ -221,6 +273,8 @@ static int restore_one(struct restore_walk *wk, struct component_ctx *ctx, int c
 	struct vm *vm = ctx->vm;
 	if (comp->flags & COMPONENT_CONFIG)
 		return snapshot_reader_fail(ctx->r, sec, -EBADMSG, "out of order: the VM description comes first");
+	if (!ordered(wk, c))
+		return restore_unordered(wk, ctx, c, sec);
 	if (c < wk->cur)
 		return snapshot_reader_fail(ctx->r, sec, -EBADMSG, "out of order: it belongs before \"%s\"",
 					    wk->table[wk->cur]->name);
@@ -248,6 +302,12 @@ static int restore_one(struct restore_walk *wk, struct component_ctx *ctx, int c
 
 int component_walk_restore(struct vm *vm, struct snapshot_reader *r, const struct component *const *table, int n)
 {
+	return component_walk_restore_after(vm, r, table, n, NULL, 0, NULL);
+}
+
+int component_walk_restore_after(struct vm *vm, struct snapshot_reader *r, const struct component *const *table, int n,
+				 const uint32_t *already, int nr_already, const struct component_walk_hooks *hooks)
+{
 	struct restore_walk *wk = calloc(1, sizeof(*wk));
 	if (!wk || n > COMPONENT_MAX) {
 		free(wk);
@@ -257,7 +317,12 @@ int component_walk_restore(struct vm *vm, struct snapshot_reader *r, const struc
 	memcpy(wk->table, table, (size_t)n * sizeof(*table));
 	wk->cur = -1;
 	wk->last = -1;
-	struct component_ctx ctx = {.vm = vm, .r = r};
+	for (int a = 0; a < nr_already; a++) {
+		int c = component_by_section(wk->table, n, already[a]);
+		if (c >= 0)
+			wk->seen[c] = ~0ull;
+	}
+	struct component_ctx ctx = {.vm = vm, .r = r, .table = table, .nr_table = n, .hooks = hooks};
 	struct snapshot_section sec;
 	int ret;
 	bool have_sec = false;
@@ -271,6 +336,12 @@ int component_walk_restore(struct vm *vm, struct snapshot_reader *r, const struc
 	}
 	if (ret == 0)
 		ret = advance(wk, &ctx, wk->n); /* END: everything after the last section must be absent too */
+	for (int c = 0; ret == 0 && c < wk->n; c++) /* the components whose sections stand anywhere */
+		if (!ordered(wk, c)) {
+			ret = check_missing(wk, vm, r, c, -1, UINT64_MAX);
+			if (!ret)
+				ret = end_component(wk, &ctx, c, true);
+		}
 	if (ret) {
 		restore_failed(r, have_sec && !r->err[0] ? &sec : NULL, ret);
 		for (int c = 0; c < wk->n; c++)

@@ -12,6 +12,7 @@ struct vm_config;
 struct component;
 struct snapshot_writer;
 struct snapshot_reader;
+struct component_walk_hooks;
 
 /*
  * Writes one section per present instance of each component of `table` (n entries), in order, between the
@@ -20,6 +21,14 @@ struct snapshot_reader;
  */
 int component_walk_save(struct vm *vm, struct snapshot_writer *w, const struct component *const *table, int n,
 			uint64_t *pages);
+
+/* The same without the pause and resume hooks, for a caller that holds the components still itself. */
+int component_walk_write(struct vm *vm, struct snapshot_writer *w, const struct component *const *table, int n,
+			 uint64_t *pages);
+
+/* The components' pause hooks in table order, and their resume hooks in reverse. */
+void component_walk_pause(struct vm *vm, const struct component *const *table, int n);
+void component_walk_resume(struct vm *vm, const struct component *const *table, int n);
 
 /*
  * The CONFIG stage of a restore: reads the leading sections of the table's COMPONENT_CONFIG components (HOST,
@@ -35,5 +44,13 @@ int component_walk_config(struct snapshot_reader *r, const struct component *con
  * the components' restore_finish hooks. Returns 0 or -errno after the messages.
  */
 int component_walk_restore(struct vm *vm, struct snapshot_reader *r, const struct component *const *table, int n);
+
+/*
+ * The same, for the last file of a chain (a diff snapshot on its base): the sections with the ids in `already`
+ * were restored from earlier files, so they count as read for every instance. `hooks` (or NULL) hear about the
+ * walk as it goes (a migration's destination answers its source from them).
+ */
+int component_walk_restore_after(struct vm *vm, struct snapshot_reader *r, const struct component *const *table, int n,
+				 const uint32_t *already, int nr_already, const struct component_walk_hooks *hooks);
 
 #endif

@@ -1,9 +1,9 @@
 /*
- * CRC32C by slicing by 8 (see crc32c.h), or by the CPU's CRC32C instructions (crc32c_accel/). The tables are literals, generated once: crc32c_table[0][n] is the CRC of
- * the byte n (8 steps of c = c >> 1 ^ (c & 1 ? 0x82f63b78 : 0) starting from n), and crc32c_table[k][n] =
- * crc32c_table[k - 1][n] >> 8 ^ crc32c_table[0][crc32c_table[k - 1][n] & 0xff]. tests/unit/test_snapshot.c checks
- * them against the bitwise definition. Bytes are loaded one by one, so the result does not depend on byte order or
- * alignment.
+ * CRC32C by slicing by 8 (see crc32c.h), or by the CPU's CRC32C instructions (crc32c_accel/). The tables are literals,
+ * generated once: crc32c_table[0][n] is the CRC of the byte n (8 steps of c = c >> 1 ^ (c & 1 ? 0x82f63b78 : 0)
+ * starting from n), and crc32c_table[k][n] = crc32c_table[k - 1][n] >> 8 ^ crc32c_table[0][crc32c_table[k - 1][n] &
+ * 0xff]. tests/unit/test_snapshot.c checks them against the bitwise definition. Bytes are loaded one by one, so the
+ * result does not depend on byte order or alignment.
  */
 #include "crc32c.h"
 

@@ -1,7 +1,9 @@
 /*
- * Guest memory as a component (core/component.h): one MEMORY section per memory slot, written and read by the
- * snapshot module's sparse page format (snapshot_write_memory, snapshot_read_memory). The PV-lock region's slot is
- * left out: roam rewrites every flag in it.
+ * Guest memory as components (core/component.h): one MEMORY section per memory slot, written and read by the
+ * snapshot module's sparse page format (snapshot_write_memory, snapshot_read_memory), and MEMORY_DELTA sections,
+ * pages that replace earlier ones, which a live migration or a diff snapshot writes (vmm/migrate/) and a restore
+ * applies as they come. Their sections may stand anywhere after the VM's description, so a migration stream sends
+ * memory first and the CPU state last. The PV-lock region's slot is left out: roam rewrites every flag in it.
  */
 #include "core/component.h"
 #include "core/vm.h"
@@ -48,8 +50,21 @@ const struct component memory_component = {
     .name = "memory",
     .section = SNAPSHOT_SEC_MEMORY,
     .version = SNAPSHOT_MEMORY_VERSION,
+    .flags = COMPONENT_ANY_ORDER,
     .count = memory_count,
     .present = memory_present,
     .save_raw = memory_save,
+    .restore_raw = memory_restore,
+};
+
+/* Written by the migration code (vmm/migrate/), not by a snapshot walk: no save hook. */
+const struct component memory_delta_component = {
+    .name = "memory-delta",
+    .section = SNAPSHOT_SEC_MEMORY_DELTA,
+    .version = SNAPSHOT_MEMORY_VERSION,
+    .flags = COMPONENT_ANY_ORDER | COMPONENT_REPEATABLE,
+    .requires = SNAPSHOT_SEC_MEMORY,
+    .count = memory_count,
+    .present = memory_present,
     .restore_raw = memory_restore,
 };

@@ -91,12 +91,21 @@ static int gic_restore(struct component_ctx *ctx, uint32_t instance, uint32_t ve
 	return arm64_gic_restore(ctx->vm, p);
 }
 
+static int gic_check(struct component_ctx *ctx, uint32_t instance, uint32_t version, struct snap_reader *p,
+		     char *report, size_t size)
+{
+	(void)instance;
+	(void)version;
+	return arm64_gic_check(ctx->vm, p, report, size);
+}
+
 static const struct component irqchip_component = {
     .name = "irqchip",
     .section = SNAPSHOT_SEC_IRQCHIP,
     .version = ARM64_GIC_STATE_VERSION,
     .save = gic_save,
     .restore = gic_restore,
+    .check = gic_check,
 };
 
 static int timer_save(struct component_ctx *ctx, uint32_t instance, struct snap_writer *p)
@@ -113,12 +122,21 @@ static int timer_restore(struct component_ctx *ctx, uint32_t instance, uint32_t 
 	return arm64_timer_restore(vm, p, version, &vm->arch->counter_restored);
 }
 
+static int timer_check(struct component_ctx *ctx, uint32_t instance, uint32_t version, struct snap_reader *p,
+		       char *report, size_t size)
+{
+	(void)ctx;
+	(void)instance;
+	return arm64_timer_check(p, version, report, size);
+}
+
 static const struct component timer_component = {
     .name = "timer",
     .section = SNAPSHOT_SEC_TIMER,
     .version = ARM64_TIMER_STATE_VERSION,
     .save = timer_save,
     .restore = timer_restore,
+    .check = timer_check,
 };
 
 /* The counter before the vCPUs (their timers are relative to it), the GIC after them (its redistributors). */
