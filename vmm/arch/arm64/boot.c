@@ -169,9 +169,9 @@ int arch_boot_setup(struct vm *vm)
 	/* Firmware: the discovery services are visible only with a targets config; roam answers what it owns. The
 	 * bitmaps are set on a restore too (the saved firmware registers then overwrite them with the same values). */
 	if (!ret)
-		ret = arm64_smccc_set_discover_bits(&vm->vcpus[0], vm->arch->targets != NULL);
-	if (!ret && vm->pvlock)
-		ret = arm64_smccc_register_pvlock(&vm->vcpus[0]);
+		ret = arm64_smccc_set_discover_bits(&vm->vcpus[0], vm->targets.config != NULL);
+	if (!ret)
+		ret = arm64_smccc_register_services(&vm->vcpus[0]);
 	if (!ret)
 		ret = arm64_smccc_install_filters(vm);
 	return ret;

@@ -10,6 +10,7 @@
 #include "core/vcpu.h"
 #include "layout.h"
 #include "smccc.h"
+#include "targets/targets_vm.h"
 #include "targets_kvm.h"
 
 #include <errno.h>
@@ -88,7 +89,7 @@ void arch_vm_fini(struct vm *vm)
 {
 	if (!vm->arch)
 		return;
-	arm64_targets_release(vm);
+	targets_vm_release(vm);
 	if (vm->arch->gic_fd >= 0)
 		close(vm->arch->gic_fd);
 	free(vm->arch);

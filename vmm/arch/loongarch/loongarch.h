@@ -6,8 +6,6 @@
 #define ROAM_LOONGARCH_H
 
 #include "cpucfg.h"
-#include "hypercalls/discover_impl.h"
-#include "hypercalls/pvlock.h"
 #include "iocsr.h"
 
 #include <stdbool.h>
@@ -22,11 +20,7 @@ struct arch_vm {
 	uint32_t cpucfg[LOONGARCH_NR_CPUCFG]; /* what every vCPU's CPUCFG instruction returns */
 	uint32_t pv_features; /* every vCPU's CPUCFG 0x40000004 */
 	uint32_t eiointc_features; /* KVM_DEV_LOONGARCH_EXTIOI_CTRL_INIT_FEATURE */
-	struct loongarch_targets *targets; /* --targets, NULL without */
-	char *targets_text; /* the targets config as JSON, for snapshots */
 	uint64_t saved_counter; /* the stable counter of the last timer save or restore */
-	struct discover_impl_service discover; /* the targets' identities, answered to the guest */
-	struct pvlock_service pvlock; /* the PV-lock calls' answers */
 	struct loongarch_iocsr iocsr; /* the IOCSR registers roam emulates */
 };
 
