@@ -20,7 +20,7 @@ struct arch_vcpu {
 	uint64_t mpidr; /* as KVM reports it after KVM_ARM_VCPU_INIT */
 };
 
-/* KVM_GET_ONE_REG / KVM_SET_ONE_REG on a vCPU; `what` names the register in messages ("PC", "MIDR_EL1"). */
+/* KVM_GET_ONE_REG / KVM_SET_ONE_REG on a vCPU (core/vcpu_reg.h); `what` names the register ("PC", "MIDR_EL1"). */
 int arm64_get_reg(struct vcpu *vcpu, uint64_t id, uint64_t *value, const char *what);
 int arm64_set_reg(struct vcpu *vcpu, uint64_t id, uint64_t value, const char *what);
 

@@ -32,7 +32,7 @@ struct arch_vcpu {
 int loongarch_get_regs(struct vcpu *vcpu, struct kvm_regs *regs);
 int loongarch_set_regs(struct vcpu *vcpu, const struct kvm_regs *regs);
 
-/* KVM_GET_ONE_REG / KVM_SET_ONE_REG of a 64-bit register; `what` names it ("CSR.CPUID", "CPUCFG2"). */
+/* KVM_GET_ONE_REG / KVM_SET_ONE_REG of a 64-bit register (core/vcpu_reg.h); `what` names it ("CSR.CPUID"). */
 int loongarch_get_one(struct vcpu *vcpu, uint64_t id, uint64_t *value, const char *what);
 int loongarch_set_one(struct vcpu *vcpu, uint64_t id, uint64_t value, const char *what);
 
