@@ -54,6 +54,14 @@ uint32_t arch_irqfd_gsi(uint32_t irq);
  */
 int arch_check_kernel(const char *path);
 
+/* Migration targets (vmm/targets/): the architecture's identity registers, profile and targets formats and rules. */
+struct targets_arch_ops;
+const struct targets_arch_ops *arch_targets_ops(void);
+
+/* Captures this host's CPU profile (the ops' profile struct) through a scratch VM on `kvm_path`; `name` labels the
+ * host (NULL: the host name). Returns 0 or -errno after a message naming the ioctl that failed. */
+int arch_profile_capture(const char *kvm_path, const char *name, void *profile);
+
 /* Returns the KVM_CREATE_VM type for this VM (e.g. the IPA size on arm64), or -errno with a message. */
 int arch_vm_type(struct vm *vm);
 

@@ -19,7 +19,7 @@ int run_session(struct vm_config *cfg, uint64_t start_ns, struct snapshot_reader
 /* roam restore FILE|- [options] */
 int cmd_restore(int argc, char **argv);
 
-/* Implemented per architecture (vmm/arch/<arch>/cmd_targets.c): CPU profiles and migration targets. */
+/* cmd_targets.c: CPU profiles and migration targets (the shared vmm/targets/ with the architecture's ops). */
 int cmd_cpu_profile(int argc, char **argv);
 int cmd_targets(int argc, char **argv);
 

@@ -8,6 +8,7 @@
 
 #include "bus.h"
 #include "hypercalls/hypercall.h"
+#include "hypercalls/services.h"
 #include "memory.h"
 
 #include <pthread.h>
@@ -83,6 +84,12 @@ struct device_instance {
 	void *state;
 };
 
+/* --targets (vmm/targets/targets_vm.h): the migration targets the VM's CPU presents. */
+struct vm_targets {
+	void *config; /* the architecture's parsed config (struct arm64_targets, ...), NULL without --targets */
+	char *text; /* the config as loaded (JSON): a snapshot carries it, so a restore applies the same config */
+};
+
 /* Delivers console input to the console device; returns how many bytes it accepted. */
 typedef size_t (*console_rx_fn)(void *opaque, const uint8_t *buf, size_t len);
 
@@ -99,6 +106,8 @@ struct vm {
 	struct device_instance devices[VM_MAX_DEVICES];
 	int nr_devices;
 	struct hypercall_table hypercalls;
+	struct hypercall_services services; /* the state of the hypercall services roam answers */
+	struct vm_targets targets;
 	struct pvlock *pvlock; /* NULL with --no-pvlock */
 	bool dirty_logging; /* dirty_log.c: a migration or diff snapshot is logging writes */
 	bool dirty_manual; /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 is enabled */

@@ -240,12 +240,12 @@ void arch_host_identity(uint64_t id[2])
 
 const char *arch_targets_text(struct vm *vm)
 {
-	return vm->arch->targets_text;
+	return vm->targets.text;
 }
 
 void arch_targets_summary(struct vm *vm, struct snapshot_targets_info *info)
 {
-	const struct loongarch_targets *t = vm->arch->targets;
+	const struct loongarch_targets *t = vm->targets.config;
 	info->count = (uint32_t)t->nr_impls;
 	for (int i = 0; i < t->nr_impls && i < SNAPSHOT_TARGETS_MAX; i++) {
 		snprintf(info->target[i].name, sizeof(info->target[i].name), "%s", t->impls[i].name);
