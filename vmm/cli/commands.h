@@ -11,10 +11,21 @@ struct snapshot_reader;
 #include <stdint.h>
 
 /*
- * Creates the VM of `cfg`, fills it from `restore` when not NULL (a snapshot whose configuration sections were
- * read), runs it with the console, signals and the --api socket, and returns roam's exit status.
+ * A migration's destination (roam restore --incoming): the connection the source waits for answers on (or -1 for
+ * a one-way stream), for run_session to say "ready"/"refused", then "running"/"failed".
  */
-int run_session(struct vm_config *cfg, uint64_t start_ns, struct snapshot_reader *restore);
+struct run_incoming {
+	int fd;
+	const char *spec; /* for messages */
+};
+
+/*
+ * Creates the VM of `cfg`, fills it from `restore` when not NULL (a snapshot whose configuration sections were
+ * read; with `incoming`, a migration stream), runs it with the console, signals and the --api socket, and returns
+ * roam's exit status.
+ */
+int run_session(struct vm_config *cfg, uint64_t start_ns, struct snapshot_reader *restore,
+		const struct run_incoming *incoming);
 
 /* roam restore FILE|- [options] */
 int cmd_restore(int argc, char **argv);

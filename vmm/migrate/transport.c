@@ -3,9 +3,9 @@
 
 #include "core/errbuf.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -105,8 +105,44 @@ static int unix_address(const char *path, struct sockaddr_un *sa)
 {
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
-	snprintf(sa->sun_path, sizeof(sa->sun_path), "%s", path);
+	size_t len = strnlen(path, sizeof(sa->sun_path) - 1); /* checked when parsed */
+	memcpy(sa->sun_path, path, len);
 	return 0;
+}
+
+/*
+ * A tcp endpoint's address: numeric IPv4 or IPv6, "localhost", or (listening) empty for every address. roam is a
+ * static binary: it does no name lookup. Returns 0 or -EINVAL.
+ */
+static int tcp_address(const struct migrate_endpoint *ep, bool listening, struct sockaddr_storage *sa, socklen_t *len)
+{
+	uint16_t port = (uint16_t)atoi(ep->port);
+	const char *host = ep->host[0] ? ep->host : listening ? "" : "127.0.0.1";
+	if (!strcmp(host, "localhost"))
+		host = "127.0.0.1";
+	memset(sa, 0, sizeof(*sa));
+	struct sockaddr_in *in4 = (struct sockaddr_in *)sa;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
+	if (!host[0]) {
+		in4->sin_family = AF_INET;
+		in4->sin_addr.s_addr = htonl(INADDR_ANY);
+		in4->sin_port = htons(port);
+		*len = sizeof(*in4);
+		return 0;
+	}
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(port);
+		*len = sizeof(*in4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		*len = sizeof(*in6);
+		return 0;
+	}
+	return -EINVAL;
 }
 
 /* One connect attempt; the fd, or -errno (-ECONNREFUSED / -ENOENT while nothing listens yet). */
@@ -125,28 +161,24 @@ static int connect_once(const struct migrate_endpoint *ep, char *err, size_t err
 		}
 		return fd;
 	}
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
-	int g = getaddrinfo(ep->host[0] ? ep->host : "localhost", ep->port, &hints, &res);
-	if (g) {
-		errbuf_set(err, err_len, "%s: cannot resolve '%s': %s", ep->spec, ep->host, gai_strerror(g));
-		return -EHOSTUNREACH;
+	struct sockaddr_storage sa;
+	socklen_t len;
+	if (tcp_address(ep, false, &sa, &len) < 0) {
+		errbuf_set(err, err_len, "%s: '%s' is not a numeric IPv4 or IPv6 address (roam does no name lookup)",
+			   ep->spec, ep->host);
+		return -EINVAL;
 	}
-	int ret = -ECONNREFUSED;
-	for (struct addrinfo *a = res; a; a = a->ai_next) {
-		int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-		if (fd < 0)
-			continue;
-		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
-			int one = 1;
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-			ret = fd;
-			break;
-		}
-		ret = -errno;
+	int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, len) < 0) {
+		int e = -errno;
 		close(fd);
+		return e;
 	}
-	freeaddrinfo(res);
-	return ret;
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
 }
 
 int migrate_connect(const struct migrate_endpoint *ep, int timeout_ms, char *err, size_t err_len)
@@ -193,29 +225,23 @@ static int listen_socket(const struct migrate_endpoint *ep, char *err, size_t er
 		}
 		return fd;
 	}
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
-	int g = getaddrinfo(ep->host[0] ? ep->host : NULL, ep->port, &hints, &res);
-	if (g)
-		return errbuf_set(err, err_len, "%s: cannot resolve '%s': %s", ep->spec, ep->host, gai_strerror(g)),
+	struct sockaddr_storage sa;
+	socklen_t len;
+	if (tcp_address(ep, true, &sa, &len) < 0)
+		return errbuf_set(err, err_len,
+				  "%s: '%s' is not a numeric IPv4 or IPv6 address (roam does no name lookup)", ep->spec,
+				  ep->host),
 		       -EINVAL;
-	int ret = -EADDRNOTAVAIL;
-	for (struct addrinfo *a = res; a; a = a->ai_next) {
-		int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-		int one = 1;
-		if (fd < 0)
-			continue;
+	int one = 1, fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 1) == 0) {
-			ret = fd;
-			break;
-		}
-		ret = -errno;
-		close(fd);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, len) < 0 || listen(fd, 1) < 0) {
+		int e = -errno;
+		if (fd >= 0)
+			close(fd);
+		return errbuf_set(err, err_len, "%s: cannot listen: %s", ep->spec, strerror(-e)), e;
 	}
-	freeaddrinfo(res);
-	if (ret < 0)
-		errbuf_set(err, err_len, "%s: cannot listen: %s", ep->spec, strerror(-ret));
-	return ret;
+	return fd;
 }
 
 int migrate_accept(const struct migrate_endpoint *ep, int timeout_ms, char *err, size_t err_len)
