@@ -309,7 +309,7 @@ static uint32_t two(const struct vm *v)
 #define BASE SNAPSHOT_SEC_PVLOCK
 #define DELTA SNAPSHOT_SEC_TARGETS
 
-static const struct component base_component = {
+static const struct component any_base_component = {
     .name = "base", .section = BASE, .version = 1, .flags = COMPONENT_ANY_ORDER, .count = two, .restore = any_restore};
 static const struct component delta_component = {.name = "delta",
 						 .section = DELTA,
@@ -318,7 +318,7 @@ static const struct component delta_component = {.name = "delta",
 						 .requires = BASE,
 						 .count = two,
 						 .restore = any_restore};
-static const struct component *const any_table[] = {&counter_component, &base_component, &delta_component};
+static const struct component *const any_table[] = {&counter_component, &any_base_component, &delta_component};
 
 static int restore_any(const struct sec *secs, int n, const uint32_t *already, int nr_already, char *err,
 		       size_t err_len)
@@ -417,16 +417,18 @@ static void test_old_snapshot(void)
 	const struct component *const old_table[] = {
 	    &host_component, &vm_component, &targets_component, &pvlock, &timer, &vcpu, &gic, &devices, &memory};
 	struct snapshot_reader r;
-	struct vm_config cfg;
-	memset(&cfg, 0, sizeof(cfg));
-	char *targets = NULL;
+	static struct vm_config cfg;
+	static struct snapshot_host_info host;
+	struct component_config config = {.cfg = &cfg, .host = &host};
 	CHECK_EQ(snapshot_reader_open_path(&r, ROAM_TEST_DATA "/snapshots/main-11cfa4c-count-rng.snap", "arm64", 0), 0);
-	CHECK_EQ(component_walk_config(&r, old_table, 9, &cfg, &targets), 0);
-	CHECK_EQ(cfg.nr_vcpus, 1);
-	CHECK_EQ(cfg.ram_size, 64u << 20);
+	CHECK_EQ(component_walk_config(&r, old_table, 9, &config), 0);
+	CHECK_EQ(config.nr_vcpus, 1);
+	CHECK_EQ(config.ram_size, 64u << 20);
 	CHECK_EQ(device_option_count(&cfg, "rng"), 1);
-	CHECK(!cfg.no_pvlock);
-	CHECK(targets == NULL);
+	CHECK(config.vm_flags & SNAPSHOT_VM_PVLOCK);
+	CHECK(config.targets_json == NULL);
+	CHECK(!config.base.present);
+	CHECK(!strcmp(host.hostname, "lab"));
 	CHECK_EQ(component_walk_restore(&vm, &r, old_table, 9), 0);
 	snapshot_reader_close(&r);
 }

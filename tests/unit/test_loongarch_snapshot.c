@@ -408,7 +408,9 @@ static void test_file(void)
 	struct vm_config cfg = {.cmdline = "", .kvm_path = "/dev/null", .console_out_fd = 1};
 	char *targets_json = NULL;
 	CHECK_EQ(snapshot_reader_open_path(&reader, path, arch_name(), 0), 0);
-	CHECK_EQ(vm_restore_config(&reader, &cfg, &targets_json), 0);
+	static struct vm_restore_base base;
+	CHECK_EQ(vm_restore_config(&reader, &cfg, &targets_json, &base), 0);
+	CHECK_EQ(base.path[0], 0);
 	CHECK_EQ(cfg.nr_vcpus, 2);
 	CHECK(cfg.kernel_path == NULL);
 	fakekvm_reset();

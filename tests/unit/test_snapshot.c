@@ -95,7 +95,8 @@ static void test_names(void)
 	CHECK(snapshot_section_id_name(SNAPSHOT_SEC_END) && !strcmp(snapshot_section_id_name(SNAPSHOT_SEC_END), "end"));
 	CHECK(!strcmp(snapshot_section_id_name(11), "memory-delta"));
 	CHECK(!strcmp(snapshot_section_id_name(12), "precheck"));
-	CHECK(snapshot_section_id_name(13) == NULL);
+	CHECK(!strcmp(snapshot_section_id_name(13), "base"));
+	CHECK(snapshot_section_id_name(14) == NULL);
 }
 
 static bool files_equal(const char *a, const char *b)

@@ -29,6 +29,7 @@ static const char restore_usage[] =
     "  --incoming SPEC     where the migration comes from: listen on unix:PATH or tcp:ADDR:PORT (numeric address;\n"
     "                      tcp::PORT for every address), open dev:PATH (a virtio-serial port), or read - or FILE\n"
     "  --incoming-timeout S  give up when nothing connects within S seconds (default: wait)\n"
+    "  --base FILE         a diff snapshot's base is FILE (checked by its SHA-256), not where the diff says\n"
     "  --api SOCK          serve the control socket (docs/api.md)\n"
     "  --paused            leave every vCPU paused until the API's resume\n"
     "  --force-host        start even if this host is not one of the snapshot's targets\n"
@@ -52,6 +53,7 @@ enum {
 	OPT_PREFAULT,
 	OPT_INCOMING,
 	OPT_INCOMING_TIMEOUT,
+	OPT_BASE,
 };
 
 /* What restore_parse found besides the VM configuration. */
@@ -59,6 +61,7 @@ struct restore_args {
 	const char *file; /* FILE or -, or NULL with --incoming */
 	const char *incoming; /* --incoming SPEC, or NULL */
 	int incoming_timeout_ms; /* 0: wait */
+	const char *base; /* --base FILE, or NULL */
 };
 
 static int restore_parse(int argc, char **argv, struct vm_config *cfg, struct restore_args *a)
@@ -74,6 +77,7 @@ static int restore_parse(int argc, char **argv, struct vm_config *cfg, struct re
 	    {"prefault", required_argument, NULL, OPT_PREFAULT},
 	    {"incoming", required_argument, NULL, OPT_INCOMING},
 	    {"incoming-timeout", required_argument, NULL, OPT_INCOMING_TIMEOUT},
+	    {"base", required_argument, NULL, OPT_BASE},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -134,6 +138,9 @@ static int restore_parse(int argc, char **argv, struct vm_config *cfg, struct re
 		}
 		case OPT_INCOMING:
 			a->incoming = optarg;
+			break;
+		case OPT_BASE:
+			a->base = optarg;
 			break;
 		case OPT_INCOMING_TIMEOUT: {
 			char *end;
@@ -215,6 +222,7 @@ int cmd_restore(int argc, char **argv)
 		return ROAM_EXIT_ERROR;
 	char *targets_json = NULL;
 	int status = ROAM_EXIT_ERROR, fd = -1;
+	struct vm_restore_base *base = calloc(1, sizeof(*base));
 	struct run_incoming in = {.fd = -1};
 	if (a.incoming) {
 		fd = restore_accept(&a, r, &in);
@@ -225,9 +233,15 @@ int cmd_restore(int argc, char **argv)
 		if (ret)
 			log_error("%s", r->err);
 	}
-	if (ret == 0 && vm_restore_config(r, &cfg, &targets_json) == 0) {
+	if (ret == 0 && base && vm_restore_config(r, &cfg, &targets_json, base) == 0) {
 		if (targets_json)
 			cfg.targets_path = a.incoming ? a.incoming : a.file; /* names the source in target messages */
+		if (base->path[0] && a.base)
+			snprintf(base->path, sizeof(base->path), "%s", a.base);
+		if (base->path[0])
+			cfg.restore_base = base;
+		else if (a.base)
+			log_info("restore: %s is a whole snapshot: --base %s is not needed", r->name, a.base);
 		status = run_session(&cfg, start_ns, r, a.incoming ? &in : NULL);
 	} else if (ret == 0 && in.fd >= 0) {
 		migrate_send(in.fd, "refused %s", r->err[0] ? r->err : "the VM's description cannot be read");
@@ -236,6 +250,7 @@ int cmd_restore(int argc, char **argv)
 	if (fd >= 0)
 		close(fd);
 	free(r);
+	free(base);
 	free(targets_json);
 	return status;
 }

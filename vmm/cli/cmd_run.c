@@ -18,6 +18,7 @@
 #include "pvlock/pvlock.h"
 #include "run_options.h"
 #include "snapshot/component_walk.h"
+#include "snapshot/diff_chain.h"
 #include "snapshot/snapshot.h"
 #include "snapshot/vm_snapshot.h"
 
@@ -191,7 +192,13 @@ static int run_restore(struct vm *vm, struct snapshot_reader *restore, const str
 	const struct component *table[COMPONENT_MAX];
 	int n = component_table(table);
 	struct component_walk_hooks hooks = {.prechecked = incoming_prechecked, .opaque = (void *)incoming};
-	int ret = component_walk_restore_after(vm, restore, table, n, NULL, 0, incoming ? &hooks : NULL);
+	/* A diff snapshot: its chain's memory first, then the diff counts the memory as restored. */
+	static const uint32_t from_base[] = {SNAPSHOT_SEC_MEMORY};
+	const struct vm_restore_base *base = vm->cfg.restore_base;
+	int ret = base ? diff_chain_load(vm, restore->name, base) : 0;
+	if (!ret)
+		ret = component_walk_restore_after(vm, restore, table, n, base ? from_base : NULL, base ? 1 : 0,
+						   incoming ? &hooks : NULL);
 	if (ret && incoming && incoming->fd >= 0)
 		migrate_send(incoming->fd, "failed %s", restore->err[0] ? restore->err : "see the destination's log");
 	return ret;

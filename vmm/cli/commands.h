@@ -27,6 +27,9 @@ struct run_incoming {
 int run_session(struct vm_config *cfg, uint64_t start_ns, struct snapshot_reader *restore,
 		const struct run_incoming *incoming);
 
+/* roam snapshot-flatten DIFF -o FILE (cmd_snapshot_flatten.c) */
+int cmd_snapshot_flatten(int argc, char **argv);
+
 /* roam restore FILE|- [options] */
 int cmd_restore(int argc, char **argv);
 

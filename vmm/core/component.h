@@ -26,14 +26,25 @@ struct snapshot_reader;
 struct snapshot_section;
 struct snapshot_host_info;
 
+#define COMPONENT_PATH_MAX 4096
+
+/* A diff snapshot's base (the BASE section): the snapshot it was taken on top of, by path and by content. */
+struct component_base {
+	bool present;
+	char path[COMPONENT_PATH_MAX];
+	uint64_t size;
+	uint8_t sha256[32];
+};
+
 /* What the snapshot decides about the VM before it is created (the CONFIG stage of a restore). */
 struct component_config {
-	struct vm_config *cfg; /* memory, vCPUs, PV lock, devices, targets: filled by the config components */
+	struct vm_config *cfg; /* the recorded devices go here when it names none */
 	char *targets_json; /* the targets config text (malloc'd), or NULL */
-	struct snapshot_host_info *host; /* where the snapshot was taken */
+	struct snapshot_host_info *host; /* where the snapshot was taken (the caller's) */
 	uint32_t vm_flags; /* SNAPSHOT_VM_* of the VM section */
 	uint32_t nr_vcpus;
 	uint64_t ram_size;
+	struct component_base base; /* a diff snapshot's base */
 };
 
 /* What the caller of a restore walk wants to hear as it goes (all optional). */
@@ -139,6 +150,6 @@ void component_report_add(char *report, size_t size, const char *fmt, ...) __att
 
 /* The core's components, for the table and for tests. */
 extern const struct component host_component, vm_component, targets_component, pvlock_component, devices_component,
-    memory_component, memory_delta_component, precheck_component;
+    memory_component, memory_delta_component, precheck_component, base_component;
 
 #endif

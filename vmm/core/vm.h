@@ -72,9 +72,29 @@ struct vm_config {
 	bool start_paused; /* --paused: every vCPU starts paused (created -> paused) until resumed through the API */
 	bool no_pvlock; /* --no-pvlock: no PV-lock region or hypercalls */
 	enum vm_prefault prefault; /* restore --prefault */
+	const struct vm_restore_base *restore_base; /* restore of a diff snapshot: its base, or NULL */
 };
 
 #define VM_MAX_DEVICES 48 /* the fixed devices and up to 32 virtio transports */
+
+/*
+ * Diff snapshots (snapshot/vm_snapshot.c): after a snapshot taken with tracking, dirty logging runs, and the next
+ * `snapshot --diff` writes only what changed since, naming that snapshot as its base.
+ */
+struct vm_snapshot_chain {
+	bool tracking; /* dirty logging runs for the next diff */
+	bool writing_diff; /* a diff is being written: the VM section announces its BASE */
+	char base_path[4096];
+	uint64_t base_size;
+	uint8_t base_sha256[32];
+};
+
+/* restore: a diff snapshot's base, checked and loaded before the diff itself (snapshot/diff_chain.c). */
+struct vm_restore_base {
+	char path[4096];
+	uint64_t size;
+	uint8_t sha256[32];
+};
 
 struct device_desc;
 
@@ -110,6 +130,7 @@ struct vm {
 	struct vm_targets targets;
 	struct pvlock *pvlock; /* NULL with --no-pvlock */
 	bool dirty_logging; /* dirty_log.c: a migration or diff snapshot is logging writes */
+	struct vm_snapshot_chain chain;
 	bool dirty_manual; /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 is enabled */
 	console_rx_fn console_rx;
 	void *console_rx_opaque;

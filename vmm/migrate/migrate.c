@@ -363,6 +363,11 @@ int migrate_vm(struct vm *vm, const struct migrate_endpoint *dest, int fd, const
 	m->err_len = err_len;
 	m->n = component_table(m->table);
 	m->start_ns = vm_now_ns();
+	if (vm->chain.tracking) {
+		/* The migration collects the dirty log itself: the pages a diff would need go to the destination. */
+		log_info("migrate: the diff snapshot chain ends here (the next --diff needs a new --track base)");
+		vm->chain.tracking = false;
+	}
 	int ret = open_stream(m, dest, fd);
 	if (!ret) {
 		snapshot_writer_set_rate(&m->w, opt->max_bandwidth);

@@ -108,18 +108,15 @@ static int restore_failed(struct snapshot_reader *r, const struct snapshot_secti
 	return ret < 0 ? ret : -EBADMSG;
 }
 
-int component_walk_config(struct snapshot_reader *r, const struct component *const *table, int n, struct vm_config *cfg,
-			  char **targets_json)
+int component_walk_config(struct snapshot_reader *r, const struct component *const *table, int n,
+			  struct component_config *config)
 {
-	struct snapshot_host_info *host = calloc(1, sizeof(*host));
-	struct component_config config = {.cfg = cfg, .host = host};
-	struct component_ctx ctx = {.r = r, .config = &config, .table = table, .nr_table = n};
+	struct component_ctx ctx = {.r = r, .config = config, .table = table, .nr_table = n};
 	struct snapshot_section sec;
-	int ret = host ? 0 : -ENOMEM, last = -1;
-	bool have_vm = false;
-	*targets_json = NULL;
-	/* HOST, VM and TARGETS lead the file, in that order; the stage ends after TARGETS, or after VM without it. */
-	while (!ret && (ret = snapshot_read_next(r, &sec)) == 1) {
+	int ret = 0, last = -1;
+	bool have_vm = false, have_targets = false;
+	/* HOST, VM, TARGETS and BASE lead the file, in that order; the VM section says which of the last two follow. */
+	while ((ret = snapshot_read_next(r, &sec)) == 1) {
 		int i = component_by_section(table, n, sec.id);
 		if (i < 0 || !(table[i]->flags & COMPONENT_CONFIG)) {
 			ret = snapshot_reader_fail(r, &sec, -EBADMSG, "expected the VM configuration first");
@@ -130,40 +127,36 @@ int component_walk_config(struct snapshot_reader *r, const struct component *con
 						   i == last ? "duplicate section" : "out of order");
 			break;
 		}
-		if (table[i]->section == SNAPSHOT_SEC_TARGETS &&
-		    !(have_vm && (config.vm_flags & SNAPSHOT_VM_TARGETS))) {
-			ret = snapshot_reader_fail(r, &sec, -EBADMSG, "the VM section does not announce targets");
+		uint32_t announced = table[i]->section == SNAPSHOT_SEC_TARGETS ? SNAPSHOT_VM_TARGETS
+				     : table[i]->section == SNAPSHOT_SEC_BASE  ? SNAPSHOT_VM_DIFF
+									       : 0;
+		if (announced && !(have_vm && (config->vm_flags & announced))) {
+			ret = snapshot_reader_fail(r, &sec, -EBADMSG, "the VM section does not announce it");
 			break;
 		}
 		ctx.sec = &sec;
 		ret = restore_section(&ctx, table[i], &sec);
+		if (ret)
+			break;
 		last = i;
 		have_vm |= table[i]->section == SNAPSHOT_SEC_VM;
-		if (!ret && (table[i]->section == SNAPSHOT_SEC_TARGETS ||
-			     (table[i]->section == SNAPSHOT_SEC_VM && !(config.vm_flags & SNAPSHOT_VM_TARGETS))))
+		have_targets |= table[i]->section == SNAPSHOT_SEC_TARGETS;
+		bool more = (config->vm_flags & SNAPSHOT_VM_TARGETS && !have_targets) ||
+			    (config->vm_flags & SNAPSHOT_VM_DIFF && !config->base.present);
+		if (have_vm && !more)
 			break;
 	}
 	if (ret > 0)
 		ret = 0;
 	if (!ret && !have_vm)
 		ret = snapshot_reader_fail(r, NULL, -EBADMSG, "no VM configuration section");
-	if (!ret && config.nr_vcpus == 0)
+	if (!ret && config->nr_vcpus == 0)
 		ret = snapshot_reader_fail(r, NULL, -EBADMSG, "the VM configuration has no vCPUs");
 	if (ret) {
 		restore_failed(r, NULL, ret);
-		free(config.targets_json);
-	} else {
-		log_info("restoring a VM of %u vCPU(s) and %llu MiB saved on %s (kernel %s, roam %s)", config.nr_vcpus,
-			 (unsigned long long)(config.ram_size >> 20), host->hostname, host->kernel, host->roam_version);
-		cfg->ram_size = config.ram_size;
-		cfg->nr_vcpus = (int)config.nr_vcpus;
-		cfg->no_pvlock = !(config.vm_flags & SNAPSHOT_VM_PVLOCK);
-		cfg->kernel_path = NULL;
-		cfg->initrd_path = NULL;
-		cfg->targets_json = config.targets_json;
-		*targets_json = config.targets_json;
+		free(config->targets_json);
+		config->targets_json = NULL;
 	}
-	free(host);
 	return ret;
 }
 

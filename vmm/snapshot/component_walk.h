@@ -31,12 +31,13 @@ void component_walk_pause(struct vm *vm, const struct component *const *table, i
 void component_walk_resume(struct vm *vm, const struct component *const *table, int n);
 
 /*
- * The CONFIG stage of a restore: reads the leading sections of the table's COMPONENT_CONFIG components (HOST,
- * VM, TARGETS) in order and fills cfg (memory, vCPUs, PV lock, devices, targets). *targets_json receives the
- * targets text (malloc'd) or NULL. Returns 0 or -errno after one line naming the file and the reason.
+ * The CONFIG stage of a restore: reads the leading sections of the table's COMPONENT_CONFIG components (HOST, VM,
+ * TARGETS, BASE) in order into `config` (its cfg and host set by the caller; targets_json is malloc'd). Returns 0
+ * or -errno after one line naming the file and the reason.
  */
-int component_walk_config(struct snapshot_reader *r, const struct component *const *table, int n, struct vm_config *cfg,
-			  char **targets_json);
+struct component_config;
+int component_walk_config(struct snapshot_reader *r, const struct component *const *table, int n,
+			  struct component_config *config);
 
 /*
  * The state stage: reads every remaining section up to END into `vm`, each through its owner; refuses an unknown,

@@ -64,7 +64,8 @@ static int vm_save(struct component_ctx *ctx, uint32_t instance, struct snap_wri
 		return -ENOMEM;
 	info->ram_size = vm->cfg.ram_size;
 	info->nr_vcpus = (uint32_t)vm->nr_vcpus;
-	info->flags = (vm->pvlock ? SNAPSHOT_VM_PVLOCK : 0) | (arch_targets_text(vm) ? SNAPSHOT_VM_TARGETS : 0);
+	info->flags = (vm->pvlock ? SNAPSHOT_VM_PVLOCK : 0) | (arch_targets_text(vm) ? SNAPSHOT_VM_TARGETS : 0) |
+		      (vm->chain.writing_diff ? SNAPSHOT_VM_DIFF : 0);
 	snprintf(info->kernel, sizeof(info->kernel), "%s", vm->cfg.kernel_path ? vm->cfg.kernel_path : "(restored)");
 	snprintf(info->cmdline, sizeof(info->cmdline), "%s", vm->cfg.cmdline ? vm->cfg.cmdline : "");
 	snapshot_vm_encode(p, info);

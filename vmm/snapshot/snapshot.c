@@ -24,6 +24,7 @@ static const char *const section_id_names[] = {
     [SNAPSHOT_SEC_MEMORY] = "memory",
     [SNAPSHOT_SEC_MEMORY_DELTA] = "memory-delta",
     [SNAPSHOT_SEC_PRECHECK] = "precheck",
+    [SNAPSHOT_SEC_BASE] = "base",
     [SNAPSHOT_SEC_END] = "end",
 };
 

@@ -17,6 +17,8 @@
 
 #include "snap_codec.h"
 
+struct sha256;
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,6 +54,7 @@ enum snapshot_section_id {
 	SNAPSHOT_SEC_MEMORY = 10, /* instance: memory slot; written by snapshot_write_memory */
 	SNAPSHOT_SEC_MEMORY_DELTA = 11, /* instance: memory slot; pages that replace earlier ones, repeatable */
 	SNAPSHOT_SEC_PRECHECK = 12, /* a sample of the CPU state, checked before a migration's source stops */
+	SNAPSHOT_SEC_BASE = 13, /* a diff snapshot's base: its path, size and SHA-256 */
 	SNAPSHOT_SEC_END = 255, /* written by snapshot_writer_commit */
 };
 
@@ -112,6 +115,8 @@ struct snapshot_writer {
 	uint64_t sections; /* sections written, END excluded */
 	uint8_t *buf;
 	size_t buf_len;
+	struct sha256 *hash; /* of every byte written, when asked for (snapshot_writer_hash) */
+	uint8_t digest[32]; /* the hash, once committed */
 	uint64_t rate; /* bytes per second at most, 0 for no limit (snapshot_writer_set_rate) */
 	uint64_t rate_start_ns, rate_bytes; /* the limit's measure since it was set */
 	char err[SNAPSHOT_ERR_LEN];
@@ -174,6 +179,13 @@ int snapshot_writer_open_fd(struct snapshot_writer *w, int fd, const char *name,
  * flushes before it waits for the destination's answer). Returns 0 or the writer's error.
  */
 int snapshot_writer_flush(struct snapshot_writer *w);
+
+/*
+ * Asks the writer for the SHA-256 of the whole snapshot (what names it as the base of a diff snapshot): call before
+ * the first section. Returns 0 or -ENOMEM. After a successful commit, snapshot_writer_digest gives it.
+ */
+int snapshot_writer_hash(struct snapshot_writer *w);
+void snapshot_writer_digest(struct snapshot_writer *w, uint8_t out[32]);
 
 /* Keeps the writer at `bytes_per_second` on average from now on (0: no limit), by sleeping in its writes. */
 void snapshot_writer_set_rate(struct snapshot_writer *w, uint64_t bytes_per_second);

@@ -23,6 +23,7 @@
 /* VM flags. */
 #define SNAPSHOT_VM_PVLOCK 0x1u /* the guest has the PV-lock region */
 #define SNAPSHOT_VM_TARGETS 0x2u /* the guest sees the CPU of a targets config (a TARGETS section follows) */
+#define SNAPSHOT_VM_DIFF 0x4u /* a diff snapshot: a BASE section follows, and memory is deltas on that base */
 
 /* HOST: the host the snapshot was taken on. midr: MIDR_EL1 on arm64, the PRID (CPUCFG word 0) on LoongArch. */
 struct snapshot_host_info {

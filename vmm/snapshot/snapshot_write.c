@@ -4,6 +4,7 @@
  * that commit fsyncs and renames, so the previous snapshot survives any failure.
  */
 #include "crc32c.h"
+#include "sha256.h"
 #include "snapshot_format.h"
 
 #include <errno.h>
@@ -64,6 +65,21 @@ static void w_pace(struct snapshot_writer *w, size_t len)
 	}
 }
 
+int snapshot_writer_hash(struct snapshot_writer *w)
+{
+	if (!w->hash)
+		w->hash = malloc(sizeof(*w->hash));
+	if (!w->hash)
+		return w_fail(w, -ENOMEM, "out of memory");
+	sha256_init(w->hash);
+	return 0;
+}
+
+void snapshot_writer_digest(struct snapshot_writer *w, uint8_t out[32])
+{
+	memcpy(out, w->digest, 32);
+}
+
 void snapshot_writer_set_rate(struct snapshot_writer *w, uint64_t bytes_per_second)
 {
 	w->rate = bytes_per_second;
@@ -74,6 +90,8 @@ void snapshot_writer_set_rate(struct snapshot_writer *w, uint64_t bytes_per_seco
 static int w_raw(struct snapshot_writer *w, const uint8_t *p, size_t len)
 {
 	w_pace(w, len);
+	if (w->hash)
+		sha256_update(w->hash, p, len);
 	while (len) {
 		ssize_t n = write(w->fd, p, len);
 		if (n < 0 && errno == EINTR)
@@ -445,6 +463,8 @@ int snapshot_writer_commit(struct snapshot_writer *w)
 	snap_writer_fini(&end);
 	if (!w->error)
 		w_flush(w);
+	if (!w->error && w->hash)
+		sha256_final(w->hash, w->digest);
 	/* A pipe or a terminal cannot be fsync'ed; a file can. */
 	if (!w->error && fstat(w->fd, &st) == 0 && S_ISREG(st.st_mode) && fsync(w->fd) < 0)
 		w_fail(w, -errno, "cannot fsync: %s", strerror(errno));
@@ -479,8 +499,10 @@ void snapshot_writer_abort(struct snapshot_writer *w)
 	free(w->tmp_path);
 	free(w->path);
 	free(w->buf);
+	free(w->hash);
 	w->tmp_path = w->path = NULL;
 	w->buf = NULL;
+	w->hash = NULL;
 	w->buf_len = 0;
 	if (!w->error)
 		w->error = -EBADF; /* closed: later calls fail, w->err stays as it was */

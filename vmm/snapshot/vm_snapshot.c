@@ -7,9 +7,13 @@
 #include "arch.h"
 #include "component_walk.h"
 #include "core/component.h"
+#include "core/dirty_log.h"
+#include "core/log.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
+#include "diff_chain.h"
 #include "snapshot.h"
+#include "snapshot_meta.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,23 +21,121 @@
 #include <string.h>
 #include <unistd.h>
 
-static int save_all(struct vm *vm, struct snapshot_writer *w, uint64_t *pages)
+/* The components a diff writes through the walk: not memory (its deltas are written apart). */
+static int pick(const struct component *const *table, int n, bool config, const struct component *out[COMPONENT_MAX])
+{
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		bool memory =
+		    table[i]->section == SNAPSHOT_SEC_MEMORY || table[i]->section == SNAPSHOT_SEC_MEMORY_DELTA;
+		if (!memory && !(table[i]->flags & COMPONENT_CONFIG) == !config)
+			out[k++] = table[i];
+	}
+	return k;
+}
+
+/* A diff: the description with its BASE, the state, and the pages dirtied since the base as MEMORY_DELTA sections. */
+static int save_diff(struct vm *vm, struct snapshot_writer *w, const struct component *const *table, int n,
+		     uint64_t *pages)
+{
+	const struct component *sel[COMPONENT_MAX];
+	uint64_t unused;
+	vm->chain.writing_diff = true;
+	int k = pick(table, n, true, sel);
+	int ret = component_walk_write(vm, w, sel, k, &unused);
+	vm->chain.writing_diff = false;
+	if (!ret)
+		ret = diff_write_base(w, vm->chain.base_path, vm->chain.base_size, vm->chain.base_sha256);
+	k = pick(table, n, false, sel);
+	if (!ret)
+		ret = component_walk_write(vm, w, sel, k, &unused);
+	*pages = 0;
+	for (int i = 0; !ret && i < vm->mem.nr_slots; i++) {
+		const struct memory_slot *s = &vm->mem.slots[i];
+		if (!vm_dirty_log_slot(vm, i))
+			continue;
+		uint64_t words = (s->size / MEMORY_DIRTY_PAGE + 63) / 64;
+		uint64_t *dirty = calloc(words, sizeof(uint64_t));
+		uint8_t *bytes = calloc(words, 8);
+		int64_t got = dirty && bytes ? vm_dirty_log_collect(vm, i, dirty) : -ENOMEM;
+		/* Collected pages are no longer in the log: a diff that fails now cannot be retried on this base. */
+		vm->chain.tracking = false;
+		for (uint64_t wd = 0; got >= 0 && wd < words; wd++)
+			for (int b = 0; b < 8; b++)
+				bytes[wd * 8 + (uint64_t)b] = (uint8_t)(dirty[wd] >> (8 * b));
+		int64_t written = got < 0 ? got
+					  : snapshot_write_memory_delta(w, (uint32_t)i, s->gpa, s->host, s->size,
+									MEMORY_DIRTY_PAGE, bytes);
+		free(dirty);
+		free(bytes);
+		if (written < 0)
+			ret = (int)written;
+		else
+			*pages += (uint64_t)written;
+	}
+	return ret;
+}
+
+/* Writes the snapshot with everything held still; starts or ends dirty tracking for diffs as asked. */
+static int save_all(struct vm *vm, struct snapshot_writer *w, const struct vm_snapshot_options *opt, uint64_t *pages)
 {
 	const struct component *table[COMPONENT_MAX];
 	int n = component_table(table);
-	return component_walk_save(vm, w, table, n, pages);
+	int ret = 0;
+	component_walk_pause(vm, table, n);
+	if (opt->diff) {
+		ret = save_diff(vm, w, table, n, pages);
+	} else {
+		/* Tracking for the next diff starts before the memory is written (KVM may mark every page at first). */
+		if (opt->track && !vm->dirty_logging)
+			ret = vm_dirty_log_start(vm);
+		if (!ret)
+			ret = component_walk_write(vm, w, table, n, pages);
+		for (int i = 0; !ret && opt->track && i < vm->mem.nr_slots; i++) {
+			/* Nothing ran since the memory was written: what the log holds is already in this snapshot. */
+			uint64_t *dirty =
+			    calloc((vm->mem.slots[i].size / MEMORY_DIRTY_PAGE + 63) / 64, sizeof(uint64_t));
+			if (vm_dirty_log_slot(vm, i) && (!dirty || vm_dirty_log_collect(vm, i, dirty) < 0))
+				ret = -EIO;
+			free(dirty);
+		}
+	}
+	component_walk_resume(vm, table, n);
+	return ret;
 }
 
 int vm_snapshot_save(struct vm *vm, const char *path, int fd, bool stop, struct vm_snapshot_result *res, char *err,
 		     size_t err_len)
 {
+	struct vm_snapshot_options opt = {.stop = stop};
+	return vm_snapshot_save_opts(vm, path, fd, &opt, res, err, err_len);
+}
+
+/* After a snapshot with tracking (full or diff): it is the base of the next diff. */
+static void chain_record(struct vm *vm, const char *path, struct snapshot_writer *w, uint64_t bytes)
+{
+	vm->chain.tracking = true;
+	snprintf(vm->chain.base_path, sizeof(vm->chain.base_path), "%s", path);
+	vm->chain.base_size = bytes;
+	snapshot_writer_digest(w, vm->chain.base_sha256);
+}
+
+int vm_snapshot_save_opts(struct vm *vm, const char *path, int fd, const struct vm_snapshot_options *opt,
+			  struct vm_snapshot_result *res, char *err, size_t err_len)
+{
 	memset(res, 0, sizeof(*res));
-	bool *was_paused = calloc((size_t)vm->nr_vcpus, sizeof(*was_paused));
+	bool tracked = opt->track || opt->diff;
+	const char *refusal = tracked && fd >= 0 ? "--track and --diff need a file (a diff names its base by path)"
+			      : opt->diff && !vm->chain.tracking
+				  ? "--diff: no base: take a snapshot with --track first (it "
+				    "starts the dirty tracking a diff needs)"
+				  : NULL;
+	bool *was_paused = refusal ? NULL : calloc((size_t)vm->nr_vcpus, sizeof(*was_paused));
 	if (!was_paused) {
-		snprintf(err, err_len, "out of memory");
+		snprintf(err, err_len, "%s", refusal ? refusal : "out of memory");
 		if (fd >= 0)
 			close(fd);
-		return -ENOMEM;
+		return refusal ? -EINVAL : -ENOMEM;
 	}
 	for (int i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu_status st;
@@ -50,21 +152,30 @@ int vm_snapshot_save(struct vm *vm, const char *path, int fd, bool stop, struct 
 		uint64_t t1 = vm_now_ns();
 		ret = fd >= 0 ? snapshot_writer_open_fd(&w, fd, "standard output", arch_name())
 			      : snapshot_writer_open_path(&w, path, arch_name());
+		if (!ret && tracked)
+			ret = snapshot_writer_hash(&w);
 		if (!ret)
-			ret = save_all(vm, &w, &res->pages);
+			ret = save_all(vm, &w, opt, &res->pages);
 		if (!ret) {
 			ret = snapshot_writer_commit(&w);
 			res->bytes = w.offset; /* with the END section commit wrote */
 		}
+		if (!ret && tracked)
+			chain_record(vm, path, &w, res->bytes);
 		if (ret) {
-			snprintf(err, err_len, "%s", w.err[0] ? w.err : strerror(-ret));
+			snprintf(err, err_len, "%s%s", w.err[0] ? w.err : strerror(-ret),
+				 opt->diff ? " (the next --diff needs a new --track base)" : "");
 			snapshot_writer_abort(&w);
+		}
+		if (!tracked && !ret && vm->chain.tracking) {
+			vm->chain.tracking = false; /* a plain snapshot ends the chain */
+			vm_dirty_log_stop(vm);
 		}
 		res->save_ms = (vm_now_ns() - t1) / 1e6;
 	}
 	if (fd >= 0)
 		close(fd);
-	if (!stop || ret)
+	if (!opt->stop || ret)
 		for (int i = 0; i < vm->nr_vcpus; i++)
 			if (!was_paused[i])
 				vm_resume(vm, i);
@@ -73,11 +184,40 @@ int vm_snapshot_save(struct vm *vm, const char *path, int fd, bool stop, struct 
 	return ret;
 }
 
-int vm_restore_config(struct snapshot_reader *r, struct vm_config *cfg, char **targets_json)
+int vm_restore_config(struct snapshot_reader *r, struct vm_config *cfg, char **targets_json,
+		      struct vm_restore_base *base)
 {
 	const struct component *table[COMPONENT_MAX];
 	int n = component_table(table);
-	return component_walk_config(r, table, n, cfg, targets_json);
+	struct snapshot_host_info *host = calloc(1, sizeof(*host));
+	struct component_config config = {.cfg = cfg, .host = host};
+	*targets_json = NULL;
+	int ret = host ? component_walk_config(r, table, n, &config) : log_errno(-ENOMEM, "restore: out of memory");
+	if (!ret) {
+		log_info("restoring a VM of %u vCPU(s) and %llu MiB saved on %s (kernel %s, roam %s)", config.nr_vcpus,
+			 (unsigned long long)(config.ram_size >> 20), host->hostname, host->kernel, host->roam_version);
+		cfg->ram_size = config.ram_size;
+		cfg->nr_vcpus = (int)config.nr_vcpus;
+		cfg->no_pvlock = !(config.vm_flags & SNAPSHOT_VM_PVLOCK);
+		cfg->kernel_path = NULL;
+		cfg->initrd_path = NULL;
+		cfg->targets_json = config.targets_json;
+		*targets_json = config.targets_json;
+		memset(base, 0, sizeof(*base));
+		if (config.base.present) {
+			/* A relative base is next to the diff. */
+			const char *slash = strrchr(r->name, '/');
+			size_t dir = config.base.path[0] == '/' || !slash ? 0 : (size_t)(slash - r->name) + 1;
+			if (dir + strlen(config.base.path) >= sizeof(base->path))
+				return free(host), log_errno(-ENAMETOOLONG, "%s: its base's path is too long", r->name);
+			memcpy(base->path, r->name, dir);
+			memcpy(base->path + dir, config.base.path, strlen(config.base.path) + 1);
+			base->size = config.base.size;
+			memcpy(base->sha256, config.base.sha256, 32);
+		}
+	}
+	free(host);
+	return ret;
 }
 
 int vm_restore_state(struct vm *vm, struct snapshot_reader *r)
