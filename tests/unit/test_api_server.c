@@ -83,7 +83,7 @@ static int fake_vcpu_save(struct fake_vm *vm, int id, uint64_t *value)
 static const char *fake_vcpu_save_reason(void)
 {
 	struct kvm_one_reg reg = {.id = 0x6030000000100000ull};
-	return strerror((int)-__sys_ioctl(-1, KVM_GET_ONE_REG, &reg));
+	return strerror((int)-__SYS_IOCTL(-1, KVM_GET_ONE_REG, &reg));
 }
 
 /* snapshot {"path"}: as vm_snapshot_save, the real snapshot writer, then each vCPU's registers as a section. */

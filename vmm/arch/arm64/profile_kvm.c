@@ -33,7 +33,7 @@ static void scratch_close(struct scratch_vm *s)
 
 static long cap(int fd, long which)
 {
-	long ret = __sys_ioctl(fd, KVM_CHECK_EXTENSION, (void *)which);
+	long ret = __SYS_IOCTL_VALUE(fd, KVM_CHECK_EXTENSION, which);
 	return ret < 0 ? 0 : ret;
 }
 
@@ -45,7 +45,7 @@ static int scratch_vcpu(struct scratch_vm *s, int id, uint32_t features)
 	long ret = SYS_IOCTL(s->vm_fd, KVM_ARM_PREFERRED_TARGET, &init, "profile VM");
 	if (ret < 0)
 		return (int)ret;
-	long fd = SYS_IOCTL(s->vm_fd, KVM_CREATE_VCPU, (unsigned long)id, "profile vCPU");
+	long fd = SYS_IOCTL_VALUE(s->vm_fd, KVM_CREATE_VCPU, id, "profile vCPU");
 	if (fd < 0)
 		return (int)fd;
 	init.features[0] |= features;
@@ -63,7 +63,7 @@ static int scratch_open(struct scratch_vm *s, const char *kvm_path)
 	s->kvm_fd = open(kvm_path, O_RDWR | O_CLOEXEC);
 	if (s->kvm_fd < 0)
 		return log_errno(-errno, "cannot open %s: %s", kvm_path, strerror(errno));
-	long fd = SYS_IOCTL(s->kvm_fd, KVM_CREATE_VM, 0, "profile VM");
+	long fd = SYS_IOCTL_VALUE(s->kvm_fd, KVM_CREATE_VM, 0, "profile VM");
 	if (fd < 0)
 		return (int)fd;
 	s->vm_fd = (int)fd;
@@ -96,7 +96,7 @@ uint64_t arm64_sysreg_id(uint32_t enc)
 static int profile_read_regs(struct scratch_vm *s, struct arm64_cpu_profile *p)
 {
 	struct kvm_reg_list probe = {.n = 0};
-	long ret = __sys_ioctl(s->vcpu_fd, KVM_GET_REG_LIST, &probe);
+	long ret = __SYS_IOCTL(s->vcpu_fd, KVM_GET_REG_LIST, &probe);
 	if (ret != -E2BIG)
 		return log_errno(ret < 0 ? (int)ret : -EIO, "KVM_GET_REG_LIST(profile vCPU): %s",
 				 strerror(ret < 0 ? (int)-ret : EIO));
@@ -158,7 +158,7 @@ static uint32_t profile_sve_max_vl(const char *kvm_path)
 	struct scratch_vm s = {.kvm_fd = -1, .vm_fd = -1, .vcpu_fd = -1};
 	uint32_t max_vq = 0;
 	s.kvm_fd = open(kvm_path, O_RDWR | O_CLOEXEC);
-	long fd = s.kvm_fd < 0 ? -1 : SYS_IOCTL(s.kvm_fd, KVM_CREATE_VM, 0, "SVE probe VM");
+	long fd = s.kvm_fd < 0 ? -1 : SYS_IOCTL_VALUE(s.kvm_fd, KVM_CREATE_VM, 0, "SVE probe VM");
 	if (fd >= 0) {
 		s.vm_fd = (int)fd;
 		s.vcpu_fd = scratch_vcpu(&s, 0, 1u << KVM_ARM_VCPU_SVE);
@@ -197,7 +197,7 @@ int arm64_profile_capture(const char *kvm_path, const char *name, struct arm64_c
 	if (!p->ipa_bits)
 		p->ipa_bits = 40;
 	struct kvm_create_device gic = {.type = KVM_DEV_TYPE_ARM_VGIC_V3, .flags = KVM_CREATE_DEVICE_TEST};
-	p->gic_version = __sys_ioctl(s.vm_fd, KVM_CREATE_DEVICE, &gic) == 0 ? 3 : 0;
+	p->gic_version = __SYS_IOCTL(s.vm_fd, KVM_CREATE_DEVICE, &gic) == 0 ? 3 : 0;
 	p->sve = cap(s.vm_fd, KVM_CAP_ARM_SVE);
 	p->sve_max_vl = p->sve ? profile_sve_max_vl(kvm_path) : 0;
 	p->ptrauth = cap(s.vm_fd, KVM_CAP_ARM_PTRAUTH_ADDRESS) && cap(s.vm_fd, KVM_CAP_ARM_PTRAUTH_GENERIC);
@@ -205,7 +205,7 @@ int arm64_profile_capture(const char *kvm_path, const char *name, struct arm64_c
 	p->pmu = cap(s.vm_fd, KVM_CAP_ARM_PMU_V3);
 	p->counter_offset = cap(s.vm_fd, KVM_CAP_COUNTER_OFFSET);
 	struct kvm_device_attr filter = {.group = KVM_ARM_VM_SMCCC_CTRL, .attr = KVM_ARM_VM_SMCCC_FILTER};
-	p->smccc_filter = __sys_ioctl(s.vm_fd, KVM_HAS_DEVICE_ATTR, &filter) == 0;
+	p->smccc_filter = __SYS_IOCTL(s.vm_fd, KVM_HAS_DEVICE_ATTR, &filter) == 0;
 	scratch_close(&s);
 
 	if (uname(&uts) == 0)

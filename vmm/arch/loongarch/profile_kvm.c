@@ -41,11 +41,11 @@ static int scratch_open(struct scratch_vm *s, const char *kvm_path)
 	s->kvm_fd = open(kvm_path, O_RDWR | O_CLOEXEC);
 	if (s->kvm_fd < 0)
 		return log_errno(-errno, "cannot open %s: %s", kvm_path, strerror(errno));
-	long fd = SYS_IOCTL(s->kvm_fd, KVM_CREATE_VM, 0, "profile VM");
+	long fd = SYS_IOCTL_VALUE(s->kvm_fd, KVM_CREATE_VM, 0, "profile VM");
 	if (fd < 0)
 		return (int)fd;
 	s->vm_fd = (int)fd;
-	fd = SYS_IOCTL(s->vm_fd, KVM_CREATE_VCPU, 0, "profile vCPU");
+	fd = SYS_IOCTL_VALUE(s->vm_fd, KVM_CREATE_VCPU, 0, "profile vCPU");
 	if (fd < 0)
 		return (int)fd;
 	s->vcpu_fd = (int)fd;
@@ -70,7 +70,7 @@ int loongarch_profile_read(int vm_fd, int vcpu_fd, const char *object, struct lo
 	p->vm_features = 0;
 	for (uint32_t f = 0; f < VM_FEATURE_COUNT; f++) {
 		struct kvm_device_attr attr = {.group = KVM_LOONGARCH_VM_FEAT_CTRL, .attr = f};
-		if (__sys_ioctl(vm_fd, KVM_HAS_DEVICE_ATTR, &attr) == 0)
+		if (__SYS_IOCTL(vm_fd, KVM_HAS_DEVICE_ATTR, &attr) == 0)
 			p->vm_features |= 1u << f;
 	}
 	return 0;
