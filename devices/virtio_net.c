@@ -219,7 +219,7 @@ static int net_open_tap(const char *name)
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	long ret = __sys_ioctl(fd, TUNSETIFF, &ifr);
+	long ret = __SYS_IOCTL_MISENCODED(fd, TUNSETIFF, &ifr, int); /* encodes int, takes struct ifreq */
 	if (ret < 0) {
 		close(fd);
 		return log_errno((int)ret, "TUNSETIFF(%s): %s%s", name, strerror((int)-ret),

@@ -277,7 +277,7 @@ static void api_accept(struct api_server *srv)
 	if (!c) {
 		char msg[64];
 		snprintf(msg, sizeof(msg), "too many clients (max %d); try again later", API_MAX_CLIENTS);
-		char *reply = api_error_reply(msg);
+		char *reply = api_error_reply(API_ERR_BUSY, msg);
 		if (reply) {
 			size_t len = strlen(reply);
 			reply[len] = '\n'; /* replaces the NUL: send len + 1 bytes */

@@ -1,7 +1,8 @@
 /*
  * The VM's control-API commands: see api_vm.h, and docs/api.md for the protocol. Handlers run on the API server's
  * thread while the vCPUs run: they use the VM's thread-safe calls (vm_pause, vm_resume, vcpu_get_status,
- * vm_request_stop) and read counters atomically.
+ * vm_request_stop) and read counters atomically. A failure below a handler (the snapshot's writer, a component's
+ * KVM ioctl) goes to the client as the line roam logged for it (api_call_fail_logged), with its error code.
  */
 #include "api_vm.h"
 
@@ -76,7 +77,7 @@ static int api_vm_status(struct api_call *call)
 	if (!states || !vcpus) {
 		free(states);
 		json_decref(vcpus);
-		return api_call_fail(call, "out of memory");
+		return api_call_fail(call, API_ERR_INTERNAL, "out of memory");
 	}
 	for (int i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu_status st;
@@ -110,12 +111,12 @@ static int api_vm_pause(struct api_call *call)
 	if (api_arg_vcpu(call, vm->nr_vcpus, &id) < 0)
 		return -1;
 	if (atomic_load(&vm->stopping))
-		return api_call_fail(call, "the VM is stopping");
+		return api_call_fail(call, API_ERR_VM_STOPPING, "the VM is stopping");
 	int ret = vm_pause(vm, id); /* returns once the vCPUs are out of the guest */
 	if (ret == -ESRCH)
-		return api_call_fail(call, "the VM is stopping");
+		return api_call_fail(call, API_ERR_VM_STOPPING, "the VM is stopping");
 	if (ret < 0)
-		return api_call_fail(call, "%s", strerror(-ret));
+		return api_call_fail_logged(call, API_ERR_INTERNAL, "%s", strerror(-ret));
 	return 0;
 }
 
@@ -138,10 +139,10 @@ static int api_vm_resume(struct api_call *call)
 	if (api_arg_vcpu(call, vm->nr_vcpus, &id) < 0)
 		return -1;
 	if (atomic_load(&vm->stopping))
-		return api_call_fail(call, "the VM is stopping");
+		return api_call_fail(call, API_ERR_VM_STOPPING, "the VM is stopping");
 	int ret = vm_resume(vm, id);
 	if (ret < 0)
-		return api_call_fail(call, "%s", strerror(-ret));
+		return api_call_fail_logged(call, API_ERR_INTERNAL, "%s", strerror(-ret));
 	/* Answer once they run again (bounded), so that a status right after shows them running. */
 	int first = id < 0 ? 0 : id, last = id < 0 ? vm->nr_vcpus - 1 : id;
 	for (int ms = 0; ms < API_VM_RESUME_WAIT_MS && api_vm_resume_pending(vm, first, last); ms++) {
@@ -180,27 +181,34 @@ static int api_vm_snapshot(struct api_call *call)
 	const json_t *path = json_object_get(call->request, "path");
 	const json_t *stop = json_object_get(call->request, "stop");
 	if (!json_is_string(path) || !json_string_value(path)[0])
-		return api_call_fail(call, "needs \"path\": a file name, or \"-\" with a passed descriptor");
+		return api_call_fail(call, API_ERR_BAD_ARGUMENT,
+				     "needs \"path\": a file name, or \"-\" with a passed descriptor");
 	if (stop && !json_is_boolean(stop))
-		return api_call_fail(call, "\"stop\" must be true or false");
+		return api_call_fail(call, API_ERR_BAD_ARGUMENT, "\"stop\" must be true or false");
 	const char *file = json_string_value(path);
+	bool to_fd = !strcmp(file, "-");
+	if (to_fd && (!call->passed_fd || *call->passed_fd < 0))
+		return api_call_fail(call, API_ERR_BAD_ARGUMENT,
+				     "\"-\" needs the output descriptor passed with the request "
+				     "(roam ctl SOCK snapshot - does that)");
+	if (!to_fd && file[0] != '/')
+		return api_call_fail(call, API_ERR_BAD_ARGUMENT,
+				     "\"%s\": give an absolute path (roam ctl makes relative ones absolute)", file);
+	if (atomic_load(&vm->stopping))
+		return api_call_fail(call, API_ERR_VM_STOPPING, "the VM is stopping");
 	int fd = -1;
-	if (!strcmp(file, "-")) {
-		if (!call->passed_fd || *call->passed_fd < 0)
-			return api_call_fail(call,
-					     "\"-\" needs the output descriptor passed with the request (roam ctl "
-					     "SOCK snapshot - does that)");
+	if (to_fd) {
 		fd = *call->passed_fd;
 		*call->passed_fd = -1; /* vm_snapshot_save closes it */
-	} else if (file[0] != '/') {
-		return api_call_fail(call, "\"%s\": give an absolute path (roam ctl makes relative ones absolute)",
-				     file);
 	}
 	struct vm_snapshot_result res;
 	char err[600];
 	bool stop_after = stop && json_is_true(stop);
-	if (vm_snapshot_save(vm, file, fd, stop_after, &res, err, sizeof(err)) < 0)
-		return api_call_fail(call, "%s", err);
+	int ret = vm_snapshot_save(vm, file, fd, stop_after, &res, err, sizeof(err));
+	if (ret == -ESRCH) /* the vCPUs exited instead of pausing */
+		return api_call_fail(call, API_ERR_VM_STOPPING, "the VM is stopping");
+	if (ret < 0) /* what a component logged (a KVM ioctl), else the writer's reason */
+		return api_call_fail_logged(call, API_ERR_SNAPSHOT_FAILED, "%s", err);
 	json_object_set_new(call->reply, "bytes", json_integer((json_int_t)res.bytes));
 	json_object_set_new(call->reply, "pages", json_integer((json_int_t)res.pages));
 	json_object_set_new(call->reply, "save_ms", json_real(res.save_ms));

@@ -36,8 +36,7 @@ int vm_dirty_log_start(struct vm *vm)
 		return 0;
 	if (!vm->dirty_manual) {
 		/* Manual protection: collecting does not re-protect pages by itself, so roam clears what it sends. */
-		long caps =
-		    __sys_ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
+		long caps = __SYS_IOCTL_VALUE(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
 		if (caps > 0) {
 			struct kvm_enable_cap cap = {.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
 						     .args = {(uint64_t)caps & (KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE |

@@ -19,14 +19,14 @@ int scratch_vm_open(struct scratch_vm *s, const char *kvm_path, const char *what
 	if (s->kvm_fd < 0)
 		return log_errno(-errno, "cannot open %s: %s", kvm_path, strerror(errno));
 	snprintf(object, sizeof(object), "%s VM", what);
-	long fd = SYS_IOCTL(s->kvm_fd, KVM_CREATE_VM, 0, object);
+	long fd = SYS_IOCTL_VALUE(s->kvm_fd, KVM_CREATE_VM, 0, object);
 	if (fd < 0)
 		return (int)fd;
 	s->vm_fd = (int)fd;
 	if (!vcpu)
 		return 0;
 	snprintf(object, sizeof(object), "%s vCPU", what);
-	fd = SYS_IOCTL(s->vm_fd, KVM_CREATE_VCPU, 0, object);
+	fd = SYS_IOCTL_VALUE(s->vm_fd, KVM_CREATE_VCPU, 0, object);
 	if (fd < 0)
 		return (int)fd;
 	s->vcpu_fd = (int)fd;
@@ -46,6 +46,6 @@ void scratch_vm_close(struct scratch_vm *s)
 
 long scratch_vm_cap(int fd, long cap)
 {
-	long ret = __sys_ioctl(fd, KVM_CHECK_EXTENSION, (void *)cap);
+	long ret = __SYS_IOCTL_VALUE(fd, KVM_CHECK_EXTENSION, cap);
 	return ret < 0 ? 0 : ret;
 }

@@ -156,7 +156,8 @@ static long gic_attr(struct vm *vm, unsigned long request, uint32_t group, uint6
 	bool wide = group == KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS;
 	struct kvm_device_attr da = {
 	    .group = group, .attr = attr, .addr = (uint64_t)(uintptr_t)(wide ? (void *)value : &v32)};
-	long ret = __sys_ioctl(vm->arch->gic_fd, request, &da);
+	long ret = request == KVM_SET_DEVICE_ATTR ? __SYS_IOCTL(vm->arch->gic_fd, KVM_SET_DEVICE_ATTR, &da)
+						  : __SYS_IOCTL(vm->arch->gic_fd, KVM_GET_DEVICE_ATTR, &da);
 	if (ret == 0 && !wide)
 		*value = v32;
 	return ret;

@@ -53,7 +53,7 @@ uint64_t arm64_sysreg_id(uint32_t enc)
 static int profile_read_regs(struct scratch_vm *s, struct arm64_cpu_profile *p)
 {
 	struct kvm_reg_list probe = {.n = 0};
-	long ret = __sys_ioctl(s->vcpu_fd, KVM_GET_REG_LIST, &probe);
+	long ret = __SYS_IOCTL(s->vcpu_fd, KVM_GET_REG_LIST, &probe);
 	if (ret != -E2BIG)
 		return log_errno(ret < 0 ? (int)ret : -EIO, "KVM_GET_REG_LIST(profile vCPU): %s",
 				 strerror(ret < 0 ? (int)-ret : EIO));
@@ -150,7 +150,7 @@ int arm64_profile_capture(const char *kvm_path, const char *name, struct arm64_c
 	if (!p->ipa_bits)
 		p->ipa_bits = 40;
 	struct kvm_create_device gic = {.type = KVM_DEV_TYPE_ARM_VGIC_V3, .flags = KVM_CREATE_DEVICE_TEST};
-	p->gic_version = __sys_ioctl(s.vm_fd, KVM_CREATE_DEVICE, &gic) == 0 ? 3 : 0;
+	p->gic_version = __SYS_IOCTL(s.vm_fd, KVM_CREATE_DEVICE, &gic) == 0 ? 3 : 0;
 	p->sve = scratch_vm_cap(s.vm_fd, KVM_CAP_ARM_SVE);
 	p->sve_max_vl = p->sve ? profile_sve_max_vl(kvm_path) : 0;
 	p->ptrauth = scratch_vm_cap(s.vm_fd, KVM_CAP_ARM_PTRAUTH_ADDRESS) &&
@@ -159,7 +159,7 @@ int arm64_profile_capture(const char *kvm_path, const char *name, struct arm64_c
 	p->pmu = scratch_vm_cap(s.vm_fd, KVM_CAP_ARM_PMU_V3);
 	p->counter_offset = scratch_vm_cap(s.vm_fd, KVM_CAP_COUNTER_OFFSET);
 	struct kvm_device_attr filter = {.group = KVM_ARM_VM_SMCCC_CTRL, .attr = KVM_ARM_VM_SMCCC_FILTER};
-	p->smccc_filter = __sys_ioctl(s.vm_fd, KVM_HAS_DEVICE_ATTR, &filter) == 0;
+	p->smccc_filter = __SYS_IOCTL(s.vm_fd, KVM_HAS_DEVICE_ATTR, &filter) == 0;
 	scratch_vm_close(&s);
 	targets_host_label(name, p->name, p->kernel, sizeof(p->kernel));
 	return 0;

@@ -19,7 +19,7 @@ int arm64_smccc_install_filters(struct vm *vm)
 	if (t->nr == 0)
 		return 0;
 	struct kvm_device_attr probe = {.group = KVM_ARM_VM_SMCCC_CTRL, .attr = KVM_ARM_VM_SMCCC_FILTER};
-	if (__sys_ioctl(vm->vm_fd, KVM_HAS_DEVICE_ATTR, &probe) < 0)
+	if (__SYS_IOCTL(vm->vm_fd, KVM_HAS_DEVICE_ATTR, &probe) < 0)
 		return log_errno(-ENOTSUP, "KVM on this host cannot forward hypercalls to roam (no SMCCC filter, which "
 					   "needs Linux 6.4 or later)");
 	for (int i = 0; i < t->nr; i++) {
@@ -74,7 +74,7 @@ int arm64_smccc_set_discover_bits(struct vcpu *vcpu, bool enable)
 			      (1ull << KVM_REG_ARM_VENDOR_HYP_BIT_DISCOVER_IMPL_CPUS);
 	uint64_t bmap;
 	struct kvm_one_reg reg = {.id = KVM_REG_ARM_VENDOR_HYP_BMAP_2, .addr = (uint64_t)(uintptr_t)&bmap};
-	long ret = __sys_ioctl(vcpu->fd, KVM_GET_ONE_REG, &reg);
+	long ret = __SYS_IOCTL(vcpu->fd, KVM_GET_ONE_REG, &reg);
 	if (ret == -ENOENT && !enable)
 		return 0; /* a KVM older than 6.15 has no such services to hide */
 	if (ret < 0)
@@ -108,7 +108,7 @@ int arm64_smccc_register_services(struct vcpu *vcpu)
 		if (ret)
 			return ret;
 		struct kvm_one_reg reg = {.id = KVM_REG_ARM_VENDOR_HYP_BMAP_2, .addr = (uint64_t)(uintptr_t)&bmap_2};
-		if (__sys_ioctl(vcpu->fd, KVM_GET_ONE_REG, &reg) < 0)
+		if (__SYS_IOCTL(vcpu->fd, KVM_GET_ONE_REG, &reg) < 0)
 			bmap_2 = 0;
 		s->features[0] = (uint32_t)bmap;
 		s->features[1] = (uint32_t)(bmap >> 32);

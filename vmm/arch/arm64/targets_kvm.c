@@ -31,7 +31,7 @@ int arm64_targets_prepare(struct vm *vm)
 
 	/* MIDR, REVIDR and AIDR are writable only with this capability, enabled before any vCPU exists. */
 	struct kvm_enable_cap cap = {.cap = KVM_CAP_ARM_WRITABLE_IMP_ID_REGS};
-	if (__sys_ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_ARM_WRITABLE_IMP_ID_REGS) > 0) {
+	if (__SYS_IOCTL_VALUE(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_WRITABLE_IMP_ID_REGS) > 0) {
 		long r = SYS_IOCTL(vm->vm_fd, KVM_ENABLE_CAP, &cap, "KVM_CAP_ARM_WRITABLE_IMP_ID_REGS");
 		if (r < 0)
 			return (int)r;
@@ -46,7 +46,7 @@ static int targets_set_verified(struct vcpu *vcpu, uint32_t enc, uint64_t value)
 	arm64_idreg_name(enc, name);
 	uint64_t current;
 	struct kvm_one_reg probe = {.id = arm64_sysreg_id(enc), .addr = (uint64_t)(uintptr_t)&current};
-	if (__sys_ioctl(vcpu->fd, KVM_GET_ONE_REG, &probe) == -ENOENT && value == 0)
+	if (__SYS_IOCTL(vcpu->fd, KVM_GET_ONE_REG, &probe) == -ENOENT && value == 0)
 		return 0; /* this KVM does not know the register and shows it to the guest as 0 anyway */
 	int ret = arm64_set_reg(vcpu, arm64_sysreg_id(enc), value, name);
 	if (ret)

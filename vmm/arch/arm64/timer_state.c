@@ -53,7 +53,7 @@ int arm64_timer_restore(struct vm *vm, struct snap_reader *r, uint32_t version, 
 		return log_errno(-EINVAL, "%s", problem);
 	vm->arch->restored_counter = saved;
 	*counter_restored = false;
-	if (__sys_ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_COUNTER_OFFSET) <= 0)
+	if (__SYS_IOCTL_VALUE(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COUNTER_OFFSET) <= 0)
 		return 0; /* the vCPUs' KVM_REG_ARM_TIMER_CNT carry the saved counter instead */
 	struct kvm_arm_counter_offset off = {.counter_offset = host_counter() - saved};
 	long ret = SYS_IOCTL(vm->vm_fd, KVM_ARM_SET_COUNTER_OFFSET, &off, "guest counter");

@@ -25,7 +25,7 @@
 /* KVM_CHECK_EXTENSION on the KVM or VM fd; 0 when unsupported or on error. */
 static long arm64_check_cap(int fd, long cap)
 {
-	long ret = __sys_ioctl(fd, KVM_CHECK_EXTENSION, (void *)cap);
+	long ret = __SYS_IOCTL_VALUE(fd, KVM_CHECK_EXTENSION, cap);
 	return ret < 0 ? 0 : ret;
 }
 
@@ -107,7 +107,7 @@ static int arm64_gic_set(struct vm *vm, uint32_t group, uint64_t attr, void *val
 int arch_irqchip_init(struct vm *vm)
 {
 	struct kvm_create_device dev = {.type = KVM_DEV_TYPE_ARM_VGIC_V3};
-	long ret = __sys_ioctl(vm->vm_fd, KVM_CREATE_DEVICE, &dev);
+	long ret = __SYS_IOCTL(vm->vm_fd, KVM_CREATE_DEVICE, &dev);
 	if (ret == -ENODEV)
 		return log_errno((int)ret, "KVM_CREATE_DEVICE(GICv3): this host's KVM cannot emulate a GICv3");
 	if (ret < 0)

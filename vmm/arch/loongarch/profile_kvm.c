@@ -38,7 +38,7 @@ int loongarch_profile_read(int vm_fd, int vcpu_fd, const char *object, struct lo
 	p->vm_features = 0;
 	for (uint32_t f = 0; f < VM_FEATURE_COUNT; f++) {
 		struct kvm_device_attr attr = {.group = KVM_LOONGARCH_VM_FEAT_CTRL, .attr = f};
-		if (__sys_ioctl(vm_fd, KVM_HAS_DEVICE_ATTR, &attr) == 0)
+		if (__SYS_IOCTL(vm_fd, KVM_HAS_DEVICE_ATTR, &attr) == 0)
 			p->vm_features |= 1u << f;
 	}
 	return 0;

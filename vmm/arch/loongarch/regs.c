@@ -34,7 +34,7 @@ int loongarch_set_one(struct vcpu *vcpu, uint64_t id, uint64_t value, const char
 int __loongarch_attr(int fd, bool set, uint32_t group, uint64_t attr, void *value)
 {
 	struct kvm_device_attr da = {.group = group, .attr = attr, .addr = (uint64_t)(uintptr_t)value};
-	long ret = __sys_ioctl(fd, set ? KVM_SET_DEVICE_ATTR : KVM_GET_DEVICE_ATTR, &da);
+	long ret = set ? __SYS_IOCTL(fd, KVM_SET_DEVICE_ATTR, &da) : __SYS_IOCTL(fd, KVM_GET_DEVICE_ATTR, &da);
 	return ret < 0 ? (int)ret : 0;
 }
 

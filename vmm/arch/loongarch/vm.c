@@ -48,7 +48,7 @@ static const struct {
 int arch_vm_init(struct vm *vm)
 {
 	for (size_t i = 0; i < sizeof(loongarch_required_caps) / sizeof(loongarch_required_caps[0]); i++)
-		if (__sys_ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, (void *)loongarch_required_caps[i].cap) <= 0)
+		if (__SYS_IOCTL_VALUE(vm->vm_fd, KVM_CHECK_EXTENSION, loongarch_required_caps[i].cap) <= 0)
 			return log_errno(-ENOTSUP, "KVM on this host lacks %s, which roam needs for %s",
 					 loongarch_required_caps[i].name, loongarch_required_caps[i].why);
 	vm->arch = calloc(1, sizeof(*vm->arch));
@@ -142,7 +142,7 @@ void arch_vcpu_fini(struct vcpu *vcpu)
 static int loongarch_create_device(struct vm *vm, uint32_t type, const char *name, int *fd)
 {
 	struct kvm_create_device dev = {.type = type};
-	long ret = __sys_ioctl(vm->vm_fd, KVM_CREATE_DEVICE, &dev);
+	long ret = __SYS_IOCTL(vm->vm_fd, KVM_CREATE_DEVICE, &dev);
 	if (ret < 0)
 		return log_errno((int)ret, "KVM_CREATE_DEVICE(%s): %s%s", name, strerror((int)-ret),
 				 ret == -ENODEV ? " (this host's KVM has no in-kernel LoongArch interrupt controllers; "
