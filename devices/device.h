@@ -8,13 +8,37 @@
 
 #include <stdint.h>
 
+#include <stdbool.h>
+#include <stddef.h>
+
 struct vm;
+struct vm_config;
 struct fdt_builder;
 struct snap_writer;
 struct snap_reader;
 
+/*
+ * The command-line option of a device type, the same on `roam run` and `roam restore` (--NAME [VALUE]), which the
+ * VM's configuration keeps as given (struct vm_device_option) and snapshots record.
+ */
+struct device_option {
+	const char *name; /* "disk" for --disk */
+	const char *syntax; /* the value's syntax for --help, "FILE[,ro]"; NULL: a flag without a value */
+	const char *help; /* what it gives, for --help */
+	int max; /* how many times it may be given */
+	const char *plural; /* for "at most 8 disks" */
+	/*
+	 * Checks one value's syntax, against cfg's earlier options of the same type (e.g. a TAP named twice); files and
+	 * devices are opened later, when the device is created. NULL: any value. Returns false with one line in err,
+	 * starting with the option ("--net tap=a/b: ...").
+	 */
+	bool (*check)(const char *value, const struct vm_config *cfg, char *err, size_t err_len);
+};
+
 struct device_desc {
 	const char *name;
+	/* The command-line option that asks for this device, or NULL (devices every VM has). */
+	const struct device_option *option;
 	/* Creates the device for `vm` and registers its windows. Returns 0 or -errno with a message. */
 	int (*create)(struct vm *vm, void **state);
 	/*
@@ -45,6 +69,15 @@ struct device_desc {
 	void (*pause)(void *state);
 	void (*resume)(void *state);
 };
+
+/* A list of device types: the registry's (device_registry()), or a test's. */
+struct device_table {
+	const struct device_desc *const *types;
+	int n;
+};
+
+/* The registered device types, in creation order. */
+const struct device_table *device_registry(void);
 
 /* Creates every registered device in order. */
 int devices_create_all(struct vm *vm);

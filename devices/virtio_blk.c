@@ -12,6 +12,8 @@
 #include "device.h"
 #include "virtio_mmio.h"
 
+#include "core/device_options.h"
+#include "core/errbuf.h"
 #include "core/log.h"
 #include "core/vm.h"
 
@@ -53,7 +55,7 @@
 
 struct virtio_blk {
 	struct virtio_mmio *t; /* first: see virtio_mmio.h */
-	const char *path;
+	char path[VM_DEVICE_OPTION_VALUE_MAX];
 	int fd;
 	bool readonly;
 	uint64_t capacity; /* in 512-byte sectors */
@@ -179,7 +181,7 @@ static bool blk_request(struct virtio_blk *b, struct virtqueue *vq, const struct
 	uint32_t written;
 	uint8_t status = blk_execute(b, c, (uint32_t)le_get(header, 4), le_get(header + 8, 8), &written);
 	virtq_chain_write(c, c->write_len - 1, &status, 1);
-	virtqueue_push(vq, c->head, written + 1);
+	virtqueue_push(vq, c, written + 1);
 	return true;
 }
 
@@ -216,9 +218,51 @@ static const struct virtio_backend_ops virtio_blk_ops = {
     .queue_notify = virtio_blk_notify,
 };
 
+#define BLK_MAX_DISKS 8
+
+/* --disk FILE[,ro]: the image's path (path_size bytes at most) and the read-only flag. */
+static bool blk_parse(const char *arg, char *path, size_t path_size, bool *readonly, char *err, size_t err_len)
+{
+	size_t len = strlen(arg);
+	const char *comma = strrchr(arg, ',');
+	*readonly = false;
+	/* A last part of letters only is an option; anything else (e.g. "b.img" in "a,b.img") belongs to the name. */
+	if (comma && strspn(comma + 1, "abcdefghijklmnopqrstuvwxyz") == strlen(comma + 1)) {
+		if (strcmp(comma + 1, "ro") != 0)
+			return errbuf_set(err, err_len, "--disk %s: unknown option '%s'; use FILE or FILE,ro", arg,
+					  comma + 1);
+		*readonly = true;
+		len = (size_t)(comma - arg);
+	}
+	if (len == 0)
+		return errbuf_set(err, err_len, "--disk '%s': no file given; use FILE or FILE,ro", arg);
+	if (len >= path_size)
+		return errbuf_set(err, err_len, "--disk: the path is longer than %zu bytes", path_size - 1);
+	memcpy(path, arg, len);
+	path[len] = '\0';
+	return true;
+}
+
+static bool blk_check(const char *value, const struct vm_config *cfg, char *err, size_t err_len)
+{
+	(void)cfg;
+	char path[VM_DEVICE_OPTION_VALUE_MAX];
+	bool readonly;
+	return blk_parse(value, path, sizeof(path), &readonly, err, err_len);
+}
+
+static const struct device_option virtio_blk_option = {
+    .name = "disk",
+    .syntax = "FILE[,ro]",
+    .help = "a virtio-blk disk on a raw image (repeatable; ,ro: read-only)",
+    .max = BLK_MAX_DISKS,
+    .plural = "disks",
+    .check = blk_check,
+};
+
 static int virtio_blk_count(const struct vm *vm)
 {
-	return vm->cfg.nr_disks;
+	return device_option_count(&vm->cfg, virtio_blk_option.name);
 }
 
 static void virtio_blk_destroy(void *state)
@@ -262,13 +306,15 @@ static int virtio_blk_open(struct virtio_blk *b)
 
 static int virtio_blk_create(struct vm *vm, int instance, void **state)
 {
-	const struct vm_disk_config *disk = &vm->cfg.disks[instance];
 	struct virtio_blk *b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	b->path = disk->path;
-	b->readonly = disk->readonly;
+	b->fd = -1;
 	*state = b;
+	char err[256];
+	const char *value = device_option_value(&vm->cfg, virtio_blk_option.name, instance);
+	if (!value || !blk_parse(value, b->path, sizeof(b->path), &b->readonly, err, sizeof(err)))
+		return log_errno(-EINVAL, "%s", value ? err : "virtio-blk: no --disk for this instance");
 	int ret = virtio_blk_open(b);
 	if (ret < 0)
 		return ret;
@@ -291,6 +337,7 @@ static int virtio_blk_create(struct vm *vm, int instance, void **state)
 
 const struct device_desc virtio_blk_device = {
     .name = "virtio-blk",
+    .option = &virtio_blk_option,
     .count = virtio_blk_count,
     .create_nth = virtio_blk_create,
     .destroy = virtio_blk_destroy,

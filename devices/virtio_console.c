@@ -12,11 +12,14 @@
 #include "device.h"
 #include "virtio_mmio.h"
 
+#include "core/device_options.h"
 #include "core/vm.h"
 #include "snapshot/snap_codec.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define VIRTIO_ID_CONSOLE 3
 #define CONSOLE_RX_QUEUE 0
@@ -45,7 +48,7 @@ static void virtio_console_tx(void *backend, int q)
 			for (int i = 0; i < c->nr_read; i++)
 				for (size_t j = 0; j < c->iov[i].iov_len; j++)
 					vm_console_output(con->vm, ((const uint8_t *)c->iov[i].iov_base)[j]);
-			virtqueue_push(vq, c->head, 0);
+			virtqueue_push(vq, c, 0);
 			con->guest_wrote = true;
 			done = true;
 		}
@@ -67,7 +70,7 @@ static size_t virtio_console_rx(void *opaque, const uint8_t *buf, size_t len)
 	int ret = 0;
 	while (vq && taken < len && (ret = virtqueue_pop(vq, virtio_mmio_memory(con->t), c)) > 0) {
 		size_t n = virtq_chain_write(c, 0, buf + taken, len - taken);
-		virtqueue_push(vq, c->head, (uint32_t)n);
+		virtqueue_push(vq, c, (uint32_t)n);
 		taken += n;
 	}
 	if (ret < 0)
@@ -110,9 +113,28 @@ static const struct virtio_backend_ops virtio_console_ops = {
     .restore = virtio_console_restore,
 };
 
+/* --console serial|virtio: the 16550 (ttyS0) always exists and prints; with virtio, hvc0 takes the terminal. */
+static bool console_check(const char *value, const struct vm_config *cfg, char *err, size_t err_len)
+{
+	(void)cfg;
+	if (!strcmp(value, "serial") || !strcmp(value, "virtio"))
+		return true;
+	snprintf(err, err_len, "--console: '%s' is not serial or virtio", value);
+	return false;
+}
+
+static const struct device_option virtio_console_option = {
+    .name = "console",
+    .syntax = "serial|virtio",
+    .help = "where the terminal is connected: the 16550 (ttyS0, default) or a virtio console (hvc0)",
+    .max = 1,
+    .check = console_check,
+};
+
 static int virtio_console_count(const struct vm *vm)
 {
-	return vm->cfg.console == VM_CONSOLE_VIRTIO ? 1 : 0;
+	const char *value = device_option_value(&vm->cfg, virtio_console_option.name, 0);
+	return value && !strcmp(value, "virtio") ? 1 : 0;
 }
 
 static void virtio_console_destroy(void *state)
@@ -140,6 +162,7 @@ static int virtio_console_create(struct vm *vm, int instance, void **state)
 
 const struct device_desc virtio_console_device = {
     .name = "virtio-console",
+    .option = &virtio_console_option,
     .count = virtio_console_count,
     .create_nth = virtio_console_create,
     .destroy = virtio_console_destroy,

@@ -114,7 +114,7 @@ static void virtio_mmio_setup_irqfd(struct virtio_mmio *t)
 		return;
 	}
 	struct kvm_irqfd irqfd = {.fd = (uint32_t)fd, .gsi = arch_irqfd_gsi(t->irq)};
-	long ret = __sys_ioctl(t->vm->vm_fd, KVM_IRQFD, &irqfd);
+	long ret = __SYS_IOCTL(t->vm->vm_fd, KVM_IRQFD, &irqfd);
 	if (ret < 0) {
 		log_info("KVM_IRQFD(%s): %s; interrupts go through KVM_IRQ_LINE", t->name, strerror((int)-ret));
 		close(fd);
@@ -426,7 +426,7 @@ static int virtio_mmio_ioeventfd(struct virtio_mmio *t, struct virtio_mmio_queue
 	    .fd = mq->eventfd,
 	    .flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
 	};
-	long ret = __sys_ioctl(t->vm->vm_fd, KVM_IOEVENTFD, &io);
+	long ret = __SYS_IOCTL(t->vm->vm_fd, KVM_IOEVENTFD, &io);
 	return ret < 0 ? (int)ret : 0;
 }
 
@@ -512,7 +512,7 @@ void virtio_mmio_destroy(struct virtio_mmio *t)
 	if (t->irqfd >= 0) {
 		struct kvm_irqfd irqfd = {
 		    .fd = (uint32_t)t->irqfd, .gsi = arch_irqfd_gsi(t->irq), .flags = KVM_IRQFD_FLAG_DEASSIGN};
-		__sys_ioctl(t->vm->vm_fd, KVM_IRQFD, &irqfd);
+		__SYS_IOCTL(t->vm->vm_fd, KVM_IRQFD, &irqfd);
 		close(t->irqfd);
 	}
 	pthread_mutex_destroy(&t->lock);

@@ -14,6 +14,8 @@
 #include "device.h"
 #include "virtio_mmio.h"
 
+#include "core/device_options.h"
+#include "core/errbuf.h"
 #include "core/log.h"
 #include "core/sys_ioctl.h"
 #include "core/vm.h"
@@ -101,7 +103,7 @@ static void net_receive(struct virtio_net *n)
 		}
 		static const uint8_t one_buffer[2] = {1, 0}; /* num_buffers: the frame fits in this chain */
 		virtq_chain_write(c, 10, one_buffer, sizeof(one_buffer));
-		virtqueue_push(vq, c->head, (uint32_t)len);
+		virtqueue_push(vq, c, (uint32_t)len);
 		done = true;
 	}
 	if (ret < 0)
@@ -141,7 +143,7 @@ static void net_transmit(struct virtio_net *n)
 		virtqueue_set_notify(vq, false); /* the thread is at work: no need to kick it */
 		while ((ret = virtqueue_pop(vq, virtio_mmio_memory(n->t), c)) > 0) {
 			net_send(n, c);
-			virtqueue_push(vq, c->head, 0);
+			virtqueue_push(vq, c, 0);
 			done = true;
 		}
 	} while (ret == 0 && virtqueue_set_notify(vq, true));
@@ -217,7 +219,7 @@ static int net_open_tap(const char *name)
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	long ret = __sys_ioctl(fd, TUNSETIFF, &ifr);
+	long ret = __SYS_IOCTL_MISENCODED(fd, TUNSETIFF, &ifr, int); /* encodes int, takes struct ifreq */
 	if (ret < 0) {
 		close(fd);
 		return log_errno((int)ret, "TUNSETIFF(%s): %s%s", name, strerror((int)-ret),
@@ -246,20 +248,131 @@ static void net_default_mac(const char *tap, uint8_t mac[6])
 	memcpy(mac, value, 6); /* 0x52: locally administered, unicast */
 }
 
+#define NET_MAX_NICS 4
+#define NET_TAP_NAME_MAX 16 /* IFNAMSIZ, with the terminating NUL */
+
+/* --net tap=NAME[,mac=MAC]: a NIC on a TAP device. */
+struct net_option {
+	char tap[NET_TAP_NAME_MAX];
+	uint8_t mac[6];
+	bool mac_set; /* else derived from the TAP name */
+};
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Parses exactly "xx:xx:xx:xx:xx:xx" (len bytes at s). */
+static bool parse_mac(const char *s, size_t len, uint8_t mac[6])
+{
+	if (len != 17)
+		return false;
+	for (int i = 0; i < 6; i++) {
+		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			return false;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}
+
+static bool tap_name_ok(const char *s, size_t len)
+{
+	if (len == 0 || len >= NET_TAP_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '/' || s[i] == ' ' || s[i] == '\t' || s[i] == ':' || s[i] == '=')
+			return false;
+	return true;
+}
+
+static bool net_parse(const char *arg, struct net_option *nic, char *err, size_t err_len)
+{
+	memset(nic, 0, sizeof(*nic));
+	for (const char *p = arg; *p;) {
+		size_t len = strcspn(p, ",");
+		const char *eq = memchr(p, '=', len);
+		size_t key = eq ? (size_t)(eq - p) : len;
+		const char *value = eq ? eq + 1 : p + len;
+		size_t value_len = (size_t)(p + len - value);
+		if (key == 3 && !strncmp(p, "tap", 3) && eq) {
+			if (!tap_name_ok(value, value_len))
+				return errbuf_set(
+				    err, err_len,
+				    "--net %s: the TAP name must be 1 to %d characters without '/', ':', '=' "
+				    "or spaces",
+				    arg, NET_TAP_NAME_MAX - 1);
+			memcpy(nic->tap, value, value_len);
+			nic->tap[value_len] = '\0';
+		} else if (key == 3 && !strncmp(p, "mac", 3) && eq) {
+			if (!parse_mac(value, value_len, nic->mac))
+				return errbuf_set(err, err_len,
+						  "--net %s: '%.*s' is not a MAC address like 52:54:00:12:34:56", arg,
+						  (int)value_len, value);
+			if (nic->mac[0] & 1)
+				return errbuf_set(err, err_len,
+						  "--net %s: %.*s is a multicast address; a NIC needs a unicast one",
+						  arg, (int)value_len, value);
+			nic->mac_set = true;
+		} else {
+			return errbuf_set(err, err_len, "--net %s: unknown option '%.*s'; use tap=NAME[,mac=MAC]", arg,
+					  (int)len, p);
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	if (!nic->tap[0])
+		return errbuf_set(err, err_len, "--net %s: no TAP device given; use tap=NAME[,mac=MAC]", arg);
+	return true;
+}
+
+static bool net_check(const char *value, const struct vm_config *cfg, char *err, size_t err_len)
+{
+	struct net_option nic, other;
+	if (!net_parse(value, &nic, err, err_len))
+		return false;
+	const char *v;
+	for (int i = 0; (v = device_option_value(cfg, "net", i)) != NULL; i++)
+		if (net_parse(v, &other, err, err_len) && !strcmp(other.tap, nic.tap))
+			return errbuf_set(err, err_len, "--net: tap=%s is given twice", nic.tap);
+	return true;
+}
+
+static const struct device_option virtio_net_option = {
+    .name = "net",
+    .syntax = "tap=NAME[,mac=MAC]",
+    .help = "a virtio-net NIC on TAP device NAME, created if missing (repeatable; docs/devices.md)",
+    .max = NET_MAX_NICS,
+    .plural = "network devices",
+    .check = net_check,
+};
+
 static int virtio_net_count(const struct vm *vm)
 {
-	return vm->cfg.nr_nics;
+	return device_option_count(&vm->cfg, virtio_net_option.name);
 }
 
 static int virtio_net_create(struct vm *vm, int instance, void **state)
 {
-	const struct vm_nic_config *nic = &vm->cfg.nics[instance];
+	struct net_option nic;
+	char err[256];
+	const char *value = device_option_value(&vm->cfg, virtio_net_option.name, instance);
+	if (!value || !net_parse(value, &nic, err, sizeof(err)))
+		return log_errno(-EINVAL, "%s", value ? err : "virtio-net: no --net for this instance");
 	uint8_t mac[6];
-	if (nic->mac_set)
-		memcpy(mac, nic->mac, 6);
+	if (nic.mac_set)
+		memcpy(mac, nic.mac, 6);
 	else
-		net_default_mac(nic->tap, mac);
-	int fd = net_open_tap(nic->tap);
+		net_default_mac(nic.tap, mac);
+	int fd = net_open_tap(nic.tap);
 	if (fd < 0)
 		return fd;
 	return virtio_net_create_on_fd(vm, instance, fd, mac, state);
@@ -275,6 +388,7 @@ static void virtio_net_destroy(void *state)
 
 const struct device_desc virtio_net_device = {
     .name = "virtio-net",
+    .option = &virtio_net_option,
     .count = virtio_net_count,
     .create_nth = virtio_net_create,
     .destroy = virtio_net_destroy,

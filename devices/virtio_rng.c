@@ -6,6 +6,7 @@
 #include "device.h"
 #include "virtio_mmio.h"
 
+#include "core/device_options.h"
 #include "core/log.h"
 #include "core/vm.h"
 
@@ -62,7 +63,7 @@ static void virtio_rng_notify(void *backend, int q)
 				}
 				total += (uint64_t)n;
 			}
-			virtqueue_push(vq, c->head, (uint32_t)total);
+			virtqueue_push(vq, c, (uint32_t)total);
 			done = true;
 		}
 	} while (ret == 0 && virtqueue_set_notify(vq, true));
@@ -79,9 +80,15 @@ static const struct virtio_backend_ops virtio_rng_ops = {
     .queue_notify = virtio_rng_notify,
 };
 
+static const struct device_option virtio_rng_option = {
+    .name = "rng",
+    .help = "a virtio-rng entropy device (the host's getrandom)",
+    .max = 1,
+};
+
 static int virtio_rng_count(const struct vm *vm)
 {
-	return vm->cfg.rng ? 1 : 0;
+	return device_option_count(&vm->cfg, virtio_rng_option.name);
 }
 
 static void virtio_rng_destroy(void *state)
@@ -103,6 +110,7 @@ static int virtio_rng_create(struct vm *vm, int instance, void **state)
 
 const struct device_desc virtio_rng_device = {
     .name = "virtio-rng",
+    .option = &virtio_rng_option,
     .count = virtio_rng_count,
     .create_nth = virtio_rng_create,
     .destroy = virtio_rng_destroy,

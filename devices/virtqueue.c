@@ -85,6 +85,7 @@ int virtqueue_enable(struct virtqueue *vq, const struct guest_memory *mem)
 		return vq_fail(vq, "rings at %#llx/%#llx/%#llx are not aligned to 16/2/4 bytes",
 			       (unsigned long long)vq->desc_gpa, (unsigned long long)vq->avail_gpa,
 			       (unsigned long long)vq->used_gpa);
+	vq->mem = mem;
 	vq->desc = memory_gpa_to_host(mem, vq->desc_gpa, n * VIRTQ_DESC_SIZE);
 	vq->avail = memory_gpa_to_host(mem, vq->avail_gpa, 6 + 2 * n);
 	vq->used = memory_gpa_to_host(mem, vq->used_gpa, 6 + 8 * n);
@@ -230,13 +231,22 @@ void virtqueue_unpop(struct virtqueue *vq)
 	vq->last_avail_idx--;
 }
 
-void virtqueue_push(struct virtqueue *vq, uint16_t head, uint32_t len)
+void virtqueue_push(struct virtqueue *vq, const struct virtq_chain *chain, uint32_t len)
 {
+	/* What the device wrote into the chain's buffers, before the guest can see it is done. */
+	uint64_t left = len;
+	for (int i = chain->nr_read; left && i < chain->nr_read + chain->nr_write; i++) {
+		size_t n = chain->iov[i].iov_len < left ? chain->iov[i].iov_len : (size_t)left;
+		memory_mark_dirty(vq->mem, chain->iov[i].iov_base, n);
+		left -= n;
+	}
 	uint8_t *elem = vq->used + 4 + 8 * (size_t)(vq->used_idx & (vq->size - 1));
-	put_le32(elem, head);
+	put_le32(elem, chain->head);
 	put_le32(elem + 4, len);
 	vq->used_idx++;
 	ring_store_idx(vq->used + 2, vq->used_idx); /* release: the element is visible before the index */
+	memory_mark_dirty(vq->mem, elem, 8);
+	memory_mark_dirty(vq->mem, vq->used + 2, 2);
 }
 
 bool virtqueue_set_notify(struct virtqueue *vq, bool on)

@@ -37,8 +37,9 @@ struct virtqueue {
 	/* Device state. */
 	uint16_t last_avail_idx; /* the next available-ring entry the device takes */
 	uint16_t used_idx; /* the device's copy of used->idx */
-	/* Host views of the rings, resolved by virtqueue_enable. */
+	/* Host views of the rings, resolved by virtqueue_enable, and the memory they are in (for dirty tracking). */
 	uint8_t *desc, *avail, *used;
+	const struct guest_memory *mem;
 	char error[192]; /* why the last call failed */
 };
 
@@ -71,8 +72,11 @@ void virtqueue_unpop(struct virtqueue *vq);
 /* True when the driver has made chains available that the device has not taken. */
 bool virtqueue_has_avail(const struct virtqueue *vq);
 
-/* Returns chain `head` to the driver with `len` bytes written into its device-writable part. */
-void virtqueue_push(struct virtqueue *vq, uint16_t head, uint32_t len);
+/*
+ * Returns `chain` to the driver with `len` bytes written into its device-writable part. The first `len` writable
+ * bytes and the used-ring entry are recorded as written by roam (memory_mark_dirty): a migration sends them again.
+ */
+void virtqueue_push(struct virtqueue *vq, const struct virtq_chain *chain, uint32_t len);
 
 /*
  * Asks the driver not to notify (VIRTQ_USED_F_NO_NOTIFY) while the device is working through the ring anyway, or

@@ -54,6 +54,14 @@ uint32_t arch_irqfd_gsi(uint32_t irq);
  */
 int arch_check_kernel(const char *path);
 
+/* Migration targets (vmm/targets/): the architecture's identity registers, profile and targets formats and rules. */
+struct targets_arch_ops;
+const struct targets_arch_ops *arch_targets_ops(void);
+
+/* Captures this host's CPU profile (the ops' profile struct) through a scratch VM on `kvm_path`; `name` labels the
+ * host (NULL: the host name). Returns 0 or -errno after a message naming the ioctl that failed. */
+int arch_profile_capture(const char *kvm_path, const char *name, void *profile);
+
 /* Returns the KVM_CREATE_VM type for this VM (e.g. the IPA size on arm64), or -errno with a message. */
 int arch_vm_type(struct vm *vm);
 
@@ -82,45 +90,23 @@ int arch_irq_line(struct vm *vm, uint32_t irq, bool level);
 int arch_handle_exit(struct vcpu *vcpu);
 
 /*
- * Snapshots: the architecture's state (see docs/snapshot-format.md). Every function runs with all vCPUs paused
- * (save) or before any vCPU has run (restore), and reports failures in one line naming the register.
+ * Snapshots: the architecture's components (core/component.h) and the header's architecture id. Its components sit
+ * in two places of the component table: CPU after the PV lock (the counter, the vCPUs, the interrupt controller,
+ * restored in that order) and LATE after guest memory (state that lives in guest memory, such as an ITS's tables).
  */
-struct snap_writer;
-struct snap_reader;
+struct component;
+struct arch_components {
+	const struct component *const *cpu; /* after the PV lock: counter, vCPUs, interrupt controller */
+	int nr_cpu;
+	const struct component *const *late; /* after guest memory */
+	int nr_late;
+};
+
+/* The architecture's components, in order. */
+const struct arch_components *arch_components(void);
 
 /* The snapshot header's architecture id (1 arm64, 2 loongarch64). */
 uint32_t arch_snapshot_id(void);
-
-/* The payload version the architecture writes for its section `id` (SNAPSHOT_SEC_VCPU, _IRQCHIP, _TIMER). */
-uint32_t arch_section_version(uint32_t id);
-
-/* Writes one vCPU's registers and state. */
-int arch_save_vcpu(struct vcpu *vcpu, struct snap_writer *w);
-
-/* Decodes a saved vCPU (version = the section's version) into an opaque state; -EBADMSG with a message if bad. */
-int arch_load_vcpu(struct snap_reader *r, uint32_t version, void **state);
-
-/* Appends to `report` one line per reason `state` cannot be restored into `vcpu`; returns how many. */
-int arch_check_vcpu(struct vcpu *vcpu, void *state, char *report, size_t size);
-
-/* Writes the state into the never-run vCPU (after arch_restore_timer). */
-int arch_apply_vcpu(struct vcpu *vcpu, void *state);
-
-void arch_free_vcpu_state(void *state);
-
-/* The interrupt controller(s): saved after the vCPUs are paused, restored after every vCPU is restored. */
-int arch_save_irqchip(struct vm *vm, struct snap_writer *w);
-int arch_restore_irqchip(struct vm *vm, struct snap_reader *r, uint32_t version);
-
-/* VM-wide time: the guest's counter continues from the saved value. Restored before the vCPUs. */
-int arch_save_timer(struct vm *vm, struct snap_writer *w);
-int arch_restore_timer(struct vm *vm, struct snap_reader *r, uint32_t version);
-
-/*
- * After everything is restored, before the first KVM_RUN: last preparations (arm64: the stage-2 prefault that hosts
- * with Arm erratum 834220 need, restore_prefault.c) and the check that the guest's time did not go backwards.
- */
-int arch_finish_restore(struct vm *vm);
 
 /* This host's CPU identity for the snapshot's HOST section (arm64: MIDR, REVIDR; LoongArch: PRID, 0). */
 void arch_host_identity(uint64_t id[2]);

@@ -212,7 +212,7 @@ static void walk(struct input *in)
 		FUZZ_ASSERT(n >= 0 && n <= c.nr_write, "%d writable segments of %d", n, c.nr_write);
 		n = virtq_chain_readable_iov(&c, get(in, 2), iov, VIRTQUEUE_MAX_SEGS);
 		FUZZ_ASSERT(n >= 0 && n <= c.nr_read, "%d readable segments of %d", n, c.nr_read);
-		virtqueue_push(&vq, c.head, (uint32_t)put);
+		virtqueue_push(&vq, &c, (uint32_t)put);
 	}
 }
 
@@ -530,12 +530,22 @@ static void write_seeds(const char *dir)
 	fuzz_seed(dir, "walk", p.buf, p.len);
 }
 
-/* A memfd of DISK_SIZE bytes for a disk, named /proc/self/fd/N in `path`. */
-static int make_disk(char *path, size_t size)
+/* Adds --NAME VALUE to the VM's configuration, as roam run's option parsing does. */
+static void add_option(const char *name, const char *value)
 {
+	struct vm_device_option *o = &vm.cfg.device_options[vm.cfg.nr_device_options++];
+	snprintf(o->name, sizeof(o->name), "%s", name);
+	snprintf(o->value, sizeof(o->value), "%s", value);
+}
+
+/* A memfd of DISK_SIZE bytes for a disk: --disk /proc/self/fd/N[,ro]. */
+static int make_disk(bool readonly)
+{
+	char value[64];
 	int fd = fuzz_memfd("disk", pristine_disk, DISK_SIZE);
 	FUZZ_ASSERT(fd >= 0, "memfd");
-	snprintf(path, size, "/proc/self/fd/%d", fd);
+	snprintf(value, sizeof(value), "/proc/self/fd/%d%s", fd, readonly ? ",ro" : "");
+	add_option("disk", value);
 	return fd;
 }
 
@@ -570,11 +580,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		    "hypercalls");
 
 	void *state[NR_DEVS];
-	for (int i = 0; i < 2; i++) {
-		disk_fd[i] = make_disk(vm.cfg.disks[i].path, sizeof(vm.cfg.disks[i].path));
-		vm.cfg.disks[i].readonly = i == 1;
-	}
-	vm.cfg.nr_disks = 2;
+	for (int i = 0; i < 2; i++)
+		disk_fd[i] = make_disk(i == 1);
+	add_option("rng", "");
+	add_option("console", "virtio");
 	int sv[2];
 	FUZZ_ASSERT(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0, "socketpair");
 	tap_peer = sv[1];

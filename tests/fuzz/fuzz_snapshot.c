@@ -16,6 +16,7 @@
  * and leaves them broken in the fourth.
  */
 #include "cli/commands.h"
+#include "core/device_options.h"
 #include "core/vm.h"
 #include "fuzz_util.h"
 #include "snapshot/crc32c.h"
@@ -55,12 +56,12 @@ static void check_meta_stable(uint32_t id, const struct snapshot_host_info *h, c
 		snapshot_vm_decode(&p, &v2);
 		memset(&d2, 0, sizeof(d2));
 		if (have_devices)
-			snapshot_vm_devices_decode(&p, &d2);
+			snapshot_vm_devices_decode(&p, &d2, SNAPSHOT_VM_VERSION);
 		snapshot_vm_encode(&b, &v2);
 		if (have_devices)
 			snapshot_vm_devices_encode(&b, &d2);
 		char line[1024];
-		snapshot_vm_devices_format(&d2, line, sizeof(line));
+		device_options_format(&d2, line, sizeof(line));
 	} else {
 		static struct snapshot_targets_info t2;
 		snapshot_targets_encode(&a, t);
@@ -89,8 +90,8 @@ static void decode_meta(const struct snapshot_section *sec)
 		snapshot_host_decode(&p, &h);
 	} else if (sec->id == SNAPSHOT_SEC_VM) {
 		snapshot_vm_decode(&p, &v);
-		if (sec->version >= 2 && !p.err) {
-			snapshot_vm_devices_decode(&p, &devices);
+		if (sec->version >= 2 && sec->version <= SNAPSHOT_VM_VERSION && !p.err) {
+			snapshot_vm_devices_decode(&p, &devices, sec->version);
 			have_devices = !p.err;
 		}
 	} else if (sec->id == SNAPSHOT_SEC_TARGETS) {
@@ -286,12 +287,12 @@ static int build_odd(struct snapshot_writer *w)
 	static struct vm_config cfg;
 	struct snapshot_vm_info v = {.ram_size = 64 << 20, .nr_vcpus = 1, .kernel = "/k", .cmdline = "quiet"};
 	struct snap_writer p;
-	snprintf(cfg.disks[0].path, sizeof(cfg.disks[0].path), "/var/disk.img");
-	cfg.disks[0].readonly = true;
-	cfg.nr_disks = 1;
-	snprintf(cfg.nics[0].tap, sizeof(cfg.nics[0].tap), "tap0");
-	cfg.nr_nics = 1;
-	cfg.rng = true;
+	static const char *const options[][2] = {{"disk", "/var/disk.img,ro"}, {"net", "tap=tap0"}, {"rng", ""}};
+	for (int i = 0; i < 3; i++) {
+		struct vm_device_option *o = &cfg.device_options[cfg.nr_device_options++];
+		snprintf(o->name, sizeof(o->name), "%s", options[i][0]);
+		snprintf(o->value, sizeof(o->value), "%s", options[i][1]);
+	}
 	snap_writer_init(&p);
 	snapshot_vm_encode(&p, &v);
 	snapshot_vm_devices_encode(&p, &cfg);

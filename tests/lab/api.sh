@@ -3,16 +3,19 @@
 # forever, vCPU 0 printing every vCPU's count now and then) driven by `roam ctl`: the socket's mode and its refusal
 # when in use, status, pausing one vCPU (its count stands still, vCPU 0's goes on) and the whole VM (no output),
 # resume, bad requests and a 70000-byte one (an error each; the VM runs on and the connection stays usable), two
-# clients at once, quit (roam exits 5 and removes its socket), a stale socket after kill -9, and --paused (no guest
-# progress until resume).
+# clients at once, error codes and a failed snapshot (the client gets the line roam logged; the VM runs on), quit
+# (roam exits 5 and removes its socket), a stale socket after kill -9, and --paused (no guest progress until resume).
 # usage: api.sh [TOOLS_LAB_RUN_OPTIONS...]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+. "$root/tests/lab/lib.sh"
+lab_init lab_api 500
+out=$share/out.txt
 
 # Runs in L1 under busybox sh. Counts failures and goes on, so one run reports every problem.
 read -r -d '' inner <<'EOF' || true
+. ./lib.sh
+TEST=api-test
 S=/tmp/api.sock
 G=/opt/roam/guests/spin.bin
 fails=0
@@ -32,24 +35,12 @@ expect() {
 ticks() { grep -c ' end$' "$1"; }
 # wait_ticks FILE N: waits (60 s at most) for N more complete tick lines of the guest on FILE.
 wait_ticks() {
-	target=$(($(ticks "$1") + $2)) i=0
-	while [ "$(ticks "$1")" -lt "$target" ]; do
-		i=$((i + 1))
-		[ $i -le 600 ] || { fail "the guest made no progress on $1 in 60 s"; return 1; }
-		sleep 0.1
-	done
+	wait_lines "$1" ' end$' $(($(ticks "$1") + $2)) 60 || fail "the guest made no progress on $1 in 60 s"
 }
 # count FILE CPU: the count of vCPU CPU in the last complete tick line.
 count() { grep ' end$' "$1" | tail -n 1 | sed "s/.* cpu$2 \([0-9]*\).*/\1/"; }
-# wait_api: waits (30 s at most) until roam answers on the socket.
-wait_api() {
-	i=0
-	until ctl status >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ $i -le 300 ] || { fail "roam does not answer on $S after 30 s"; cat /tmp/roam.err; return 1; }
-		sleep 0.1
-	done
-}
+# started PID: waits until the roam started as PID answers on $S.
+started() { wait_api -p "$1" $S || fail "roam does not answer on $S: $(cat /tmp/roam.err)"; }
 
 step "--paused needs --api"
 expect 2 '^roam: run: --paused needs --api SOCKET' roam run --paused -k $G
@@ -57,7 +48,7 @@ expect 2 '^roam: run: --paused needs --api SOCKET' roam run --paused -k $G
 step "roam run --api $S -c 2"
 roam run --api $S -c 2 -k $G >/tmp/console 2>/tmp/roam.err &
 pid=$!
-wait_api
+started $pid
 [ "$(stat -c %a $S)" = 600 ] || fail "the socket has mode $(stat -c %a $S), expected 600"
 expect 1 "^roam: api socket $S is in use" roam run --api $S -k $G
 [ -S $S ] || fail "the refused roam removed the socket"
@@ -115,12 +106,31 @@ sed -n 3p /tmp/replies | grep -q '"ok":true,"state":"running"' || fail "reply 3 
 wait_ticks /tmp/console 1
 
 step "two clients at once"
-(sleep 3; echo '{"cmd":"status"}') | roam ctl $S raw - >/tmp/idle.out 2>&1 &
+# The first client connects, then waits for its request on stdin (a FIFO this shell holds open).
+mkfifo /tmp/idle.in
+roam ctl $S raw - </tmp/idle.in >/tmp/idle.out 2>&1 &
 idle=$!
-sleep 1
+exec 3>/tmp/idle.in
+# Connected: the listening socket and the one roam accepted for it carry the socket's path.
+wait_for -p $idle 30 "the first client's connection" count_at_least /proc/net/unix " $S\$" 2 ||
+	fail "the first client did not connect"
 expect 0 '^VM running, 2 vCPUs$' ctl status
+echo '{"cmd":"status"}' >&3
+exec 3>&-
 wait $idle || fail "the client that waited failed: $(cat /tmp/idle.out)"
 grep -q '"ok":true,"state":"running"' /tmp/idle.out || fail "the client that waited got no status: $(cat /tmp/idle.out)"
+
+step "error codes; a failed snapshot: the client gets the line roam logged, and the VM runs on"
+expect 1 '"code":"no-such-vcpu"\}$' ctl pause 7 --json
+expect 1 '"code":"bad-request"\}$' ctl raw 'not json'
+expect 1 '"code":"unknown-command"\}$' ctl raw '{"cmd":"migrate"}'
+expect 1 '"code":"bad-argument"\}$' ctl raw '{"cmd":"snapshot","path":"relative.snap"}'
+why='/nonexistent/vm.snap: cannot create a temporary file next to it: No such file or directory'
+expect 1 "^roam: ctl: snapshot: $why\$" ctl snapshot /nonexistent/vm.snap
+grep -q "^roam: snapshot: $why\$" /tmp/roam.err || fail "roam did not log the failed snapshot as its client got it"
+expect 1 '"code":"snapshot-failed"\}$' ctl snapshot /nonexistent/vm.snap --json
+wait_ticks /tmp/console 1
+expect 0 '^VM running, 2 vCPUs$' ctl status
 
 step "quit: roam exits 5 and removes its socket"
 expect 0 '^the VM is stopping$' ctl quit
@@ -134,7 +144,7 @@ expect 1 "^roam: ctl: cannot connect to $S: No such file or directory" ctl statu
 step "a stale socket (roam killed with SIGKILL) is replaced"
 roam run --api $S -k $G >/dev/null 2>/tmp/roam.err &
 pid=$!
-wait_api
+started $pid
 kill -KILL $pid
 wait $pid
 [ -S $S ] || fail "no stale socket left to test with"
@@ -143,7 +153,7 @@ expect 1 "^roam: ctl: cannot connect to $S: Connection refused" ctl status
 step "--paused: every vCPU paused, no progress until resume"
 roam run --api $S --paused -c 2 -k $G >/tmp/console2 2>/tmp/roam.err &
 pid=$!
-wait_api
+started $pid
 grep -q "^roam: api socket $S: removed a stale socket" /tmp/roam.err || fail "no word of the stale socket: $(cat /tmp/roam.err)"
 expect 0 '^VM paused, 2 vCPUs$' ctl status
 sleep 2
@@ -166,10 +176,7 @@ else
 fi
 EOF
 
-set +e
-"$root/tools/lab" run --timeout 500 "$@" -- sh -c "$inner" 2>&1 | tee "$out"
-status=${PIPESTATUS[0]}
-set -e
+try_tee "$out" lab "$@" -- sh -c "$inner"
 if [ "$status" != 0 ] || ! grep -q '^api-test: passed' "$out"; then
 	echo "lab_api: failed (tools/lab exit status $status)" >&2
 	exit 1

@@ -4,6 +4,7 @@
 # usage: lab_test.sh [--status N] [--expect RE]... [--reject RE]... -- LAB_RUN_ARGS...
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/tests/lab/lib.sh"
 want_status=0
 expects=()
 rejects=()
@@ -18,10 +19,7 @@ while [ $# -gt 0 ]; do
 done
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-set +e
-"$root/tools/lab" run "$@" 2>&1 | tee "$out"
-status=${PIPESTATUS[0]}
-set -e
+try_tee "$out" "$root/tools/lab" run "$@"
 fail=0
 if [ "$status" != "$want_status" ]; then
 	echo "lab_test: exit status $status, expected $want_status" >&2

@@ -13,8 +13,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 roam=("$@")
-TEST=migrate LAB_TIMEOUT=500
-. "$root/tests/lab/share_lib.sh"
+. "$root/tests/lab/lib.sh"
+lab_init "migrate test" 500
 guest_midr=0x411fd070
 
 step "profiles of cortex-a57 and cortex-a72, merged"
@@ -30,8 +30,9 @@ PY
 
 step "1: count guest, cortex-a72 -> cortex-a57"
 lab --cpu cortex-a72 -- sh -c '
+. ./lib.sh
 roam run --targets /share/targets.json --api /tmp/s -m 64 -k /opt/roam/guests/count.bin >/share/count0.txt 2>&1 &
-sleep 1.5
+wait_line -p $! /share/count0.txt "^count: " && wait_api /tmp/s || exit 1
 roam ctl /tmp/s snapshot /share/count.snap --stop || exit 1
 wait'
 lab --cpu cortex-a57 -- sh -c 'roam restore /share/count.snap >/share/count1.txt 2>&1'
@@ -44,16 +45,12 @@ step "2: busy 2-vCPU Linux guest with a mounted, written disk, cortex-a72 -> cor
 truncate -s 64M "$share/disk.img"
 PATH=$PATH:/usr/sbin:/sbin mkfs.ext4 -q -F "$share/disk.img"
 lab --cpu cortex-a72 -- sh -c '
+. ./lib.sh
 roam run --targets /share/targets.json --api /tmp/s -c 2 -m 256 -k /opt/roam/kernel/Image \
 	-i /opt/roam/guests/linux-initrd.cpio.gz --disk /share/disk.img \
 	-p "console=ttyS0 quiet roam.run=migrate" >/share/linux0.txt 2>&1 &
 pid=$!
-i=0
-while [ "$(cat /share/linux0.txt 2>/dev/null | grep -c "roam-guest: wrote")" -lt 3 ] && [ $i -lt 900 ] &&
-	kill -0 $pid 2>/dev/null; do
-	sleep 0.5
-	i=$((i + 1))
-done
+wait_lines -p $pid /share/linux0.txt "roam-guest: wrote" 3 450 || exit 1
 roam ctl /tmp/s snapshot /share/linux.snap --stop || exit 1
 wait $pid'
 grep -q "roam-guest: migrate running on 2 CPUs, CPU part 0xd07" "$share/linux0.txt" || {
@@ -68,21 +65,15 @@ CMD
 # On the destination the console is a FIFO kept open by the shell; the command goes in once the restored guest has
 # written another file, and ends the VM (poweroff -f), so roam exits 0. No device options: the restore takes the
 # disk the snapshot recorded.
-set +e
-lab --cpu cortex-a57 -- sh -c '
+try lab --cpu cortex-a57 -- sh -c '
+. ./lib.sh
 mkfifo /tmp/in
 roam restore /share/linux.snap </tmp/in >/share/linux1.txt 2>&1 &
 pid=$!
 exec 3>/tmp/in
-i=0
-while ! grep -q "roam-guest: wrote" /share/linux1.txt 2>/dev/null && [ $i -lt 900 ] && kill -0 $pid 2>/dev/null; do
-	sleep 0.5
-	i=$((i + 1))
-done
+wait_line -p $pid /share/linux1.txt "roam-guest: wrote" 450 || { kill $pid; exit 1; }
 cat /share/command >&3
 wait $pid'
-status=$?
-set -e
 [ $status = 0 ] || {
 	cat "$share/linux1.txt"
 	fail "the restored Linux guest's roam exited $status"

@@ -6,29 +6,26 @@
 # removes the calls.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-fail() { echo "pvlock test: $*" >&2; exit 1; }
+. "$root/tests/lab/lib.sh"
+lab_init "pvlock test" 400
+out=$share/out.txt
 
-set +e
-"$root/tools/lab" run --timeout 400 -- sh -c '
+try lab -- sh -c '
+. ./lib.sh
+TEST=l1
 log=/tmp/guest.log
 roam run --api /tmp/api.sock -c 2 -k /opt/roam/guests/pvlock.bin >$log 2>&1 &
 pid=$!
-wait_for() {
-	n=0
-	while ! grep -q "$1" $log; do
-		if ! kill -0 $pid 2>/dev/null; then echo "roam exited while waiting for: $1"; cat $log; exit 1; fi
-		n=$((n + 1)); [ $n -lt 1500 ] || { echo "timed out waiting for: $1"; cat $log; kill $pid; exit 1; }
-		sleep 0.2
-	done
+# guest_says TEXT: waits (300 s at most) for the guest to print TEXT; else shows its output and ends the test.
+guest_says() {
+	wait_line -p $pid $log "$1" 300 || { cat $log; kill $pid 2>/dev/null; exit 1; }
 }
-wait_for "ready for pause"
+guest_says "ready for pause"
 roam ctl /tmp/api.sock pause 1 || exit 1
 echo "STATUS-JSON: $(roam ctl /tmp/api.sock status --json)"
-wait_for "saw vCPU1 preempted=1 while paused"
+guest_says "saw vCPU1 preempted=1 while paused"
 roam ctl /tmp/api.sock resume 1 || exit 1
-wait_for "ready for hogs"
+guest_says "ready for hogs"
 (while :; do :; done) & h1=$!
 (while :; do :; done) & h2=$!
 (while :; do :; done) & h3=$!
@@ -40,8 +37,6 @@ echo "pvlock guest exit status $rc"
 roam run --no-pvlock -c 2 -k /opt/roam/guests/pvlock.bin
 echo "no-pvlock exit status $?"
 exit $rc' >"$out" 2>&1
-status=$?
-set -e
 cat "$out"
 [ $status = 0 ] || fail "the lab run exited $status"
 for want in "pvlock-guest: vendor features 0x3 0x0 0x0 0x3" \

@@ -12,21 +12,23 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 roam=("$@")
-TEST=snapshot LAB_TIMEOUT=400
-. "$root/tests/lab/share_lib.sh"
+. "$root/tests/lab/lib.sh"
+lab_init "snapshot test" 400
 
 # check_count FILE...: the concatenated guest output counts 1..150 without gaps or repeats, time moving forward.
 check_count() { python3 "$root/tests/lab/check_count.py" "$@"; }
 
 step "1: five snapshot/restore cycles on one host"
+# Each roam is snapshotted once its guest has counted on (a new line) and its socket answers.
 lab -- sh -c '
+. ./lib.sh
 roam run --api /tmp/s -m 64 -k /opt/roam/guests/count.bin >/share/same0.txt 2>&1 &
-sleep 1.5
+wait_line -p $! /share/same0.txt "^count: " && wait_api /tmp/s || exit 1
 roam ctl /tmp/s snapshot /tmp/snap1 --stop || exit 1
 wait
 for i in 1 2 3 4 5; do
 	roam restore --api /tmp/s /tmp/snap$i >/share/same$i.txt 2>&1 &
-	sleep 1
+	wait_line -p $! /share/same$i.txt "^count: " && wait_api /tmp/s || exit 1
 	roam ctl /tmp/s snapshot /tmp/snap$((i + 1)) --stop || exit 1
 	wait || exit 1
 done
@@ -37,8 +39,9 @@ step "2: a targets config, a snapshot streamed through a pipe (snapshot - | rest
 lab -- roam cpu-profile --name max -o /share/max.json >/dev/null
 "${roam[@]}" targets merge "$share/max.json" -o "$share/targets.json"
 lab -- sh -c '
+. ./lib.sh
 roam run --targets /share/targets.json --api /tmp/s -m 64 -k /opt/roam/guests/count.bin >/share/cross0.txt 2>&1 &
-sleep 1.5
+wait_line -p $! /share/cross0.txt "^count: " && wait_api /tmp/s || exit 1
 roam ctl /tmp/s snapshot - --stop >/share/cross.snap || exit 1
 wait
 cat /share/cross.snap | roam restore - >/share/cross1.txt 2>&1'
@@ -46,10 +49,7 @@ guest_midr=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gu
 EXPECT_MIDR=$guest_midr check_count "$share/cross0.txt" "$share/cross1.txt"
 
 step "4: refusals"
-set +e
-lab --cpu cortex-a57 -- roam restore /share/cross.snap >"$share/n1.txt" 2>&1
-status=$?
-set -e
+try lab --cpu cortex-a57 -- roam restore /share/cross.snap >"$share/n1.txt" 2>&1
 cat "$share/n1.txt"
 [ $status = 1 ] || fail "restore on cortex-a57 exited $status, expected 1"
 grep -q "roam: host MIDR 0x411fd070 is not in the targets of /share/cross.snap (max (MIDR 0xf0510)); use --force-host to try anyway" "$share/n1.txt" ||
@@ -60,10 +60,7 @@ data = bytearray(open(sys.argv[1], "rb").read())
 data[len(data) // 2] ^= 0x10  # a bit in the middle: inside the vCPU, GIC or memory payload
 open(sys.argv[2], "wb").write(data)
 PY
-set +e
-lab -- roam restore /share/damaged.snap >"$share/damaged.txt" 2>&1
-status=$?
-set -e
+try lab -- roam restore /share/damaged.snap >"$share/damaged.txt" 2>&1
 cat "$share/damaged.txt"
 [ $status = 1 ] || fail "a damaged snapshot was not refused"
 grep -qE 'roam: /share/damaged.snap: section "[^"]+": checksum mismatch' "$share/damaged.txt" ||

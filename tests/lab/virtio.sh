@@ -8,47 +8,56 @@
 #        a bridge (persistent TAPs)
 #   snap a guest doing disk and entropy I/O is snapshotted mid-run and restored: it carries on with the same data;
 #        a restore with other devices is refused
-# usage: virtio.sh blk|net|snap
+# usage: virtio.sh blk|net|snap [--check OUTPUT]   (--check: only check the saved output of such a run)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-mode=${1:?usage: virtio.sh blk|net|snap}
-share=$(mktemp -d)
-trap 'rm -rf "$share"' EXIT
-cp "$root/tests/lab/virtio_l1_$mode.sh" "$share/"
+mode=${1:?usage: virtio.sh blk|net|snap [--check OUTPUT]}
+. "$root/tests/lab/lib.sh"
+lab_init "virtio.sh $mode" 500
 out=$share/out.txt
-set +e
-"$root/tools/lab" run --share "$share" --timeout 500 -- sh "/share/virtio_l1_$mode.sh" 2>&1 | tee "$out"
-status=${PIPESTATUS[0]}
-set -e
+if [ "${2:-}" = --check ]; then
+	cp "${3:?--check needs the output of a run}" "$out"
+	status=0
+else
+	cp "$root/tests/lab/virtio_l1_$mode.sh" "$share/"
+	try_tee "$out" lab -- sh "/share/virtio_l1_$mode.sh"
+fi
 failed=0
-fail() {
-	echo "virtio.sh $mode: $*" >&2
+# problem MESSAGE: the test fails, after every check has run.
+problem() {
+	echo "$TEST: $*" >&2
 	failed=1
 }
 expect() {
-	grep -Fq -- "$1" "$out" || fail "missing: $1"
+	grep -Fq -- "$1" "$out" || problem "missing: $1"
 }
-# value KEY: the word after "KEY" in the output (e.g. an md5 after "md5=")
+# value KEY: the word after "KEY" in the output (e.g. an md5 after "md5="), or nothing
 value() {
-	grep -o -- "$1[^ )']*" "$out" | head -1 | cut -c$((${#1} + 1))-
+	{ grep -o -- "$1[^ )']*" "$out" || true; } | head -1 | cut -c$((${#1} + 1))-
 }
-[ "$status" = 0 ] || fail "tools/lab exited $status"
+# same WHAT KEY1 KEY2: the values after KEY1 and after KEY2 are both there, and equal; else "WHAT" fails the test.
+same() {
+	local a b
+	a=$(value "$2") b=$(value "$3")
+	[ -n "$a" ] || problem "$1: the output has no \"$2\""
+	[ -n "$b" ] || problem "$1: the output has no \"$3\""
+	[ -z "$a" ] || [ -z "$b" ] || [ "$a" = "$b" ] || problem "$1: \"$2$a\" but \"$3$b\""
+}
+[ "$status" = 0 ] || problem "tools/lab exited $status"
 if grep -q 'needs a reset' "$out"; then
-	fail "a device went to NEEDS_RESET"
+	problem "a device went to NEEDS_RESET"
 fi
 case $mode in
 blk)
 	expect "roam-guest: vda serial=disk.img sectors=131072 ro=0"
 	expect "roam-guest: vdb sectors=2048 ro=1"
 	expect "roam-guest: disk write and flush ok"
-	written=$(value "roam-guest: disk written md5=")
-	[ -n "$written" ] || fail "the guest did not report what it wrote"
-	[ "$(value "roam-guest: disk readback md5=")" = "$written" ] || fail "the guest read back other data"
-	[ "$(value "l1: disk.img data md5=")" = "$written" ] ||
-		fail "after kill -9 of roam the image does not hold what the guest flushed"
+	same "the guest read back other data" "roam-guest: disk written md5=" "roam-guest: disk readback md5="
+	same "after kill -9 of roam the image does not hold what the guest flushed" \
+		"roam-guest: disk written md5=" "l1: disk.img data md5="
 	expect "l1: roam exit status 137"
 	expect "roam-guest: discard ok (fcd6bcb56c1689fcef28b57c22475bad)" # md5 of 64 KiB of zeros
-	[ "$(value "roam-guest: ro disk md5=")" = "$(value "l1: ro.img md5=")" ] || fail "the read-only disk reads wrong"
+	same "the read-only disk reads wrong" "roam-guest: ro disk md5=" "l1: ro.img md5="
 	expect "roam-guest: ro disk write refused"
 	expect "roam-guest: hwrng virtio_rng.0 gave 1024 bytes"
 	expect "roam-guest: hello through hvc0"
@@ -68,16 +77,16 @@ net)
 	;;
 snap)
 	written=$(value "roam-guest: snap written md5=")
-	[ -n "$written" ] || fail "the guest did not report what it wrote"
+	[ -n "$written" ] || problem "the guest did not report what it wrote"
 	expect "l1: first roam exit status 0"
 	expect "before: roam-guest: snap round 3 md5=$written rng=16"
 	expect "virtio-blk0: the snapshot's device differs from this VM's"
-	expect 'has no device "virtio-blk" at index'
+	expect "this VM's device 2 is virtio-rng, the snapshot's is virtio-blk; restore with the snapshot's devices"
 	expect "l1: restored roam exit status 0"
 	expect "after: roam: restore: the snapshot's devices: --disk disk.img --rng"
 	for n in 4 5 6 7 8 9 10 11 12; do
 		grep -Eq "^(before|after): roam-guest: snap round $n md5=$written rng=16" "$out" ||
-			fail "round $n is missing or read other data"
+			problem "round $n is missing or read other data"
 	done
 	expect "after: roam-guest: snap round 12 md5=$written rng=16"
 	expect "after: roam-guest: snap copies md5=$written"
@@ -88,5 +97,5 @@ snap)
 	exit 2
 	;;
 esac
-[ $failed = 0 ] && echo "virtio.sh $mode: passed"
+[ $failed = 0 ] && echo "$TEST: passed"
 exit $failed

@@ -2,6 +2,9 @@
 # Runs in the emulated host (tests/lab/virtio.sh blk): one Linux guest with a read-write disk, a read-only disk,
 # virtio-rng and the virtio console (a line of input on roam's stdin), running guest script `virtio`. Once the guest
 # has flushed its data and finished its checks, roam is killed with SIGKILL and the image's checksum is taken.
+# shellcheck source=SCRIPTDIR/lib.sh # tests/lab/lib.sh, which virtio.sh put next to this script in /share
+. ./lib.sh
+TEST=l1
 cd /tmp
 dd if=/dev/zero of=disk.img bs=1M count=64 2>/dev/null
 dd if=/dev/urandom of=ro.img bs=65536 count=16 2>/dev/null
@@ -10,11 +13,7 @@ echo "hello-from-the-host" | roam run -m 256 -k "$ROAM_KERNEL" -i "$ROAM_GUESTS/
   --disk disk.img --disk ro.img,ro --rng --console virtio -p 'console=ttyS0 quiet roam.run=virtio' \
   >guest.log 2>roam.err &
 pid=$!
-i=0
-while ! grep -q 'roam-guest: virtio done' guest.log && [ $i -lt 900 ] && kill -0 $pid 2>/dev/null; do
-  sleep 0.2
-  i=$((i + 1))
-done
+wait_line -p $pid guest.log 'roam-guest: virtio done' 180
 kill -9 $pid
 wait $pid
 echo "l1: roam exit status $?"

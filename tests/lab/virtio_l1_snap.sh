@@ -2,16 +2,15 @@
 # Runs in the emulated host (tests/lab/virtio.sh snap): a Linux guest doing disk and entropy I/O (guest script
 # virtio-snap) is snapshotted mid-run with --stop, then restored - without device options, so with the devices the
 # snapshot recorded - and must carry on; restores with other devices are refused.
+# shellcheck source=SCRIPTDIR/lib.sh # tests/lab/lib.sh, which virtio.sh put next to this script in /share
+. ./lib.sh
+TEST=l1
 cd /tmp
 dd if=/dev/zero of=disk.img bs=1M count=16 2>/dev/null
 roam run --api /tmp/api -m 256 -k "$ROAM_KERNEL" -i "$ROAM_GUESTS/linux-initrd.cpio.gz" --disk disk.img --rng \
   -p 'console=ttyS0 quiet roam.run=virtio-snap' >before.log 2>&1 &
 pid=$!
-i=0
-while ! grep -q 'roam-guest: snap round 3 ' before.log && [ $i -lt 900 ] && kill -0 $pid 2>/dev/null; do
-  sleep 0.2
-  i=$((i + 1))
-done
+wait_line -p $pid before.log 'roam-guest: snap round 3 ' 180
 roam ctl /tmp/api snapshot /tmp/snap --stop
 wait $pid
 echo "l1: first roam exit status $?"

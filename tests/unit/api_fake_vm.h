@@ -1,9 +1,8 @@
 /*
- * A command table of the VM's shape without a VM, for the control-API tests (test_api_server.c) and
- * tests/fuzz/fuzz_api.c: pause and resume take a vCPU of two and remember it, status answers fixed counters, quit
- * runs a counted after-reply action, and snapshot reads its arguments as api_vm.c does (api_snapshot_args), then
- * closes the passed descriptor instead of writing into it. Also: how many descriptors the process has open, to
- * check that none leak. Include it from one file per program.
+ * The commands of a VM without a VM, for the control-API tests (test_api_server.c) and tests/fuzz/fuzz_api.c, which
+ * each add their own snapshot command and table: pause and resume take a vCPU and remember it, status answers fixed
+ * counters, quit runs a counted after-reply action. Also: how many descriptors the process has open, to check that
+ * none leak. Include it from one file per program.
  */
 #ifndef ROAM_TEST_API_FAKE_VM_H
 #define ROAM_TEST_API_FAKE_VM_H
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 struct fake_vm {
+	const char *name; /* in messages of the commands a test adds */
 	int nr_vcpus;
 	atomic_int last_vcpu;
 	atomic_int stops; /* the server's thread runs the after-reply actions */
@@ -53,32 +53,6 @@ static int fake_quit(struct api_call *call)
 	call->after_reply = fake_stop;
 	return 0;
 }
-
-static int fake_snapshot(struct api_call *call)
-{
-	const char *file;
-	bool stop;
-	int fd;
-	if (api_snapshot_args(call, &file, &stop, &fd) < 0)
-		return -1;
-	if (fd >= 0)
-		close(fd);
-	json_object_set_new(call->reply, "bytes", json_integer(4096));
-	if (stop)
-		call->after_reply = fake_stop;
-	return 0;
-}
-
-static const char *const fake_vcpu_arg[] = {"vcpu", NULL};
-static const char *const fake_snapshot_args[] = {"path", "stop", NULL};
-static const struct api_command fake_commands[] = {
-    {"pause", fake_vcpu_arg, fake_pause},
-    {"resume", fake_vcpu_arg, fake_pause},
-    {"status", NULL, fake_status},
-    {"quit", NULL, fake_quit},
-    {"snapshot", fake_snapshot_args, fake_snapshot},
-};
-#define FAKE_NR_COMMANDS (sizeof(fake_commands) / sizeof(fake_commands[0]))
 
 /* How many descriptors this process has open. */
 static int open_fds(void)

@@ -2,10 +2,13 @@
  * Unit test of the control API's protocol (vmm/api_proto.c), without sockets or a VM: line splitting over buffers
  * (split lines, CRLF, the 64 KiB limit at, just past and far past it, in one piece and in chunks), and table-driven
  * request checking: malformed JSON, non-objects, a missing or non-string cmd, unknown commands and arguments, bad
- * vCPU types and numbers, handler errors, and the replies of good requests.
+ * vCPU types and numbers, handler errors, and the replies of good requests; each error's stable code, and a failure
+ * deep below a handler reaching the reply as the line roam logged for it.
  */
 #include "api/api_proto.h"
 #include "check.h"
+#include "core/log.h"
+#include "stderr_capture.h"
 
 #include <stdlib.h>
 
@@ -143,57 +146,89 @@ static int fake_quit(struct api_call *call)
 
 static int fake_fail(struct api_call *call)
 {
-	return api_call_fail(call, "it broke on %s", "purpose");
+	return api_call_fail(call, API_ERR_INTERNAL, "it broke on %s", "purpose");
+}
+
+/* A component deep below the handler: it reports with log_error, as the ioctl wrapper does, and returns -errno. */
+static int fake_component_save(void)
+{
+	log_error("KVM_GET_ONE_REG(vcpu1 register 0x6030000000100000): Invalid argument");
+	log_error("a later line, about the same failure");
+	return -22;
+}
+
+static int fake_snapshot(struct api_call *call)
+{
+	int ret = fake_component_save();
+	return api_call_fail_logged(call, API_ERR_SNAPSHOT_FAILED, "error %d", ret); /* "error -22": not used */
+}
+
+/* A failure nobody logged (a writer keeps its reason in its own err): the handler's message, logged now. */
+static int fake_quiet_failure(struct api_call *call)
+{
+	return api_call_fail_logged(call, API_ERR_SNAPSHOT_FAILED, "%s", "snap.roam: write: No space left on device");
 }
 
 static const char *const vcpu_arg[] = {"vcpu", NULL};
 static const struct api_command fake_commands[] = {
-    {"pause", vcpu_arg, fake_pause},
-    {"status", NULL, fake_status},
-    {"quit", NULL, fake_quit},
-    {"fail", NULL, fake_fail},
+    {"pause", vcpu_arg, fake_pause}, {"status", NULL, fake_status},	{"quit", NULL, fake_quit},
+    {"fail", NULL, fake_fail},	     {"snapshot", NULL, fake_snapshot}, {"quiet", NULL, fake_quiet_failure},
 };
 
 struct request_case {
 	const char *line;
 	const char *reply; /* a substring of the reply */
+	const char *code; /* the reply's "code" */
 };
 
 static const struct request_case bad_requests[] = {
-    {"not json", "{\"ok\":false,\"error\":\"malformed JSON: "},
-    {"", "malformed JSON"},
-    {"{\"cmd\":\"status\"", "malformed JSON"},
-    {"{\"cmd\":\"status\"} trailing", "malformed JSON"},
-    {"{\"cmd\":\"status\",\"cmd\":\"status\"}", "malformed JSON: duplicate object key"},
-    {"{\"cmd\":\"sta\\u0000tus\"}", "malformed JSON"},
-    {"[1,2]", "a request must be a JSON object such as {\\\"cmd\\\":\\\"status\\\"}, not an array"},
-    {"42", "not an integer"},
-    {"\"status\"", "not a string"},
-    {"null", "not null"},
-    {"{}", "a request needs \\\"cmd\\\", the command's name"},
-    {"{\"vcpu\":1}", "a request needs \\\"cmd\\\""},
-    {"{\"cmd\":3}", "\\\"cmd\\\" must be a string, not an integer"},
-    {"{\"cmd\":null}", "\\\"cmd\\\" must be a string, not null"},
-    {"{\"cmd\":\"frob\"}", "unknown command \\\"frob\\\" (commands: pause, status, quit, fail)"},
-    {"{\"cmd\":\"PAUSE\"}", "unknown command \\\"PAUSE\\\""},
-    {"{\"cmd\":\"status\",\"vcpu\":1}", "\"status: unknown argument \\\"vcpu\\\" (it takes none)\""},
-    {"{\"cmd\":\"pause\",\"vpcu\":1}", "\"pause: unknown argument \\\"vpcu\\\" (it takes: vcpu)\""},
-    {"{\"cmd\":\"pause\",\"vcpu\":\"1\"}", "pause: \\\"vcpu\\\" must be a vCPU number (an integer), not a string"},
-    {"{\"cmd\":\"pause\",\"vcpu\":1.0}", "not a real number"},
-    {"{\"cmd\":\"pause\",\"vcpu\":true}", "not true"},
-    {"{\"cmd\":\"pause\",\"vcpu\":null}", "not null"},
-    {"{\"cmd\":\"pause\",\"vcpu\":[1]}", "not an array"},
-    {"{\"cmd\":\"pause\",\"vcpu\":{}}", "not an object"},
-    {"{\"cmd\":\"pause\",\"vcpu\":-1}", "\"pause: no vCPU -1: this VM has vCPUs 0 to 1\""},
-    {"{\"cmd\":\"pause\",\"vcpu\":2}", "\"pause: no vCPU 2: this VM has vCPUs 0 to 1\""},
-    {"{\"cmd\":\"pause\",\"vcpu\":99999999999}", "no vCPU 99999999999"},
-    {"{\"cmd\":\"fail\"}", "{\"ok\":false,\"error\":\"fail: it broke on purpose\"}"},
+    {"not json", "{\"ok\":false,\"error\":\"malformed JSON: ", "bad-request"},
+    {"", "malformed JSON", "bad-request"},
+    {"{\"cmd\":\"status\"", "malformed JSON", "bad-request"},
+    {"{\"cmd\":\"status\"} trailing", "malformed JSON", "bad-request"},
+    {"{\"cmd\":\"status\",\"cmd\":\"status\"}", "malformed JSON: duplicate object key", "bad-request"},
+    {"{\"cmd\":\"sta\\u0000tus\"}", "malformed JSON", "bad-request"},
+    {"[1,2]", "a request must be a JSON object such as {\\\"cmd\\\":\\\"status\\\"}, not an array", "bad-request"},
+    {"42", "not an integer", "bad-request"},
+    {"\"status\"", "not a string", "bad-request"},
+    {"null", "not null", "bad-request"},
+    {"{}", "a request needs \\\"cmd\\\", the command's name", "bad-request"},
+    {"{\"vcpu\":1}", "a request needs \\\"cmd\\\"", "bad-request"},
+    {"{\"cmd\":3}", "\\\"cmd\\\" must be a string, not an integer", "bad-request"},
+    {"{\"cmd\":null}", "\\\"cmd\\\" must be a string, not null", "bad-request"},
+    {"{\"cmd\":\"frob\"}", "unknown command \\\"frob\\\" (commands: pause, status, quit, fail, snapshot, quiet)",
+     "unknown-command"},
+    {"{\"cmd\":\"PAUSE\"}", "unknown command \\\"PAUSE\\\"", "unknown-command"},
+    {"{\"cmd\":\"status\",\"vcpu\":1}", "\"status: unknown argument \\\"vcpu\\\" (it takes none)\"", "bad-argument"},
+    {"{\"cmd\":\"pause\",\"vpcu\":1}", "\"pause: unknown argument \\\"vpcu\\\" (it takes: vcpu)\"", "bad-argument"},
+    {"{\"cmd\":\"pause\",\"vcpu\":\"1\"}", "pause: \\\"vcpu\\\" must be a vCPU number (an integer), not a string",
+     "bad-argument"},
+    {"{\"cmd\":\"pause\",\"vcpu\":1.0}", "not a real number", "bad-argument"},
+    {"{\"cmd\":\"pause\",\"vcpu\":true}", "not true", "bad-argument"},
+    {"{\"cmd\":\"pause\",\"vcpu\":null}", "not null", "bad-argument"},
+    {"{\"cmd\":\"pause\",\"vcpu\":[1]}", "not an array", "bad-argument"},
+    {"{\"cmd\":\"pause\",\"vcpu\":{}}", "not an object", "bad-argument"},
+    {"{\"cmd\":\"pause\",\"vcpu\":-1}", "\"pause: no vCPU -1: this VM has vCPUs 0 to 1\"", "no-such-vcpu"},
+    {"{\"cmd\":\"pause\",\"vcpu\":2}", "\"pause: no vCPU 2: this VM has vCPUs 0 to 1\"", "no-such-vcpu"},
+    {"{\"cmd\":\"pause\",\"vcpu\":99999999999}", "no vCPU 99999999999", "no-such-vcpu"},
+    {"{\"cmd\":\"fail\"}", "{\"ok\":false,\"error\":\"fail: it broke on purpose\",\"code\":\"internal\"}", "internal"},
+    /* A deep failure: the first line logged below the handler, with the handler's code. */
+    {"{\"cmd\":\"snapshot\"}",
+     "{\"ok\":false,\"error\":\"snapshot: KVM_GET_ONE_REG(vcpu1 register 0x6030000000100000): Invalid argument\","
+     "\"code\":\"snapshot-failed\"}",
+     "snapshot-failed"},
+    {"{\"cmd\":\"quiet\"}", "\"quiet: snap.roam: write: No space left on device\"", "snapshot-failed"},
 };
 
 static char *handle(struct fake_vm *vm, const char *line, size_t len, void (**after)(void *))
 {
 	return api_handle_line(fake_commands, sizeof(fake_commands) / sizeof(fake_commands[0]), vm, line, len, after,
 			       NULL);
+}
+
+static char *handle_str(struct fake_vm *vm, const char *line, void (**after)(void *))
+{
+	return handle(vm, line, strlen(line), after);
 }
 
 static void test_requests(void)
@@ -204,6 +239,9 @@ static void test_requests(void)
 		char *reply = handle(&vm, bad_requests[i].line, strlen(bad_requests[i].line), &after);
 		CHECK_CONTAINS(reply, bad_requests[i].reply);
 		CHECK_CONTAINS(reply, "{\"ok\":false,\"error\":");
+		char code[64];
+		snprintf(code, sizeof(code), ",\"code\":\"%s\"}", bad_requests[i].code);
+		CHECK_CONTAINS(reply, code);
 		CHECK(reply && !strchr(reply, '\n'));
 		CHECK(after == NULL);
 		free(reply);
@@ -249,8 +287,49 @@ static void test_requests(void)
 	free(reply);
 
 	reply = api_too_large_reply();
-	CHECK(reply && !strcmp(reply, "{\"ok\":false,\"error\":\"request too large (max 65536 bytes)\"}"));
+	CHECK(
+	    reply &&
+	    !strcmp(reply, "{\"ok\":false,\"error\":\"request too large (max 65536 bytes)\",\"code\":\"too-large\"}"));
 	free(reply);
+}
+
+/* The codes are the protocol's: fixed kebab-case names, one each. */
+static void test_error_codes(void)
+{
+	static const char *const names[API_ERR_COUNT] = {
+	    "bad-request", "unknown-command", "bad-argument", "no-such-vcpu", "vm-stopping", "snapshot-failed",
+	    "busy",	   "too-large",	      "internal",     "closed",
+	};
+	for (int i = 0; i < API_ERR_COUNT; i++)
+		CHECK(!strcmp(api_error_code_name((enum api_error_code)i), names[i]));
+	CHECK(!strcmp(api_error_code_name(API_ERR_COUNT), "internal"));
+}
+
+/*
+ * The same deep failure, as the client and roam's stderr see it: the reply's message is the line roam logged,
+ * after the command's name; a failure nothing logged is logged by the API, so both always agree.
+ */
+static void test_deep_failure_matches_stderr(void)
+{
+	struct fake_vm vm = {.nr_vcpus = 2};
+	void (*after)(void *);
+	struct stderr_capture cap;
+	stderr_capture_begin(&cap);
+	char *deep = handle_str(&vm, "{\"cmd\":\"snapshot\"}", &after);
+	char *quiet = handle_str(&vm, "{\"cmd\":\"quiet\"}", &after);
+	char *own = handle_str(&vm, "{\"cmd\":\"fail\"}", &after); /* nothing logged, and nothing left over */
+	char *logged = stderr_capture_end(&cap);
+	CHECK(!strcmp(logged, "roam: KVM_GET_ONE_REG(vcpu1 register 0x6030000000100000): Invalid argument\n"
+			      "roam: a later line, about the same failure\n"
+			      "roam: quiet: snap.roam: write: No space left on device\n"));
+	CHECK_CONTAINS(deep,
+		       "\"error\":\"snapshot: KVM_GET_ONE_REG(vcpu1 register 0x6030000000100000): Invalid argument\"");
+	CHECK_CONTAINS(quiet, "\"error\":\"quiet: snap.roam: write: No space left on device\"");
+	CHECK_CONTAINS(own, "\"error\":\"fail: it broke on purpose\"");
+	free(logged);
+	free(deep);
+	free(quiet);
+	free(own);
 }
 
 static void test_summaries(void)
@@ -270,6 +349,8 @@ int main(void)
 	test_lines_basic();
 	test_lines_limit();
 	test_requests();
+	test_error_codes();
+	test_deep_failure_matches_stderr();
 	test_summaries();
 	return check_exit();
 }

@@ -3,16 +3,23 @@
  * a fake command table instead of a VM: the socket's mode, refusal of a path in use or not a socket, removal of a
  * stale socket, several clients at once, errors that keep the connection open, the 64 KiB limit, the client limit
  * (the one idle longest makes room), passed descriptors that are closed however many come, a process out of
- * descriptors, the idle timeout, the quit action after the reply, and ctl's output, errors and exit statuses.
+ * descriptors, the idle timeout, the quit action after the reply, and ctl's output, errors and exit statuses (also
+ * with a reply that does not end in a newline); failures deep inside a command (a component's KVM ioctl, the
+ * snapshot writer) reaching the client as roam logged them, with their codes, also for two VMs failing at once in
+ * one process.
  */
 #include "api/api.h"
 #include "api_fake_vm.h"
 #include "check.h"
 #include "cli/commands.h"
+#include "core/sys_ioctl.h"
+#include "snapshot/snapshot.h"
+#include "stderr_capture.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kvm.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -24,6 +31,57 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+/*
+ * A component's save as arm64's vCPU state does it, through the real ioctl wrapper, which logs its failure. No vCPU
+ * here has a descriptor: KVM_GET_ONE_REG fails.
+ */
+static int fake_vcpu_save(struct fake_vm *vm, int id, uint64_t *value)
+{
+	char object[64];
+	struct kvm_one_reg reg = {.id = 0x6030000000100000ull, .addr = (uint64_t)(uintptr_t)value};
+	snprintf(object, sizeof(object), "%s vcpu%d register %#llx", vm->name, id, (unsigned long long)reg.id);
+	long ret = SYS_IOCTL(-1, KVM_GET_ONE_REG, &reg, object);
+	return ret < 0 ? (int)ret : 0;
+}
+
+/* Why KVM_GET_ONE_REG fails here: EBADF natively, ENOTTY under qemu-user (which does not know KVM's ioctls). */
+static const char *fake_vcpu_save_reason(void)
+{
+	struct kvm_one_reg reg = {.id = 0x6030000000100000ull};
+	return strerror((int)-__SYS_IOCTL(-1, KVM_GET_ONE_REG, &reg));
+}
+
+/* snapshot {"path"}: as vm_snapshot_save, the real snapshot writer, then each vCPU's registers as a section. */
+static int fake_snapshot(struct api_call *call)
+{
+	struct fake_vm *vm = call->ctx;
+	struct snapshot_writer w;
+	memset(&w, 0, sizeof(w));
+	int ret = snapshot_writer_open_path(&w, json_string_value(json_object_get(call->request, "path")), "test");
+	for (int i = 0; !ret && i < vm->nr_vcpus; i++) {
+		uint64_t value = 0;
+		ret = fake_vcpu_save(vm, i, &value);
+		if (!ret)
+			ret = snapshot_write_section(&w, SNAPSHOT_SEC_VCPU, (uint32_t)i, 1, SNAPSHOT_FLAG_MANDATORY,
+						     &value, sizeof(value));
+	}
+	if (!ret)
+		ret = snapshot_writer_commit(&w);
+	if (!ret)
+		return 0;
+	char err[sizeof(w.err)];
+	snprintf(err, sizeof(err), "%s", w.err[0] ? w.err : strerror(-ret));
+	snapshot_writer_abort(&w);
+	return api_call_fail_logged(call, API_ERR_SNAPSHOT_FAILED, "%s", err);
+}
+
+static const char *const vcpu_arg[] = {"vcpu", NULL};
+static const char *const snapshot_args[] = {"path", "stop", NULL};
+static const struct api_command fake_commands[] = {
+    {"pause", vcpu_arg, fake_pause}, {"resume", vcpu_arg, fake_pause},		 {"status", NULL, fake_status},
+    {"quit", NULL, fake_quit},	     {"snapshot", snapshot_args, fake_snapshot},
+};
 
 static char dir[] = "/tmp/roam-test-api-XXXXXX";
 static char sock_path[128];
@@ -145,6 +203,7 @@ static void test_clients(void)
 	CHECK_CONTAINS(line, "a request must be a JSON object");
 	CHECK(client_line(busy, line, sizeof(line)) > 0);
 	CHECK_CONTAINS(line, "unknown command \\\"frob\\\" (commands: pause, resume, status, quit, snapshot)");
+	CHECK_CONTAINS(line, "\"code\":\"unknown-command\"}");
 	CHECK(client_line(busy, line, sizeof(line)) > 0);
 	CHECK(!strcmp(line, "{\"ok\":true}"));
 
@@ -156,7 +215,7 @@ static void test_clients(void)
 	client_send(busy, data, strlen(data));
 	free(data);
 	CHECK(client_line(busy, line, sizeof(line)) > 0);
-	CHECK(!strcmp(line, "{\"ok\":false,\"error\":\"request too large (max 65536 bytes)\"}"));
+	CHECK(!strcmp(line, "{\"ok\":false,\"error\":\"request too large (max 65536 bytes)\",\"code\":\"too-large\"}"));
 	CHECK(client_line(busy, line, sizeof(line)) > 0);
 	CHECK(!strcmp(line, "{\"ok\":true}"));
 
@@ -187,6 +246,7 @@ static void test_clients(void)
 	CHECK(!strcmp(line, "{\"ok\":true}"));
 	CHECK(client_line(fds[0], line, sizeof(line)) > 0);
 	CHECK_CONTAINS(line, "16 clients are connected (the most roam serves) and this one has been idle the longest");
+	CHECK_CONTAINS(line, "\"code\":\"closed\"}");
 	CHECK(client_line(fds[0], line, sizeof(line)) < 0); /* then closed */
 	close(extra);
 	for (int i = 0; i < API_MAX_CLIENTS; i++)
@@ -330,7 +390,7 @@ static void test_idle(struct fake_vm *vm)
 	snprintf(path, sizeof(path), "%s/idle.sock", dir);
 	CHECK_EQ(api_server_open(path, &srv), 0);
 	api_server_set_idle_timeout(srv, 400);
-	CHECK_EQ(api_server_start(srv, fake_commands, FAKE_NR_COMMANDS, vm), 0);
+	CHECK_EQ(api_server_start(srv, fake_commands, sizeof(fake_commands) / sizeof(fake_commands[0]), vm), 0);
 	int idle[API_MAX_CLIENTS];
 	for (int i = 0; i < API_MAX_CLIENTS; i++)
 		idle[i] = client_connect(path);
@@ -342,7 +402,8 @@ static void test_idle(struct fake_vm *vm)
 	CHECK_CONTAINS(line, "has been idle the longest");
 	for (int i = 1; i < API_MAX_CLIENTS; i++) {
 		CHECK(client_line(idle[i], line, sizeof(line)) > 0);
-		CHECK_CONTAINS(line, "closing this connection: no request for 400 ms (the idle timeout)");
+		CHECK_CONTAINS(
+		    line, "closing this connection: no request for 400 ms (the idle timeout)\",\"code\":\"closed\"}");
 		CHECK(client_line(idle[i], line, sizeof(line)) < 0);
 	}
 	/* A client that keeps asking is not idle. */
@@ -500,6 +561,109 @@ static void test_ctl_unterminated_reply(void)
 	unlink(path);
 }
 
+/* Runs ctl_main with fd 2 going to a file, as roam's stderr; returns what was written there (malloc'ed). */
+static char *ctl_with_stderr(struct ctl_result *r, const char *cmd, const char *arg, const char *opt)
+{
+	struct stderr_capture cap;
+	stderr_capture_begin(&cap);
+	*r = ctl(sock_path, cmd, arg, opt, NULL);
+	return stderr_capture_end(&cap);
+}
+
+/*
+ * A snapshot that fails deep inside reaches the client with the line roam logged for it and a stable code: a
+ * component's KVM_GET_ONE_REG, through the real ioctl wrapper; the real writer, which logs nothing itself.
+ */
+static void test_deep_failures(void)
+{
+	char file[256];
+	snprintf(file, sizeof(file), "%s/vm.snap", dir);
+	struct ctl_result r;
+	char *logged = ctl_with_stderr(&r, "snapshot", file, NULL);
+	CHECK_EQ(r.status, 1);
+	char line[256], want[512];
+	snprintf(line, sizeof(line), "KVM_GET_ONE_REG(vm-a vcpu0 register 0x6030000000100000): %s",
+		 fake_vcpu_save_reason());
+	snprintf(want, sizeof(want), "roam: %s\n", line);
+	CHECK(!strcmp(logged, want)); /* roam's stderr: the wrapper's line, once */
+	snprintf(want, sizeof(want), "roam: ctl: snapshot: %s\n", line);
+	CHECK(!strcmp(r.err, want)); /* the client: the same line */
+	CHECK(access(file, F_OK) < 0); /* and no snapshot */
+	free(logged);
+	ctl_free(&r);
+
+	logged = ctl_with_stderr(&r, "snapshot", file, "--json");
+	CHECK_EQ(r.status, 1);
+	snprintf(want, sizeof(want), "{\"ok\":false,\"error\":\"snapshot: %s\",\"code\":\"snapshot-failed\"}\n", line);
+	CHECK(!strcmp(r.out, want));
+	free(logged);
+	ctl_free(&r);
+
+	/* The writer keeps its reason to itself: the API logs it, so both sides still say the same. */
+	snprintf(file, sizeof(file), "%s/no-such-dir/vm.snap", dir);
+	logged = ctl_with_stderr(&r, "snapshot", file, NULL);
+	CHECK_EQ(r.status, 1);
+	CHECK_CONTAINS(r.err, "roam: ctl: snapshot: ");
+	CHECK_CONTAINS(r.err,
+		       "no-such-dir/vm.snap: cannot create a temporary file next to it: No such file or directory\n");
+	CHECK(!strcmp(logged + strlen("roam: "), r.err + strlen("roam: ctl: ")));
+	free(logged);
+	ctl_free(&r);
+}
+
+struct snapshot_client {
+	const char *sock;
+	const char *name;
+	int requests;
+	atomic_int wrong; /* replies that are not this VM's own failure */
+};
+
+static void *snapshot_client_thread(void *arg)
+{
+	struct snapshot_client *c = arg;
+	char req[512], want[256], line[1024];
+	snprintf(req, sizeof(req), "{\"cmd\":\"snapshot\",\"path\":\"%s/%s.snap\"}\n", dir, c->name);
+	snprintf(want, sizeof(want),
+		 "\"error\":\"snapshot: KVM_GET_ONE_REG(%s vcpu0 register 0x6030000000100000): %s\","
+		 "\"code\":\"snapshot-failed\"}",
+		 c->name, fake_vcpu_save_reason());
+	int fd = client_connect(c->sock);
+	for (int i = 0; i < c->requests; i++) {
+		client_send(fd, req, strlen(req));
+		if (client_line(fd, line, sizeof(line)) < 0 || !strstr(line, want))
+			atomic_fetch_add(&c->wrong, 1);
+	}
+	close(fd);
+	return NULL;
+}
+
+/*
+ * Two VMs in one process, each with its own server thread, failing at the same time: every reply carries its
+ * own VM's line (the capture is per thread), never the other's.
+ */
+static void test_two_vms_fail_at_once(void)
+{
+	char path_b[256];
+	snprintf(path_b, sizeof(path_b), "%s/b.sock", dir);
+	struct fake_vm vm_b = {.name = "vm-b", .nr_vcpus = 1};
+	struct api_server *srv_b;
+	CHECK_EQ(api_server_open(path_b, &srv_b), 0);
+	CHECK_EQ(api_server_start(srv_b, fake_commands, sizeof(fake_commands) / sizeof(fake_commands[0]), &vm_b), 0);
+	struct snapshot_client clients[2] = {{.sock = sock_path, .name = "vm-a", .requests = 40},
+					     {.sock = path_b, .name = "vm-b", .requests = 40}};
+	struct stderr_capture cap;
+	stderr_capture_begin(&cap); /* 80 error lines */
+	pthread_t threads[2];
+	for (int i = 0; i < 2; i++)
+		pthread_create(&threads[i], NULL, snapshot_client_thread, &clients[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(threads[i], NULL);
+	free(stderr_capture_end(&cap));
+	CHECK_EQ(atomic_load(&clients[0].wrong), 0);
+	CHECK_EQ(atomic_load(&clients[1].wrong), 0);
+	api_server_close(srv_b);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -509,19 +673,21 @@ int main(void)
 	snprintf(sock_path, sizeof(sock_path), "%s/api.sock", dir);
 	test_socket_file_rules();
 
-	struct fake_vm vm = {.nr_vcpus = 2};
+	struct fake_vm vm = {.name = "vm-a", .nr_vcpus = 2};
 	struct api_server *srv, *second;
 	CHECK_EQ(api_server_open(sock_path, &srv), 0);
 	struct stat st;
 	CHECK(stat(sock_path, &st) == 0 && S_ISSOCK(st.st_mode));
 	CHECK_EQ(st.st_mode & 07777, 0600);
 	CHECK_EQ(api_server_open(sock_path, &second), (uint64_t)-EADDRINUSE); /* listening already */
-	CHECK_EQ(api_server_start(srv, fake_commands, FAKE_NR_COMMANDS, &vm), 0);
+	CHECK_EQ(api_server_start(srv, fake_commands, sizeof(fake_commands) / sizeof(fake_commands[0]), &vm), 0);
 
 	test_clients();
 	test_passed_fds();
 	test_out_of_fds();
 	test_idle(&vm);
+	test_deep_failures();
+	test_two_vms_fail_at_once();
 	test_ctl(&vm);
 	test_ctl_unterminated_reply();
 

@@ -1,9 +1,11 @@
 /*
  * Unit test of the hypercall dispatcher and the target-discovery service on synthetic exits: each case gives the
- * function ID and argument registers a guest would pass and the registers it must get back.
+ * function ID and argument registers a guest would pass and the registers it must get back; and the registration
+ * of every service roam answers from an architecture's function-ID table (hypercalls/services.h).
  */
 #include "check.h"
 #include "hypercalls/discover_impl.h"
+#include "hypercalls/services.h"
 
 #include <errno.h>
 
@@ -47,8 +49,43 @@ static const struct dispatch_case cases[] = {
     {"unknown function", 0xc6000042, 0, 0, 0, -3, -1, {0, 0, 0}},
 };
 
+/* Registers what a services state enables, and the FEATURES call lists roam's calls next to the hypervisor's. */
+static void test_services(void)
+{
+	static const struct hypercall_fids smccc = {FID_VER, FID_CPUS, 0xc6000060u, 0xc6000061u, 0x86000000u};
+	static const struct hypercall_fids no_features = {1, 2, 3, 4, 0};
+	struct hypercall_table t;
+	struct hypercall_services s = {.features = {0x1, 0, 0x3, 0}};
+	hypercall_table_init(&t);
+	CHECK_EQ(hypercall_services_register(&t, &s, &smccc), 0); /* nothing enabled */
+	CHECK_EQ(t.nr, 0);
+	s.discover.nr = 1;
+	CHECK_EQ(hypercall_services_register(&t, &s, &smccc), 0); /* discovery only: KVM answers FEATURES */
+	CHECK_EQ(t.nr, 2);
+	CHECK(hypercall_find(&t, 0x86000000u) == NULL);
+	hypercall_table_init(&t);
+	s.pvlock = (struct pvlock_service){.region_gpa = 0x9100000, .nr_vcpus = 2};
+	CHECK_EQ(hypercall_services_register(&t, &s, &smccc), 0);
+	CHECK_EQ(t.nr, 5);
+	CHECK_EQ(s.pvlock.fid_preempted, 0xc6000061u);
+	struct fake_regs regs = {0};
+	struct hypercall_ctx ctx = {.fid = 0x86000000u, .read_arg = fake_read_arg, .opaque = &regs};
+	CHECK_EQ(hypercall_dispatch(&t, &ctx), 0);
+	CHECK_EQ(ctx.ret[0], 0x1);
+	CHECK_EQ(ctx.ret[2], 0x3);
+	CHECK_EQ(ctx.ret[3], 0x3); /* functions 96 and 97: the PV lock */
+	ctx = (struct hypercall_ctx){.fid = 0xc6000061u, .vcpu_id = 1, .read_arg = fake_read_arg, .opaque = &regs};
+	CHECK_EQ(hypercall_dispatch(&t, &ctx), 0);
+	CHECK_EQ(ctx.ret[1], 0x9100000 + PVLOCK_STRUCT_SIZE);
+	CHECK_EQ(hypercall_services_register(&t, &s, &smccc), -EEXIST);
+	hypercall_table_init(&t);
+	CHECK_EQ(hypercall_services_register(&t, &s, &no_features), 0); /* no FEATURES call (LoongArch) */
+	CHECK_EQ(t.nr, 4);
+}
+
 int main(void)
 {
+	test_services();
 	struct hypercall_table table;
 	struct discover_impl_service svc = {.nr = 2};
 	svc.impl[0].id[0] = 0x410fd083;

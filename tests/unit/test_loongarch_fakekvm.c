@@ -338,7 +338,7 @@ static long fake_ioctl(int fd, unsigned long request, void *arg)
 	}
 }
 
-long __sys_ioctl(int fd, unsigned long request, void *arg)
+long sys_ioctl_raw(int fd, unsigned long request, void *arg)
 {
 	fakekvm.calls++;
 	if (fakekvm.fail_request == request && --fakekvm.fail_after <= 0) {
@@ -348,9 +348,9 @@ long __sys_ioctl(int fd, unsigned long request, void *arg)
 	return fake_ioctl(fd, request, arg);
 }
 
-long sys_ioctl(int fd, unsigned long request, void *arg, const char *name, const char *object)
+long sys_ioctl_named(int fd, unsigned long request, void *arg, const char *name, const char *object)
 {
-	long ret = __sys_ioctl(fd, request, arg);
+	long ret = sys_ioctl_raw(fd, request, arg);
 	if (ret < 0) {
 		if (object)
 			log_error("%s(%s): %s", name, object, strerror((int)-ret));

@@ -1,9 +1,9 @@
 /*
- * A fake LoongArch KVM for unit tests: it replaces vmm/sys_ioctl.c (the one place roam calls ioctl) and answers the
- * ioctls roam's LoongArch glue makes, in memory, with the checks the real KVM makes (CPUCFG masks and consistency
- * rules, PV features fixed by the first vCPU, one CSR.CPUID per vCPU, device attribute groups). So the glue's own
- * logic runs under qemu-loongarch64, where the real ioctls cannot: everything but the ioctls themselves. Knobs make
- * KVM look older or refuse things; a failure can be injected into the n-th call of a request.
+ * A fake LoongArch KVM for unit tests: it replaces vmm/core/sys_ioctl.c (the one place roam calls ioctl) and
+ * answers the ioctls roam's LoongArch glue makes, in memory, with the checks the real KVM makes (CPUCFG masks and
+ * consistency rules, PV features fixed by the first vCPU, one CSR.CPUID per vCPU, device attribute groups). So the
+ * glue's own logic runs under qemu-loongarch64, where the real ioctls cannot: everything but the ioctls themselves.
+ * Knobs make KVM look older or refuse things; a failure can be injected into the n-th call of a request.
  *
  * VM, vCPU and device fds are memfds (vCPU fds can be mmapped for kvm_run); any other fd is "/dev/kvm".
  */

@@ -9,7 +9,9 @@
 #include "arch/loongarch/loongarch.h"
 #include "arch/loongarch/snapshot.h"
 #include "check.h"
+#include "core/component.h"
 #include "core/vcpu.h"
+#include "core/vcpu_component.h"
 #include "core/vm.h"
 #include "snapshot/snap_codec.h"
 #include "snapshot/snapshot.h"
@@ -20,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static void fill_vcpu(struct loongarch_vcpu_state *st, uint32_t width)
@@ -257,16 +260,44 @@ struct saved {
 	struct snap_writer vcpu[2], irqchip, timer;
 };
 
+/* The architecture's component called `name`. */
+static const struct component *arch_component(const char *name)
+{
+	const struct arch_components *a = arch_components();
+	for (int i = 0; i < a->nr_cpu; i++)
+		if (!strcmp(a->cpu[i]->name, name))
+			return a->cpu[i];
+	CHECK(!"no such component");
+	return a->cpu[0];
+}
+
+static int comp_save(struct vm *vm, const char *name, uint32_t instance, struct snap_writer *w)
+{
+	struct component_ctx ctx = {.self = arch_component(name), .vm = vm};
+	return ctx.self->save(&ctx, instance, w);
+}
+
+static int comp_restore(struct vm *vm, const char *name, uint32_t version, struct snap_reader *r)
+{
+	struct component_ctx ctx = {.self = arch_component(name), .vm = vm};
+	return ctx.self->restore(&ctx, 0, version, r);
+}
+
+static const struct vcpu_state_ops *vcpu_ops(void)
+{
+	return arch_component("vcpu")->data;
+}
+
 static void save_all(struct vm *vm, struct saved *s)
 {
 	snap_writer_init(&s->timer);
 	snap_writer_init(&s->irqchip);
-	CHECK_EQ(arch_save_timer(vm, &s->timer), 0);
+	CHECK_EQ(comp_save(vm, "timer", 0, &s->timer), 0);
 	for (int v = 0; v < 2; v++) {
 		snap_writer_init(&s->vcpu[v]);
-		CHECK_EQ(arch_save_vcpu(&vm->vcpus[v], &s->vcpu[v]), 0);
+		CHECK_EQ(comp_save(vm, "vcpu", (uint32_t)v, &s->vcpu[v]), 0);
 	}
-	CHECK_EQ(arch_save_irqchip(vm, &s->irqchip), 0);
+	CHECK_EQ(comp_save(vm, "irqchip", 0, &s->irqchip), 0);
 }
 
 static void free_saved(struct saved *s)
@@ -295,20 +326,20 @@ static void test_through_kvm(void)
 
 	CHECK_EQ(create_vm(&b, 2), 0);
 	snap_reader_init(&r, first.timer.buf, first.timer.len);
-	CHECK_EQ(arch_restore_timer(&b, &r, LOONGARCH_TIMER_STATE_VERSION), 0);
+	CHECK_EQ(comp_restore(&b, "timer", LOONGARCH_TIMER_STATE_VERSION, &r), 0);
 	for (int v = 0; v < 2; v++) {
 		void *state = NULL;
 		char report[512] = "";
 		snap_reader_init(&r, first.vcpu[v].buf, first.vcpu[v].len);
-		CHECK_EQ(arch_load_vcpu(&r, LOONGARCH_VCPU_STATE_VERSION, &state), 0);
-		CHECK_EQ(arch_check_vcpu(&b.vcpus[v], state, report, sizeof(report)), 0);
-		CHECK_EQ(arch_apply_vcpu(&b.vcpus[v], state), 0);
-		arch_free_vcpu_state(state);
+		CHECK_EQ(vcpu_ops()->load(&r, LOONGARCH_VCPU_STATE_VERSION, &state), 0);
+		CHECK_EQ(vcpu_ops()->check(&b.vcpus[v], state, report, sizeof(report)), 0);
+		CHECK_EQ(vcpu_ops()->apply(&b.vcpus[v], state), 0);
+		vcpu_ops()->free(state);
 	}
 	snap_reader_init(&r, first.irqchip.buf, first.irqchip.len);
-	CHECK_EQ(arch_restore_irqchip(&b, &r, LOONGARCH_IRQCHIP_STATE_VERSION), 0);
+	CHECK_EQ(comp_restore(&b, "irqchip", LOONGARCH_IRQCHIP_STATE_VERSION, &r), 0);
 	CHECK_EQ(fakekvm_device_of_type(KVM_DEV_TYPE_LOONGARCH_EIOINTC)->load_finished, 1);
-	CHECK_EQ(arch_finish_restore(&b), 0);
+	CHECK_EQ(arch_component("vcpu")->restore_finish(&b), 0);
 	struct fakekvm_vcpu *f1 = fakekvm_vcpu_by_fd(b.vcpus[1].fd);
 	CHECK_EQ(f1->regs.pc, 0x9000000000300001ull);
 	CHECK_EQ(f1->fpu.fpr[31].val64[3], (1ull << 48) | (31u << 8) | 3);
@@ -326,30 +357,28 @@ static void test_through_kvm(void)
 	void *state = NULL;
 	char report[1024] = "";
 	snap_reader_init(&r, first.vcpu[0].buf, first.vcpu[0].len);
-	CHECK_EQ(arch_load_vcpu(&r, LOONGARCH_VCPU_STATE_VERSION, &state), 0);
+	CHECK_EQ(vcpu_ops()->load(&r, LOONGARCH_VCPU_STATE_VERSION, &state), 0);
 	((struct loongarch_vcpu_state *)state)->cpucfg[7] = 1;
 	((struct loongarch_vcpu_state *)state)->pv_features |= 1u << KVM_FEATURE_VIRT_EXTIOI;
-	CHECK_EQ(arch_check_vcpu(&b.vcpus[0], state, report, sizeof(report)), 2);
+	CHECK_EQ(vcpu_ops()->check(&b.vcpus[0], state, report, sizeof(report)), 2);
 	CHECK_CONTAINS(report, "CPUCFG7: the guest saw 0x1; KVM here lets a VMM set only 0x0\n");
 	CHECK_CONTAINS(report, "PV features: the guest saw 0x1000006, this VM offers 0x6");
-	arch_free_vcpu_state(state);
+	vcpu_ops()->free(state);
 	vm_destroy(&b);
 
 	/* Versions and vCPU counts that do not match. */
 	CHECK_EQ(create_vm(&b, 1), 0);
 	snap_reader_init(&r, first.irqchip.buf, first.irqchip.len);
-	CHECK_EQ(arch_restore_irqchip(&b, &r, LOONGARCH_IRQCHIP_STATE_VERSION), -EINVAL);
+	CHECK_EQ(comp_restore(&b, "irqchip", LOONGARCH_IRQCHIP_STATE_VERSION, &r), -EINVAL);
 	snap_reader_init(&r, first.irqchip.buf, first.irqchip.len);
-	CHECK_EQ(arch_restore_irqchip(&b, &r, 9), -EBADMSG);
-	snap_reader_init(&r, first.timer.buf, first.timer.len);
-	CHECK_EQ(arch_restore_timer(&b, &r, 9), -EBADMSG);
+	CHECK_EQ(comp_restore(&b, "irqchip", 9, &r), -EBADMSG);
 	snap_reader_init(&r, first.vcpu[0].buf, first.vcpu[0].len);
-	CHECK_EQ(arch_load_vcpu(&r, 9, &state), -EBADMSG);
+	CHECK_EQ(comp_restore(&b, "vcpu", 9, &r), -EBADMSG);
 	snap_reader_init(&r, first.vcpu[0].buf, 10);
-	CHECK_EQ(arch_load_vcpu(&r, LOONGARCH_VCPU_STATE_VERSION, &state), -EBADMSG);
+	CHECK_EQ(vcpu_ops()->load(&r, LOONGARCH_VCPU_STATE_VERSION, &state), -EBADMSG);
 	/* A counter that went backwards is caught. */
 	b.arch->saved_counter = UINT64_MAX;
-	CHECK_EQ(arch_finish_restore(&b), -EIO);
+	CHECK_EQ(arch_component("vcpu")->restore_finish(&b), -EIO);
 	vm_destroy(&b);
 	free_saved(&first);
 
@@ -379,7 +408,9 @@ static void test_file(void)
 	struct vm_config cfg = {.cmdline = "", .kvm_path = "/dev/null", .console_out_fd = 1};
 	char *targets_json = NULL;
 	CHECK_EQ(snapshot_reader_open_path(&reader, path, arch_name(), 0), 0);
-	CHECK_EQ(vm_restore_config(&reader, &cfg, &targets_json), 0);
+	static struct vm_restore_base base;
+	CHECK_EQ(vm_restore_config(&reader, &cfg, &targets_json, &base), 0);
+	CHECK_EQ(base.path[0], 0);
 	CHECK_EQ(cfg.nr_vcpus, 2);
 	CHECK(cfg.kernel_path == NULL);
 	fakekvm_reset();

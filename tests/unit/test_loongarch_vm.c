@@ -224,7 +224,8 @@ static void test_virtio(void)
 	static struct create c;
 	fakekvm_reset();
 	struct vm_config cfg = config(1);
-	cfg.rng = true;
+	cfg.nr_device_options = 1;
+	snprintf(cfg.device_options[0].name, sizeof(cfg.device_options[0].name), "rng");
 	const char *err = create(&c, cfg);
 	CHECK_EQ(c.ret, 0);
 	if (c.ret)
@@ -278,7 +279,7 @@ static void write_targets(uint32_t prid, int lower_lasx, int raise_palen)
 {
 	struct loongarch_cpu_profile p[2];
 	struct loongarch_targets t;
-	struct loongarch_merge_options mo = {0};
+	struct targets_merge_options mo = {0};
 	char err[256];
 	host_profile(&p[0]);
 	p[1] = p[0];
@@ -287,12 +288,12 @@ static void write_targets(uint32_t prid, int lower_lasx, int raise_palen)
 	p[1].cpucfg[0] = 0x14d000;
 	if (lower_lasx)
 		p[1].cpucfg[2] &= ~LOONGARCH_CPUCFG2_LASX;
-	CHECK_EQ(loongarch_targets_merge(p, 2, &mo, &t, err, sizeof(err)), 0);
+	CHECK_EQ(loongarch_targets_merge_opts(p, 2, &mo, &t, err, sizeof(err)), 0);
 	if (raise_palen)
 		t.cpucfg[1] = (t.cpucfg[1] & ~0xff0u) | 0xff0u;
 	int fd = mkstemp(targets_path);
 	close(fd);
-	CHECK_EQ(loongarch_targets_save(targets_path, &t, err, sizeof(err)), 0);
+	CHECK_EQ(targets_save_targets(&loongarch_targets_ops, targets_path, &t, err, sizeof(err)), 0);
 }
 
 static void test_targets(void)

@@ -6,6 +6,7 @@
 #include "arch/arm64/idregs.h"
 #include "arch/arm64/targets.h"
 #include "check.h"
+#include "targets/report.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -257,7 +258,7 @@ static void test_identity(void)
 	CHECK_EQ(arm64_targets_merge(p, 2, NULL, &t, err, sizeof(err)), 0);
 	CHECK_EQ(t.guest_midr, MIDR_A72);
 	/* Unless an override picks another identity. */
-	struct arm64_merge_options opt = {.set_midr = true, .midr = MIDR_N1, .set_aidr = true, .aidr = 7};
+	struct targets_merge_options opt = {.set_id = {true, false, true}, .id = {MIDR_N1, 0, 7}};
 	CHECK_EQ(arm64_targets_merge_opts(p, 2, &opt, &t, err, sizeof(err)), -EINVAL);
 	CHECK_CONTAINS(err, "cortex-a72: the guest must see MIDR_EL1 0x414fd0c1 (from the override)");
 	p[0].writable_imp_regs = true;
@@ -265,7 +266,7 @@ static void test_identity(void)
 	CHECK_EQ(t.guest_midr, MIDR_N1);
 	CHECK_EQ(t.guest_revidr, 0);
 	CHECK_EQ(t.guest_aidr, 7);
-	opt.midr = 0x1410fd083ull;
+	opt.id[0] = 0x1410fd083ull;
 	CHECK_EQ(arm64_targets_merge_opts(p, 2, &opt, &t, err, sizeof(err)), -EINVAL);
 	CHECK_CONTAINS(err, "guest MIDR_EL1 0x1410fd083 sets bits 63:32, which are RES0");
 	/* Same MIDR, different REVIDR, no writable identity: still an error, naming REVIDR. */
@@ -452,7 +453,7 @@ static const struct check_case check_cases[] = {
     {"no SVE", no_sve, "sve-vl", "KVM here offers no SVE; the targets need vectors of 64 bytes"},
 };
 
-static const struct arm64_finding *find_code(const struct arm64_check_report *r, const char *code)
+static const struct targets_finding *find_code(const struct targets_report *r, const char *code)
 {
 	for (int i = 0; i < r->nr_findings; i++)
 		if (strcmp(r->findings[i].code, code) == 0)
@@ -464,7 +465,7 @@ static void test_check(void)
 {
 	struct arm64_cpu_profile p[2], h;
 	static struct arm64_targets t;
-	static struct arm64_check_report r;
+	static struct targets_report r;
 	char err[512];
 	prof_init(&p[0], "a72", MIDR_A72);
 	prof_init(&p[1], "n1", MIDR_N1);
@@ -484,8 +485,8 @@ static void test_check(void)
 		CHECK_EQ(r.nr_errors, 0);
 		CHECK_EQ(r.nr_findings, 6);
 		for (size_t k = 0; k < sizeof(ok_codes) / sizeof(ok_codes[0]); k++) {
-			const struct arm64_finding *f = find_code(&r, ok_codes[k]);
-			CHECK(f && f->severity == ARM64_FINDING_OK);
+			const struct targets_finding *f = find_code(&r, ok_codes[k]);
+			CHECK(f && f->severity == TARGETS_OK);
 		}
 	}
 	CHECK_CONTAINS(find_code(&r, "host-in-targets")->message, "is target \"n1\"");
@@ -497,10 +498,10 @@ static void test_check(void)
 		h = p[0];
 		c->change(&h);
 		arm64_targets_check(&t, &h, &r);
-		const struct arm64_finding *f = find_code(&r, c->code);
+		const struct targets_finding *f = find_code(&r, c->code);
 		if (!f)
 			fprintf(stderr, "case \"%s\": no finding %s\n", c->what, c->code);
-		CHECK(f && f->severity == ARM64_FINDING_ERROR);
+		CHECK(f && f->severity == TARGETS_ERROR);
 		CHECK_CONTAINS(f ? f->message : NULL, c->message);
 		CHECK_EQ(r.nr_errors, 1);
 	}
@@ -509,13 +510,13 @@ static void test_check(void)
 	h = p[0];
 	small_ipa(&h);
 	arm64_targets_check(&t, &h, &r);
-	char *text = arm64_check_report_text(&r, "targets.json");
+	char *text = targets_report_text(&r, "targets.json");
 	CHECK_CONTAINS(text, "ok    host-in-targets       this host (MIDR 0x410fd083, REVIDR 0x0) is target \"a72\"\n");
 	CHECK_CONTAINS(text, "error ipa-too-small         KVM here offers 36-bit");
 	CHECK_CONTAINS(text, "a72 cannot run guests made for targets.json: 1 problem\n");
 	free(text);
 	arm64_targets_check(&t, &p[1], &r);
-	text = arm64_check_report_text(&r, "targets.json");
+	text = targets_report_text(&r, "targets.json");
 	CHECK_CONTAINS(text, "n1 can run guests made for targets.json\n");
 	free(text);
 }

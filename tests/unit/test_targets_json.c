@@ -8,6 +8,7 @@
 #include "arch/arm64/targets_json.h"
 #include "check.h"
 #include "core/file_util.h"
+#include "targets/report.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -101,9 +102,9 @@ static void test_files(void)
 	make_profile(&p, "host", 0x410fd083, 0x10);
 
 	snprintf(path, sizeof(path), "%s/host.json", dir);
-	CHECK_EQ(arm64_profile_save(path, &p, err, sizeof(err)), 0);
-	CHECK_EQ(arm64_profile_save(path, &p, err, sizeof(err)), 0); /* replaces the file */
-	CHECK_EQ(arm64_profile_load(path, &back, err, sizeof(err)), 0);
+	CHECK_EQ(targets_save_profile(&arm64_targets_ops, path, &p, err, sizeof(err)), 0);
+	CHECK_EQ(targets_save_profile(&arm64_targets_ops, path, &p, err, sizeof(err)), 0); /* replaces the file */
+	CHECK_EQ(targets_load_profile(&arm64_targets_ops, path, &back, err, sizeof(err)), 0);
 	CHECK_EQ(back.midr, 0x410fd083);
 	struct stat st;
 	CHECK_EQ(stat(path, &st), 0);
@@ -111,12 +112,12 @@ static void test_files(void)
 
 	snprintf(path, sizeof(path), "%s/targets.json", dir);
 	CHECK_EQ(arm64_targets_merge(&p, 1, NULL, &t, err, sizeof(err)), 0);
-	CHECK_EQ(arm64_targets_save(path, &t, err, sizeof(err)), 0);
-	CHECK_EQ(arm64_targets_load(path, &tback, err, sizeof(err)), 0);
+	CHECK_EQ(targets_save_targets(&arm64_targets_ops, path, &t, err, sizeof(err)), 0);
+	CHECK_EQ(targets_load_targets(&arm64_targets_ops, path, &tback, err, sizeof(err)), 0);
 	CHECK_EQ(tback.guest_aidr, 0x1234);
 	/* A profile where a targets file is expected says so. */
 	snprintf(path, sizeof(path), "%s/host.json", dir);
-	CHECK_EQ(arm64_targets_load(path, &tback, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(targets_load_targets(&arm64_targets_ops, path, &tback, err, sizeof(err)), -EINVAL);
 	CHECK_CONTAINS(err, "host.json: format: \"roam-cpu-profile\" is not \"roam-targets\"");
 
 	/* No temporary files stay behind. */
@@ -129,20 +130,20 @@ static void test_files(void)
 	CHECK_EQ(entries, 2);
 
 	snprintf(path, sizeof(path), "%s/missing.json", dir);
-	CHECK_EQ(arm64_targets_load(path, &tback, err, sizeof(err)), -ENOENT);
+	CHECK_EQ(targets_load_targets(&arm64_targets_ops, path, &tback, err, sizeof(err)), -ENOENT);
 	CHECK_CONTAINS(err, "missing.json: cannot read: No such file or directory");
 	snprintf(path, sizeof(path), "%s/no/such/dir.json", dir);
-	CHECK_EQ(arm64_targets_save(path, &t, err, sizeof(err)), -ENOENT);
+	CHECK_EQ(targets_save_targets(&arm64_targets_ops, path, &t, err, sizeof(err)), -ENOENT);
 	CHECK_CONTAINS(err, "dir.json: cannot write: No such file or directory");
 
 	/* Too large to be a roam JSON file. */
-	size_t big = ARM64_JSON_MAX_FILE + 10;
+	size_t big = TARGETS_JSON_MAX_FILE + 10;
 	char *junk = malloc(big);
 	memset(junk, ' ', big);
 	snprintf(path, sizeof(path), "%s/big.json", dir);
 	CHECK_EQ(write_file_atomic(path, junk, big), 0);
 	free(junk);
-	CHECK_EQ(arm64_targets_load(path, &tback, err, sizeof(err)), -EFBIG);
+	CHECK_EQ(targets_load_targets(&arm64_targets_ops, path, &tback, err, sizeof(err)), -EFBIG);
 	CHECK_CONTAINS(err, "big.json: larger than 1048576 bytes");
 	char *data;
 	size_t len;
@@ -162,13 +163,13 @@ static void test_report_json(void)
 {
 	struct arm64_cpu_profile p;
 	static struct arm64_targets t;
-	static struct arm64_check_report r;
+	static struct targets_report r;
 	char err[256];
 	make_profile(&p, "a72", 0x410fd083, 0x10);
 	CHECK_EQ(arm64_targets_merge(&p, 1, NULL, &t, err, sizeof(err)), 0);
 	p.ipa_bits = 40;
 	arm64_targets_check(&t, &p, &r);
-	char *text = arm64_check_report_json(&r, "targets.json");
+	char *text = targets_report_json(&r, "targets.json");
 	json_error_t je;
 	json_t *root = json_loads(text, 0, &je);
 	CHECK(root != NULL);
@@ -405,7 +406,8 @@ static void test_limits(void)
 	len = (size_t)snprintf(
 	    text, sizeof(text),
 	    "{\"format\": \"roam-targets\", \"version\": 1, \"arch\": \"arm64\", \"targets\": [{\"name\": "
-	    "\"a\", \"midr\": \"0x1\", \"revidr\": \"0x0\", \"aidr\": \"0x0\"}], \"id_registers\": {");
+	    "\"a\", \"midr\": \"0x1\", \"revidr\": \"0x0\", \"aidr\": \"0x0\"}], \"guest\": {\"midr\": \"0x1\", "
+	    "\"revidr\": \"0x0\", \"aidr\": \"0x0\"}, \"id_registers\": {");
 	for (int i = 0; i < 65; i++) /* op1 0, CRm 1..7, then op1 3: no identity register among them */
 		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s\"S3_%d_C0_C%d_%d\": \"0x0\"", i ? ", " : "",
 					i < 56 ? 0 : 3, i < 56 ? 1 + i / 8 : (i - 56) / 8, i % 8);

@@ -8,6 +8,7 @@
  */
 #include "devices/device.h"
 #include "snapshot/snap_codec.h"
+#include "stderr_capture.h"
 #include "virtio_test_driver.h"
 
 #include <errno.h>
@@ -33,9 +34,10 @@ struct blk_test {
 static int create_disk(struct blk_test *t, const char *path, bool readonly)
 {
 	test_vm_init(&t->vm);
-	snprintf(t->vm.cfg.disks[0].path, sizeof(t->vm.cfg.disks[0].path), "%s", path);
-	t->vm.cfg.disks[0].readonly = readonly;
-	t->vm.cfg.nr_disks = 1;
+	t->vm.cfg.nr_device_options = 1;
+	snprintf(t->vm.cfg.device_options[0].name, sizeof(t->vm.cfg.device_options[0].name), "disk");
+	snprintf(t->vm.cfg.device_options[0].value, sizeof(t->vm.cfg.device_options[0].value), "%s%s", path,
+		 readonly ? ",ro" : "");
 	t->dev = NULL;
 	int ret = virtio_blk_device.create_nth(&t->vm, 0, &t->dev);
 	drv_init(&t->drv, &t->vm, 0);
@@ -183,9 +185,8 @@ static void test_malformed(struct blk_test *t)
 	 * A guest that breaks the device and resets it in a loop: a few lines a second reach the log, then one line
 	 * counting the rest. stderr goes to a file meanwhile.
 	 */
-	char log_path[] = "/tmp/roam-test-blk-log-XXXXXX";
-	int log_fd = mkstemp(log_path), saved = dup(STDERR_FILENO);
-	CHECK(log_fd >= 0 && dup2(log_fd, STDERR_FILENO) == STDERR_FILENO);
+	struct stderr_capture cap;
+	stderr_capture_begin(&cap);
 	for (int i = 0; i < 40; i++) {
 		drv_add(d, 0, &only_header, 1);
 		drv_kick(d, 0);
@@ -193,11 +194,7 @@ static void test_malformed(struct blk_test *t)
 		CHECK(drv_setup(d, BLK_FEATURES, 1));
 		d->q[0].avail_idx = d->q[0].next_desc = 0;
 	}
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	char log[8192] = "";
-	ssize_t n = pread(log_fd, log, sizeof(log) - 1, 0);
-	log[n > 0 ? n : 0] = '\0';
+	char *log = stderr_capture_end(&cap);
 	int lines = 0;
 	for (const char *p = log; (p = strstr(p, "the device needs a reset")); p++)
 		lines++;
@@ -206,8 +203,7 @@ static void test_malformed(struct blk_test *t)
 	if (lines < 1 || lines > 3 * VIRTIO_MMIO_FAIL_LOG_BURST)
 		fprintf(stderr, "%d lines:\n%s", lines, log);
 	CHECK_CONTAINS(log, "(more this second are not reported)");
-	close(log_fd);
-	unlink(log_path);
+	free(log);
 }
 
 static void test_readonly(const char *path, int fd)
@@ -354,8 +350,9 @@ int main(void)
 	CHECK_EQ(ftruncate(fd, DISK_SIZE), 0);
 
 	test_vm_init(&t.vm);
-	t.vm.cfg.nr_disks = 1;
-	snprintf(t.vm.cfg.disks[0].path, sizeof(t.vm.cfg.disks[0].path), "/nonexistent/disk.img");
+	t.vm.cfg.nr_device_options = 1;
+	snprintf(t.vm.cfg.device_options[0].name, sizeof(t.vm.cfg.device_options[0].name), "disk");
+	snprintf(t.vm.cfg.device_options[0].value, sizeof(t.vm.cfg.device_options[0].value), "/nonexistent/disk.img");
 	void *state = NULL;
 	CHECK_EQ(virtio_blk_device.create_nth(&t.vm, 0, &state), -ENOENT);
 	virtio_blk_device.destroy(state);

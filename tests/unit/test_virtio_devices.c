@@ -135,8 +135,10 @@ static void test_rng_and_console(void)
 {
 	static struct vm vm;
 	test_vm_init(&vm);
-	vm.cfg.rng = true;
-	vm.cfg.console = VM_CONSOLE_VIRTIO;
+	vm.cfg.nr_device_options = 2;
+	snprintf(vm.cfg.device_options[0].name, sizeof(vm.cfg.device_options[0].name), "rng");
+	snprintf(vm.cfg.device_options[1].name, sizeof(vm.cfg.device_options[1].name), "console");
+	snprintf(vm.cfg.device_options[1].value, sizeof(vm.cfg.device_options[1].value), "virtio");
 	void *rng = NULL, *con = NULL;
 	CHECK_EQ(virtio_rng_device.count(&vm), 1);
 	CHECK_EQ(virtio_rng_device.create_nth(&vm, 0, &rng), 0);
@@ -152,6 +154,8 @@ static void test_rng_and_console(void)
 	CHECK(drv_setup(&dr, 1ull << VIRTIO_F_VERSION_1, 1));
 	uint64_t buf = drv_alloc(&dr, 64);
 	struct drv_seg seg = {buf, 64, true};
+	/* With dirty tracking on, the pages only the device writes (the buffer, the used ring) are recorded. */
+	CHECK_EQ(memory_track_start(&vm.mem), 0);
 	drv_add(&dr, 0, &seg, 1);
 	drv_kick(&dr, 0);
 	CHECK(drv_wait_used(&dr, 0, 1));
@@ -160,6 +164,17 @@ static void test_rng_and_console(void)
 	for (int i = 0; i < 64; i++)
 		nonzero += test_host(&vm, buf)[i] != 0;
 	CHECK(nonzero > 32);
+	const struct memory_slot *ram = memory_find_slot(&vm.mem, buf);
+	uint64_t *dirty = calloc(ram->size / MEMORY_DIRTY_PAGE / 64 + 1, sizeof(uint64_t));
+	uint64_t buf_page = (buf - ram->gpa) / MEMORY_DIRTY_PAGE,
+		 used_page = (dr.q[0].used - ram->gpa) / MEMORY_DIRTY_PAGE;
+	CHECK(memory_take_dirty(&vm.mem, (int)(ram - vm.mem.slots), dirty) >= 1);
+	CHECK(dirty[buf_page / 64] >> (buf_page % 64) & 1);
+	CHECK(dirty[used_page / 64] >> (used_page % 64) & 1);
+	uint64_t again[4096] = {0};
+	CHECK_EQ(memory_take_dirty(&vm.mem, (int)(ram - vm.mem.slots), again), 0); /* taken: cleared */
+	memory_track_stop(&vm.mem);
+	free(dirty);
 
 	/* Paused, the device leaves requests alone; resumed, it takes them. */
 	virtio_rng_device.pause(rng);

@@ -175,7 +175,7 @@ static void test_good_chains(struct fake *f)
 	CHECK_EQ(virtq_chain_writable_iov(&chain, 5, iov, 4), 1);
 	CHECK_EQ(iov[0].iov_len, 1);
 
-	virtqueue_push(&f->vq, chain.head, 1);
+	virtqueue_push(&f->vq, &chain, 1);
 	CHECK_EQ(get32(host(f, USED_GPA + 4)), 2);
 	CHECK_EQ(get32(host(f, USED_GPA + 8)), 1);
 	CHECK_EQ(host(f, USED_GPA + 2)[0], 1);
@@ -189,7 +189,7 @@ static void test_good_chains(struct fake *f)
 	offer(f, 2);
 	CHECK(virtqueue_set_notify(&f->vq, true));
 	CHECK_EQ(virtqueue_pop(&f->vq, &f->mem, &chain), 1);
-	virtqueue_push(&f->vq, chain.head, 1);
+	virtqueue_push(&f->vq, &chain, 1);
 	put16(host(f, AVAIL_GPA), VIRTQ_AVAIL_F_NO_INTERRUPT);
 	CHECK(!virtqueue_wants_interrupt(&f->vq));
 
@@ -202,7 +202,7 @@ static void test_good_chains(struct fake *f)
 			virtqueue_unpop(&f->vq);
 			CHECK_EQ(virtqueue_pop(&f->vq, &f->mem, &chain), 1);
 		}
-		virtqueue_push(&f->vq, chain.head, 0);
+		virtqueue_push(&f->vq, &chain, 0);
 	}
 	CHECK_EQ(f->vq.used_idx, 22);
 
@@ -332,7 +332,7 @@ static void test_snapshot(struct fake *f)
 	for (int i = 0; i < 5; i++) {
 		offer(f, 0);
 		CHECK_EQ(virtqueue_pop(&f->vq, &f->mem, &chain), 1);
-		virtqueue_push(&f->vq, 0, 3);
+		virtqueue_push(&f->vq, &chain, 3);
 	}
 	offer(f, 0); /* available, not taken: taken after restore */
 

@@ -247,7 +247,7 @@ static void api_client_answer(struct api_server *srv, struct api_client *c, enum
 		    msg, sizeof(msg),
 		    "the request came with %d descriptors or more; a request carries at most one (all were closed)",
 		    c->bad_fds);
-		reply = api_error_reply(msg);
+		reply = api_error_reply(API_ERR_BAD_REQUEST, msg);
 	} else {
 		reply = api_handle_line(srv->cmds, srv->nr_cmds, srv->ctx, c->reader.buf, c->reader.len, &after_reply,
 					&c->passed_fd);
@@ -349,9 +349,9 @@ static void api_client_close(struct api_server *srv, int i)
 }
 
 /* Sends one error line to a connection that is about to be closed (best effort: it is never waited for). */
-static void api_send_goodbye(int fd, const char *why)
+static void api_send_goodbye(int fd, enum api_error_code code, const char *why)
 {
-	char *reply = api_error_reply(why);
+	char *reply = api_error_reply(code, why);
 	if (!reply)
 		return;
 	size_t len = strlen(reply);
@@ -365,7 +365,7 @@ static void api_send_goodbye(int fd, const char *why)
 static void api_client_drop(struct api_server *srv, int i, const char *why)
 {
 	struct api_client *c = srv->clients[i];
-	char *reply = api_error_reply(why);
+	char *reply = api_error_reply(API_ERR_CLOSED, why);
 	if (reply && !c->broken) {
 		api_client_queue(c, reply, strlen(reply));
 		api_client_flush(c);
@@ -410,7 +410,7 @@ static void api_accept_without_fds(struct api_server *srv, int err)
 		srv->spare_fd = -1;
 		int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
-			api_send_goodbye(fd, "roam is out of file descriptors; try again later");
+			api_send_goodbye(fd, API_ERR_BUSY, "roam is out of file descriptors; try again later");
 			close(fd);
 		}
 		srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -445,7 +445,7 @@ static void api_accept(struct api_server *srv)
 	}
 	struct api_client *c = calloc(1, sizeof(*c));
 	if (!c) {
-		api_send_goodbye(fd, "roam is out of memory; try again later");
+		api_send_goodbye(fd, API_ERR_INTERNAL, "roam is out of memory; try again later");
 		close(fd);
 		return;
 	}

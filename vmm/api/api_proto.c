@@ -87,13 +87,49 @@ const char *api_json_type_name(const json_t *v)
 	return "?";
 }
 
-int api_call_fail(struct api_call *call, const char *fmt, ...)
+static const char *const api_error_code_names[API_ERR_COUNT] = {
+    [API_ERR_BAD_REQUEST] = "bad-request",
+    [API_ERR_UNKNOWN_COMMAND] = "unknown-command",
+    [API_ERR_BAD_ARGUMENT] = "bad-argument",
+    [API_ERR_NO_SUCH_VCPU] = "no-such-vcpu",
+    [API_ERR_VM_STOPPING] = "vm-stopping",
+    [API_ERR_SNAPSHOT_FAILED] = "snapshot-failed",
+    [API_ERR_BUSY] = "busy",
+    [API_ERR_TOO_LARGE] = "too-large",
+    [API_ERR_INTERNAL] = "internal",
+    [API_ERR_CLOSED] = "closed",
+};
+
+const char *api_error_code_name(enum api_error_code code)
+{
+	return (unsigned)code < API_ERR_COUNT ? api_error_code_names[code] : "internal";
+}
+
+static void api_call_vfail(struct api_call *call, enum api_error_code code, const char *fmt, va_list ap)
 {
 	int n = call->cmd ? snprintf(call->error, sizeof(call->error), "%s: ", call->cmd->name) : 0;
+	vsnprintf(call->error + n, sizeof(call->error) - (size_t)n, fmt, ap);
+	call->code = code;
+}
+
+int api_call_fail(struct api_call *call, enum api_error_code code, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(call->error + n, sizeof(call->error) - (size_t)n, fmt, ap);
+	api_call_vfail(call, code, fmt, ap);
 	va_end(ap);
+	return -1;
+}
+
+int api_call_fail_logged(struct api_call *call, enum api_error_code code, const char *fmt, ...)
+{
+	if (call->log.count)
+		return api_call_fail(call, code, "%s", call->log.first);
+	va_list ap;
+	va_start(ap, fmt);
+	api_call_vfail(call, code, fmt, ap);
+	va_end(ap);
+	log_error("%s", call->error);
 	return -1;
 }
 
@@ -104,40 +140,39 @@ int api_arg_vcpu(struct api_call *call, int nr_vcpus, int *id)
 	if (!v)
 		return 0;
 	if (!json_is_integer(v))
-		return api_call_fail(call, "\"vcpu\" must be a vCPU number (an integer), not %s",
+		return api_call_fail(call, API_ERR_BAD_ARGUMENT, "\"vcpu\" must be a vCPU number (an integer), not %s",
 				     api_json_type_name(v));
 	json_int_t n = json_integer_value(v);
 	if (n < 0 || n >= nr_vcpus) {
 		if (nr_vcpus == 1)
-			return api_call_fail(call, "no vCPU %lld: this VM has vCPU 0 only", (long long)n);
-		return api_call_fail(call, "no vCPU %lld: this VM has vCPUs 0 to %d", (long long)n, nr_vcpus - 1);
+			return api_call_fail(call, API_ERR_NO_SUCH_VCPU, "no vCPU %lld: this VM has vCPU 0 only",
+					     (long long)n);
+		return api_call_fail(call, API_ERR_NO_SUCH_VCPU, "no vCPU %lld: this VM has vCPUs 0 to %d",
+				     (long long)n, nr_vcpus - 1);
 	}
 	*id = (int)n;
 	return 0;
 }
 
-int api_snapshot_args(struct api_call *call, const char **file, bool *stop, int *fd)
+int api_snapshot_args(struct api_call *call, const char **file, bool *stop)
 {
 	const json_t *path = json_object_get(call->request, "path");
 	const json_t *stop_arg = json_object_get(call->request, "stop");
-	*fd = -1;
 	if (!json_is_string(path) || !json_string_value(path)[0])
-		return api_call_fail(call, "needs \"path\": a file name, or \"-\" with a passed descriptor");
+		return api_call_fail(call, API_ERR_BAD_ARGUMENT,
+				     "needs \"path\": a file name, or \"-\" with a passed descriptor");
 	if (stop_arg && !json_is_boolean(stop_arg))
-		return api_call_fail(call, "\"stop\" must be true or false");
+		return api_call_fail(call, API_ERR_BAD_ARGUMENT, "\"stop\" must be true or false");
 	*file = json_string_value(path);
 	*stop = stop_arg && json_is_true(stop_arg);
-	if (!strcmp(*file, "-")) {
-		if (!call->passed_fd || *call->passed_fd < 0)
-			return api_call_fail(call,
-					     "\"-\" needs the output descriptor passed with the request (roam ctl "
-					     "SOCK snapshot - does that)");
-		*fd = *call->passed_fd;
-		*call->passed_fd = -1; /* the caller's now */
-	} else if ((*file)[0] != '/') {
-		return api_call_fail(call, "\"%s\": give an absolute path (roam ctl makes relative ones absolute)",
-				     *file);
-	}
+	bool to_fd = !strcmp(*file, "-");
+	if (to_fd && (!call->passed_fd || *call->passed_fd < 0))
+		return api_call_fail(call, API_ERR_BAD_ARGUMENT,
+				     "\"-\" needs the output descriptor passed with the request "
+				     "(roam ctl SOCK snapshot - does that)");
+	if (!to_fd && (*file)[0] != '/')
+		return api_call_fail(call, API_ERR_BAD_ARGUMENT,
+				     "\"%s\": give an absolute path (roam ctl makes relative ones absolute)", *file);
 	return 0;
 }
 
@@ -148,12 +183,13 @@ static char *api_dump(json_t *reply)
 	return text;
 }
 
-char *api_error_reply(const char *message)
+char *api_error_reply(enum api_error_code code, const char *message)
 {
 	json_t *reply = json_object();
 	if (reply) {
 		json_object_set_new(reply, "ok", json_false());
 		json_object_set_new(reply, "error", json_string(message));
+		json_object_set_new(reply, "code", json_string(api_error_code_name(code)));
 	}
 	return api_dump(reply);
 }
@@ -162,7 +198,7 @@ char *api_too_large_reply(void)
 {
 	char msg[64];
 	snprintf(msg, sizeof(msg), "request too large (max %d bytes)", API_MAX_REQUEST);
-	return api_error_reply(msg);
+	return api_error_reply(API_ERR_TOO_LARGE, msg);
 }
 
 /* Writes "a, b, c" (the command names) into buf. */
@@ -191,13 +227,16 @@ static int api_check_request(const struct api_command *cmds, size_t nr, struct a
 {
 	const json_t *req = call->request;
 	if (!json_is_object(req))
-		return api_call_fail(call, "a request must be a JSON object such as {\"cmd\":\"status\"}, not %s",
+		return api_call_fail(call, API_ERR_BAD_REQUEST,
+				     "a request must be a JSON object such as {\"cmd\":\"status\"}, not %s",
 				     api_json_type_name(req));
 	const json_t *name = json_object_get(req, "cmd");
 	if (!name)
-		return api_call_fail(call, "a request needs \"cmd\", the command's name, e.g. {\"cmd\":\"status\"}");
+		return api_call_fail(call, API_ERR_BAD_REQUEST,
+				     "a request needs \"cmd\", the command's name, e.g. {\"cmd\":\"status\"}");
 	if (!json_is_string(name))
-		return api_call_fail(call, "\"cmd\" must be a string, not %s", api_json_type_name(name));
+		return api_call_fail(call, API_ERR_BAD_REQUEST, "\"cmd\" must be a string, not %s",
+				     api_json_type_name(name));
 	for (size_t i = 0; i < nr; i++)
 		if (!strcmp(cmds[i].name, json_string_value(name)))
 			call->cmd = &cmds[i];
@@ -205,7 +244,8 @@ static int api_check_request(const struct api_command *cmds, size_t nr, struct a
 		char names[API_ERROR_MAX / 2];
 		api_list_names(cmds, nr, names, sizeof(names));
 		/* The name came from outside: keep the message one line of reasonable length. */
-		return api_call_fail(call, "unknown command \"%.40s\" (commands: %s)", json_string_value(name), names);
+		return api_call_fail(call, API_ERR_UNKNOWN_COMMAND, "unknown command \"%.40s\" (commands: %s)",
+				     json_string_value(name), names);
 	}
 	const char *key;
 	const json_t *value;
@@ -214,12 +254,14 @@ static int api_check_request(const struct api_command *cmds, size_t nr, struct a
 		(void)value;
 		if (strcmp(key, "cmd") && !api_takes_arg(call->cmd, key)) {
 			if (!call->cmd->args || !call->cmd->args[0])
-				return api_call_fail(call, "unknown argument \"%.40s\" (it takes none)", key);
+				return api_call_fail(call, API_ERR_BAD_ARGUMENT,
+						     "unknown argument \"%.40s\" (it takes none)", key);
 			char takes[API_ERROR_MAX / 2] = "";
 			for (size_t i = 0, off = 0; call->cmd->args[i] && off < sizeof(takes); i++)
 				off += (size_t)snprintf(takes + off, sizeof(takes) - off, "%s%s", i ? ", " : "",
 							call->cmd->args[i]);
-			return api_call_fail(call, "unknown argument \"%.40s\" (it takes: %s)", key, takes);
+			return api_call_fail(call, API_ERR_BAD_ARGUMENT, "unknown argument \"%.40s\" (it takes: %s)",
+					     key, takes);
 		}
 	}
 	return 0;
@@ -234,7 +276,7 @@ char *api_handle_line(const struct api_command *cmds, size_t nr, void *ctx, cons
 	json_t *req = json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
 	if (!req) {
 		snprintf(call.error, sizeof(call.error), "malformed JSON: %s (column %d)", jerr.text, jerr.column);
-		return api_error_reply(call.error);
+		return api_error_reply(API_ERR_BAD_REQUEST, call.error);
 	}
 	call.request = req;
 	int ret = api_check_request(cmds, nr, &call);
@@ -245,12 +287,15 @@ char *api_handle_line(const struct api_command *cmds, size_t nr, void *ctx, cons
 			return NULL;
 		}
 		json_object_set_new(call.reply, "ok", json_true());
+		/* What deep code logs on this thread meanwhile is kept for api_call_fail_logged (log.h). */
+		log_capture_begin(&call.log);
 		ret = call.cmd->handler(&call);
+		log_capture_end(&call.log);
 	}
 	json_decref(req);
 	if (ret < 0) {
 		json_decref(call.reply);
-		return api_error_reply(call.error);
+		return api_error_reply(call.code, call.error);
 	}
 	*after_reply = call.after_reply;
 	return api_dump(call.reply);

@@ -1,7 +1,8 @@
 /*
  * The VM's control-API commands: see api_vm.h, and docs/api.md for the protocol. Handlers run on the API server's
  * thread while the vCPUs run: they use the VM's thread-safe calls (vm_pause, vm_resume, vcpu_get_status,
- * vm_request_stop) and read counters atomically.
+ * vm_request_stop) and read counters atomically. A failure below a handler (the snapshot's writer, a component's
+ * KVM ioctl) goes to the client as the line roam logged for it (api_call_fail_logged), with its error code.
  */
 #include "api_vm.h"
 
@@ -76,7 +77,7 @@ static int api_vm_status(struct api_call *call)
 	if (!states || !vcpus) {
 		free(states);
 		json_decref(vcpus);
-		return api_call_fail(call, "out of memory");
+		return api_call_fail(call, API_ERR_INTERNAL, "out of memory");
 	}
 	for (int i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu_status st;
@@ -110,12 +111,12 @@ static int api_vm_pause(struct api_call *call)
 	if (api_arg_vcpu(call, vm->nr_vcpus, &id) < 0)
 		return -1;
 	if (atomic_load(&vm->stopping))
-		return api_call_fail(call, "the VM is stopping");
+		return api_call_fail(call, API_ERR_VM_STOPPING, "the VM is stopping");
 	int ret = vm_pause(vm, id); /* returns once the vCPUs are out of the guest */
 	if (ret == -ESRCH)
-		return api_call_fail(call, "the VM is stopping");
+		return api_call_fail(call, API_ERR_VM_STOPPING, "the VM is stopping");
 	if (ret < 0)
-		return api_call_fail(call, "%s", strerror(-ret));
+		return api_call_fail_logged(call, API_ERR_INTERNAL, "%s", strerror(-ret));
 	return 0;
 }
 
@@ -138,10 +139,10 @@ static int api_vm_resume(struct api_call *call)
 	if (api_arg_vcpu(call, vm->nr_vcpus, &id) < 0)
 		return -1;
 	if (atomic_load(&vm->stopping))
-		return api_call_fail(call, "the VM is stopping");
+		return api_call_fail(call, API_ERR_VM_STOPPING, "the VM is stopping");
 	int ret = vm_resume(vm, id);
 	if (ret < 0)
-		return api_call_fail(call, "%s", strerror(-ret));
+		return api_call_fail_logged(call, API_ERR_INTERNAL, "%s", strerror(-ret));
 	/* Answer once they run again (bounded), so that a status right after shows them running. */
 	int first = id < 0 ? 0 : id, last = id < 0 ? vm->nr_vcpus - 1 : id;
 	for (int ms = 0; ms < API_VM_RESUME_WAIT_MS && api_vm_resume_pending(vm, first, last); ms++) {
@@ -179,14 +180,22 @@ static int api_vm_snapshot(struct api_call *call)
 	struct vm *vm = call->ctx;
 	const char *file;
 	bool stop_after;
-	int fd;
-	if (api_snapshot_args(call, &file, &stop_after, &fd) < 0)
+	if (api_snapshot_args(call, &file, &stop_after) < 0)
 		return -1;
+	if (atomic_load(&vm->stopping))
+		return api_call_fail(call, API_ERR_VM_STOPPING, "the VM is stopping");
+	int fd = -1;
+	if (!strcmp(file, "-")) {
+		fd = *call->passed_fd;
+		*call->passed_fd = -1; /* vm_snapshot_save closes it */
+	}
 	struct vm_snapshot_result res;
 	char err[600];
-	/* It closes fd (the passed descriptor of "-"), whatever happens. */
-	if (vm_snapshot_save(vm, file, fd, stop_after, &res, err, sizeof(err)) < 0)
-		return api_call_fail(call, "%s", err);
+	int ret = vm_snapshot_save(vm, file, fd, stop_after, &res, err, sizeof(err));
+	if (ret == -ESRCH) /* the vCPUs exited instead of pausing */
+		return api_call_fail(call, API_ERR_VM_STOPPING, "the VM is stopping");
+	if (ret < 0) /* what a component logged (a KVM ioctl), else the writer's reason */
+		return api_call_fail_logged(call, API_ERR_SNAPSHOT_FAILED, "%s", err);
 	json_object_set_new(call->reply, "bytes", json_integer((json_int_t)res.bytes));
 	json_object_set_new(call->reply, "pages", json_integer((json_int_t)res.pages));
 	json_object_set_new(call->reply, "save_ms", json_real(res.save_ms));

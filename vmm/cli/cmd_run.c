@@ -5,14 +5,21 @@
  */
 #include "commands.h"
 
+#include "devices/device.h"
+
 #include "api/api.h"
 #include "api/api_vm.h"
 #include "arch.h"
+#include "core/component.h"
 #include "core/console.h"
 #include "core/log.h"
 #include "core/vm.h"
+#include "migrate/transport.h"
 #include "pvlock/pvlock.h"
 #include "run_options.h"
+#include "snapshot/component_walk.h"
+#include "snapshot/diff_chain.h"
+#include "snapshot/snapshot.h"
 #include "snapshot/vm_snapshot.h"
 
 #include <errno.h>
@@ -144,9 +151,9 @@ int cmd_run(int argc, char **argv)
 	uint64_t start_ns = vm_now_ns();
 	struct vm_config cfg;
 	char err[256];
-	switch (run_parse_args(argc, argv, &cfg, host_memory_bytes(), err, sizeof(err))) {
+	switch (run_parse_args(argc, argv, &cfg, host_memory_bytes(), device_registry(), err, sizeof(err))) {
 	case RUN_PARSE_HELP:
-		fputs(run_usage(), stdout);
+		run_print_usage(stdout, device_registry());
 		return 0;
 	case RUN_PARSE_ERROR:
 		log_error("run: %s", err);
@@ -157,10 +164,48 @@ int cmd_run(int argc, char **argv)
 	if (arch_check_kernel(cfg.kernel_path) < 0)
 		return ROAM_EXIT_ERROR;
 
-	return run_session(&cfg, start_ns, NULL);
+	return run_session(&cfg, start_ns, NULL, NULL);
 }
 
-int run_session(struct vm_config *cfg, uint64_t start_ns, struct snapshot_reader *restore)
+/* The destination's answer once the PRECHECK section was checked: the source stops its guest only after "ready". */
+static void incoming_prechecked(void *opaque, int problems, const char *report)
+{
+	const struct run_incoming *in = opaque;
+	if (in->fd < 0)
+		return;
+	if (!problems) {
+		migrate_send(in->fd, "ready");
+		return;
+	}
+	/* The report's lines, joined: the source prints one line. */
+	char why[400];
+	size_t n = 0;
+	for (const char *p = report; *p && n + 3 < sizeof(why); p++)
+		why[n++] = *p == '\n' ? (p[1] ? ';' : '\0') : *p;
+	why[n < sizeof(why) ? n : sizeof(why) - 1] = '\0';
+	migrate_send(in->fd, "refused %d problem%s: %s", problems, problems == 1 ? "" : "s", why);
+}
+
+/* Fills `vm` from the snapshot or migration stream; a destination tells its source how it went. */
+static int run_restore(struct vm *vm, struct snapshot_reader *restore, const struct run_incoming *incoming)
+{
+	const struct component *table[COMPONENT_MAX];
+	int n = component_table(table);
+	struct component_walk_hooks hooks = {.prechecked = incoming_prechecked, .opaque = (void *)incoming};
+	/* A diff snapshot: its chain's memory first, then the diff counts the memory as restored. */
+	static const uint32_t from_base[] = {SNAPSHOT_SEC_MEMORY};
+	const struct vm_restore_base *base = vm->cfg.restore_base;
+	int ret = base ? diff_chain_load(vm, restore->name, base) : 0;
+	if (!ret)
+		ret = component_walk_restore_after(vm, restore, table, n, base ? from_base : NULL, base ? 1 : 0,
+						   incoming ? &hooks : NULL);
+	if (ret && incoming && incoming->fd >= 0)
+		migrate_send(incoming->fd, "failed %s", restore->err[0] ? restore->err : "see the destination's log");
+	return ret;
+}
+
+int run_session(struct vm_config *cfg, uint64_t start_ns, struct snapshot_reader *restore,
+		const struct run_incoming *incoming)
 {
 	int sigfd = run_signalfd();
 	if (sigfd < 0)
@@ -174,11 +219,18 @@ int run_session(struct vm_config *cfg, uint64_t start_ns, struct snapshot_reader
 	struct console con;
 	int status = ROAM_EXIT_ERROR;
 	int ret = vm_create(&vm, cfg, start_ns);
+	if (ret && incoming && incoming->fd >= 0)
+		migrate_send(incoming->fd, "refused the destination cannot create the VM (see its log)");
 	/* A restore fills the new VM from the snapshot before anything runs. */
 	if (ret == 0 && restore)
-		ret = vm_restore_state(&vm, restore);
+		ret = run_restore(&vm, restore, incoming);
 	if (ret == 0 && console_init(&con, STDIN_FILENO) == 0) {
 		if (vm_start(&vm) == 0) {
+			if (incoming && incoming->fd >= 0) {
+				migrate_send(incoming->fd, "running");
+				log_info("migration from %s: the guest runs here", incoming->spec);
+			}
+			incoming = NULL; /* answered */
 			if (api && api_vm_serve(api, &vm) < 0)
 				vm_request_stop(&vm, ROAM_EXIT_ERROR);
 			else if (cfg->start_paused)
@@ -187,8 +239,12 @@ int run_session(struct vm_config *cfg, uint64_t start_ns, struct snapshot_reader
 		}
 		status = vm_join(&vm);
 		console_restore(&con);
+		if (incoming && incoming->fd >= 0)
+			migrate_send(incoming->fd, "failed the destination could not start the vCPUs");
 		if (cfg->timing)
 			run_report_timing(&vm);
+	} else if (ret == 0 && incoming && incoming->fd >= 0) {
+		migrate_send(incoming->fd, "failed the destination cannot set up its console");
 	}
 	api_server_close(api); /* before vm_destroy: no handler runs after this */
 	vm_destroy(&vm);

@@ -9,6 +9,8 @@
  * the rows, so memory stays the same whatever the number of sections (a file may be crafted with millions of them).
  */
 #include "commands.h"
+
+#include "core/device_options.h"
 #include "core/vm.h"
 #include "snapshot/snapshot.h"
 #include "snapshot/snapshot_meta.h"
@@ -38,7 +40,7 @@ struct info {
 	struct snapshot_host_info host;
 	struct snapshot_vm_info vm;
 	struct snapshot_targets_info targets;
-	bool have_devices; /* a version-2 VM section: the devices and their backing */
+	bool have_devices; /* a VM section of version 2 or later: the devices and their backing */
 	struct vm_config devices;
 };
 
@@ -99,7 +101,7 @@ static void format_time(uint64_t t, char *buf, size_t len)
 static void put_devices(FILE *out, const struct vm_config *d)
 {
 	char line[1024];
-	snapshot_vm_devices_format(d, line, sizeof(line));
+	device_options_format(d, line, sizeof(line));
 	fprintf(out, "  devices:");
 	put_text(out, line[0] ? line : " none");
 	fputc('\n', out);
@@ -117,8 +119,8 @@ static void info_decode(struct info *in, const struct snapshot_section *sec)
 		state = &in->host_state, why = in->host_why;
 	} else if (sec->id == SNAPSHOT_SEC_VM) {
 		snapshot_vm_decode(&p, &in->vm);
-		if (sec->version >= 2 && !p.err) {
-			snapshot_vm_devices_decode(&p, &in->devices);
+		if (sec->version >= 2 && sec->version <= SNAPSHOT_VM_VERSION && !p.err) {
+			snapshot_vm_devices_decode(&p, &in->devices, sec->version);
 			in->have_devices = !p.err;
 		}
 		state = &in->vm_state, why = in->vm_why;
@@ -211,7 +213,7 @@ static void print_text_row(FILE *out, const struct snapshot_section *s)
 	fprintf(out, "  %-24s %5u %8u %7u ", s->name, s->id, s->instance, s->version);
 	print_flags(out, s->flags);
 	fprintf(out, " %12" PRIu64 "  %s", s->length, checksum_word(s));
-	if (s->id == SNAPSHOT_SEC_MEMORY && s->known)
+	if (snapshot_is_memory_id(s->id) && s->known)
 		fprintf(out, "  %" PRIu64 " of %" PRIu64 " pages of %u bytes at 0x%" PRIx64, s->mem.present,
 			s->mem.size / s->mem.page_size, s->mem.page_size, s->mem.gpa);
 	if (s->refused)
@@ -328,7 +330,7 @@ static void print_json_row(FILE *out, const struct snapshot_section *s, bool fir
 		s->known ? "true" : "false", s->refused ? "true" : "false");
 	put_json_u64(out, s->length);
 	fprintf(out, ", \"checksum\": \"%s\"", s->checked ? (s->crc_ok ? "ok" : "bad") : "unchecked");
-	if (s->id == SNAPSHOT_SEC_MEMORY && s->known) {
+	if (snapshot_is_memory_id(s->id) && s->known) {
 		fprintf(out, ", \"memory\": {\"gpa\": \"0x%" PRIx64 "\", \"size\": ", s->mem.gpa);
 		put_json_u64(out, s->mem.size);
 		fprintf(out, ", \"page_size\": %u, \"present\": ", s->mem.page_size);
@@ -388,7 +390,7 @@ static void info_read(struct info *in, FILE *out, FILE *err)
 			snprintf(in->error, sizeof(in->error), "%s", r.err);
 			break;
 		}
-		if (sec.id == SNAPSHOT_SEC_MEMORY && sec.known && snapshot_skip_section(&r, &sec) < 0) {
+		if (snapshot_is_memory_id(sec.id) && sec.known && snapshot_skip_section(&r, &sec) < 0) {
 			snprintf(in->error, sizeof(in->error), "%s", r.err);
 			info_print_row(in, &sec, out); /* listed, unchecked */
 			break;

@@ -11,15 +11,29 @@ struct snapshot_reader;
 #include <stdint.h>
 
 /*
- * Creates the VM of `cfg`, fills it from `restore` when not NULL (a snapshot whose configuration sections were
- * read), runs it with the console, signals and the --api socket, and returns roam's exit status.
+ * A migration's destination (roam restore --incoming): the connection the source waits for answers on (or -1 for
+ * a one-way stream), for run_session to say "ready"/"refused", then "running"/"failed".
  */
-int run_session(struct vm_config *cfg, uint64_t start_ns, struct snapshot_reader *restore);
+struct run_incoming {
+	int fd;
+	const char *spec; /* for messages */
+};
+
+/*
+ * Creates the VM of `cfg`, fills it from `restore` when not NULL (a snapshot whose configuration sections were
+ * read; with `incoming`, a migration stream), runs it with the console, signals and the --api socket, and returns
+ * roam's exit status.
+ */
+int run_session(struct vm_config *cfg, uint64_t start_ns, struct snapshot_reader *restore,
+		const struct run_incoming *incoming);
+
+/* roam snapshot-flatten DIFF -o FILE (cmd_snapshot_flatten.c) */
+int cmd_snapshot_flatten(int argc, char **argv);
 
 /* roam restore FILE|- [options] */
 int cmd_restore(int argc, char **argv);
 
-/* Implemented per architecture (vmm/arch/<arch>/cmd_targets.c): CPU profiles and migration targets. */
+/* cmd_targets.c: CPU profiles and migration targets (the shared vmm/targets/ with the architecture's ops). */
 int cmd_cpu_profile(int argc, char **argv);
 int cmd_targets(int argc, char **argv);
 

@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"targets", cmd_targets, "merge CPU profiles into a targets config, or check this host against one"},
     {"ctl", cmd_ctl, "talk to a running VM through its control socket (roam run --api)"},
     {"snapshot-info", cmd_snapshot_info, "show a snapshot file: header, sections, checksums, source host"},
+    {"snapshot-flatten", cmd_snapshot_flatten, "write a diff snapshot and its bases as one full snapshot"},
 };
 
 static void usage(FILE *out)

@@ -2,6 +2,7 @@
 #include "run_options.h"
 
 #include "arch.h"
+#include "devices/device.h"
 #include "run_options_devices.h"
 
 #include <errno.h>
@@ -25,14 +26,8 @@ enum {
 	OPT_PAUSED,
 };
 
-/* Device options (run_options_devices.c). */
-enum { OPT_DISK = 0x200, OPT_NET, OPT_RNG, OPT_CONSOLE };
-
+/* The device types add their own options (run_options_devices.c). */
 static const struct option run_long_options[] = {
-    {"disk", required_argument, NULL, OPT_DISK},
-    {"net", required_argument, NULL, OPT_NET},
-    {"rng", no_argument, NULL, OPT_RNG},
-    {"console", required_argument, NULL, OPT_CONSOLE},
     {"kernel", required_argument, NULL, 'k'},
     {"initrd", required_argument, NULL, 'i'},
     {"cmdline", required_argument, NULL, 'p'},
@@ -53,40 +48,37 @@ static const struct option run_long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-const char *run_usage(void)
+void run_print_usage(FILE *out, const struct device_table *devices)
 {
-	return "usage: roam run -k IMAGE [options]\n"
-	       "Boots an arm64 Linux Image (or a roam test guest) on KVM. The guest console is this terminal;\n"
-	       "type Ctrl-A x to quit.\n"
-	       "\n"
-	       "  -k, --kernel IMAGE    kernel in arm64 Image format (uncompressed)\n"
-	       "  -i, --initrd FILE     initial ramdisk\n"
-	       "  -p, --cmdline STR     kernel command line (default \"" RUN_DEFAULT_CMDLINE "\")\n"
-	       "  -m, --mem MiB         guest RAM in MiB (default 256)\n"
-	       "  -c, --cpus N          number of vCPUs (default 1)\n"
-	       "      --disk FILE[,ro]  a virtio-blk disk on a raw image (repeatable; ,ro: read-only)\n"
-	       "      --net tap=NAME[,mac=MAC]  a virtio-net NIC on TAP device NAME, created if missing\n"
-	       "                        (repeatable; docs/devices.md)\n"
-	       "      --rng             a virtio-rng entropy device (the host's getrandom)\n"
-	       "      --console serial|virtio  where the terminal is connected: the 16550 (ttyS0, default)\n"
-	       "                        or a virtio console (hvc0)\n"
-	       "      --targets FILE    present the CPU of a targets config (roam targets merge) and answer\n"
-	       "                        the target-discovery hypercalls; refuses hosts not in the config\n"
-	       "      --force-host      with --targets: start even on a host that is not a target\n"
-	       "      --no-pvlock       no PV-lock region or hypercalls (docs/hypercalls.md)\n"
-	       "      --trace-hypercalls  log every hypercall roam answers\n"
-	       "      --trace-ucall     log test-guest SYNC reports\n"
-	       "      --timing          at exit, print start-up milestones and roam's memory use\n"
-	       "      --timing-marker TEXT  with --timing, also when TEXT first appears on the console\n"
-	       "      --api SOCKET      serve the control API (JSON lines, docs/api.md) on this UNIX socket;\n"
-	       "                        talk to it with roam ctl SOCKET\n"
-	       "      --paused          with --api: start with every vCPU paused, until the API's resume\n"
-	       "      --kvm-device PATH KVM device (default /dev/kvm; for tests)\n"
-	       "  -h, --help            this text\n"
-	       "\n"
-	       "Exit status: 0 guest powered off (or test guest DONE), 1 error (or test guest ABORT),\n"
-	       "2 bad usage, 3 guest asked for a reset, 4 guest crashed, 5 stopped by a signal, Ctrl-A x\n"
-	       "or the API's quit.\n";
+	fputs("usage: roam run -k IMAGE [options]\n"
+	      "Boots an arm64 Linux Image (or a roam test guest) on KVM. The guest console is this terminal;\n"
+	      "type Ctrl-A x to quit.\n"
+	      "\n"
+	      "  -k, --kernel IMAGE    kernel in arm64 Image format (uncompressed)\n"
+	      "  -i, --initrd FILE     initial ramdisk\n"
+	      "  -p, --cmdline STR     kernel command line (default \"" RUN_DEFAULT_CMDLINE "\")\n"
+	      "  -m, --mem MiB         guest RAM in MiB (default 256)\n"
+	      "  -c, --cpus N          number of vCPUs (default 1)\n",
+	      out);
+	run_device_usage(out, devices);
+	fputs("      --targets FILE    present the CPU of a targets config (roam targets merge) and answer\n"
+	      "                        the target-discovery hypercalls; refuses hosts not in the config\n"
+	      "      --force-host      with --targets: start even on a host that is not a target\n"
+	      "      --no-pvlock       no PV-lock region or hypercalls (docs/hypercalls.md)\n"
+	      "      --trace-hypercalls  log every hypercall roam answers\n"
+	      "      --trace-ucall     log test-guest SYNC reports\n"
+	      "      --timing          at exit, print start-up milestones and roam's memory use\n"
+	      "      --timing-marker TEXT  with --timing, also when TEXT first appears on the console\n"
+	      "      --api SOCKET      serve the control API (JSON lines, docs/api.md) on this UNIX socket;\n"
+	      "                        talk to it with roam ctl SOCKET\n"
+	      "      --paused          with --api: start with every vCPU paused, until the API's resume\n"
+	      "      --kvm-device PATH KVM device (default /dev/kvm; for tests)\n"
+	      "  -h, --help            this text\n"
+	      "\n"
+	      "Exit status: 0 guest powered off (or test guest DONE), 1 error (or test guest ABORT),\n"
+	      "2 bad usage, 3 guest asked for a reset, 4 guest crashed, 5 stopped by a signal, Ctrl-A x\n"
+	      "or the API's quit.\n",
+	      out);
 }
 
 static enum run_parse_result run_error(char *err, size_t err_len, const char *fmt, ...)
@@ -112,9 +104,11 @@ static bool parse_number(const char *s, unsigned long long min, unsigned long lo
 	return true;
 }
 
-enum run_parse_result run_parse_args(int argc, char **argv, struct vm_config *cfg, uint64_t host_mem, char *err,
-				     size_t err_len)
+enum run_parse_result run_parse_args(int argc, char **argv, struct vm_config *cfg, uint64_t host_mem,
+				     const struct device_table *devices, char *err, size_t err_len)
 {
+	struct option options[RUN_MAX_OPTIONS];
+	run_device_long_options(run_long_options, devices, options);
 	unsigned long long mem_mib = RUN_DEFAULT_MEM_MIB, cpus = 1;
 	unsigned long long max_mem_mib =
 	    (arch_region(VM_REGION_RAM)->size + arch_region(VM_REGION_RAM_HIGH)->size) >> 20;
@@ -126,7 +120,12 @@ enum run_parse_result run_parse_args(int argc, char **argv, struct vm_config *cf
 	cfg->console_out_fd = STDOUT_FILENO;
 	optind = 0; /* full reset of getopt's state */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":k:i:p:m:c:h", run_long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":k:i:p:m:c:h", options, NULL)) != -1) {
+		int handled = run_device_option(opt, optarg, devices, cfg, err, err_len);
+		if (handled < 0)
+			return RUN_PARSE_ERROR;
+		if (handled)
+			continue;
 		switch (opt) {
 		case 'k':
 			cfg->kernel_path = optarg;
@@ -158,21 +157,6 @@ enum run_parse_result run_parse_args(int argc, char **argv, struct vm_config *cf
 			break;
 		case OPT_FORCE_HOST:
 			cfg->force_host = true;
-			break;
-		case OPT_DISK:
-			if (!run_parse_disk(optarg, cfg, err, err_len))
-				return RUN_PARSE_ERROR;
-			break;
-		case OPT_NET:
-			if (!run_parse_net(optarg, cfg, err, err_len))
-				return RUN_PARSE_ERROR;
-			break;
-		case OPT_RNG:
-			cfg->rng = true;
-			break;
-		case OPT_CONSOLE:
-			if (!run_parse_console(optarg, cfg, err, err_len))
-				return RUN_PARSE_ERROR;
 			break;
 		case OPT_NO_PVLOCK:
 			cfg->no_pvlock = true;

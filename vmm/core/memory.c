@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -61,6 +62,8 @@ void memory_fini(struct guest_memory *mem)
 	for (int i = 0; i < mem->nr_slots; i++) {
 		munmap(mem->slots[i].host, mem->slots[i].size);
 		close(mem->slots[i].fd);
+		free(mem->slots[i].dirty);
+		mem->slots[i].dirty = NULL;
 	}
 	mem->nr_slots = 0;
 }

@@ -6,11 +6,13 @@
 #ifndef ROAM_MEMORY_H
 #define ROAM_MEMORY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define MEMORY_MAX_SLOTS 8
+#define MEMORY_DIRTY_PAGE 4096u /* the granule of dirty tracking */
 
 struct memory_slot {
 	const char *name; /* "ram", "pvlock", ...: used in messages */
@@ -19,11 +21,14 @@ struct memory_slot {
 	uint8_t *host; /* mapping in roam, read-write */
 	int fd; /* the memfd behind it */
 	bool guest_readonly; /* mapped read-only into the guest (KVM_MEM_READONLY) */
+	/* roam's own writes into the slot while tracking is on: bit i = page i (memory_dirty.c); NULL until first on */
+	_Atomic uint64_t *dirty;
 };
 
 struct guest_memory {
 	struct memory_slot slots[MEMORY_MAX_SLOTS];
 	int nr_slots;
+	atomic_bool tracking; /* roam's writes are being recorded (a live migration or diff snapshot is on) */
 };
 
 /* Initializes an empty memory map. */
@@ -50,5 +55,29 @@ int memory_write(const struct guest_memory *mem, uint64_t gpa, const void *buf, 
 
 /* The slot that holds `gpa`, or NULL. */
 const struct memory_slot *memory_find_slot(const struct guest_memory *mem, uint64_t gpa);
+
+/*
+ * Dirty tracking of roam's own writes (memory_dirty.c). KVM's dirty log sees what the guest writes, not what roam
+ * writes into guest memory itself (virtio used rings and buffers, restored pages): those writers call
+ * memory_mark_dirty after writing, and a migration collects both. Starting allocates one bitmap per writable slot
+ * (kept until memory_fini, so a late writer never touches freed memory). Returns 0 or -ENOMEM.
+ */
+int memory_track_start(struct guest_memory *mem);
+
+/* Stops recording; what was recorded stays until collected. */
+void memory_track_stop(struct guest_memory *mem);
+
+/*
+ * Records that roam wrote [host, host + len) (a host pointer into guest memory; anything else is ignored). Cheap
+ * when tracking is off. Safe from any thread. Call it after the write: a page collected in between is collected
+ * again.
+ */
+void memory_mark_dirty(const struct guest_memory *mem, const void *host, size_t len);
+
+/*
+ * Moves slot `slot`'s recorded pages into `bitmap` (ORed in; one bit per MEMORY_DIRTY_PAGE, 64-bit words, as
+ * KVM_GET_DIRTY_LOG writes them) and clears them. Returns how many bits it set that were not set.
+ */
+uint64_t memory_take_dirty(struct guest_memory *mem, int slot, uint64_t *bitmap);
 
 #endif

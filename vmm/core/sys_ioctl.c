@@ -7,15 +7,15 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-long __sys_ioctl(int fd, unsigned long request, void *arg)
+long sys_ioctl_raw(int fd, unsigned long request, void *arg)
 {
 	long ret = ioctl(fd, request, arg);
 	return ret < 0 ? -errno : ret;
 }
 
-long sys_ioctl(int fd, unsigned long request, void *arg, const char *name, const char *object)
+long sys_ioctl_named(int fd, unsigned long request, void *arg, const char *name, const char *object)
 {
-	long ret = __sys_ioctl(fd, request, arg);
+	long ret = sys_ioctl_raw(fd, request, arg);
 	if (ret < 0) {
 		if (object)
 			log_error("%s(%s): %s", name, object, strerror((int)-ret));

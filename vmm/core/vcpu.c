@@ -54,7 +54,7 @@ int vcpu_create(struct vm *vm, struct vcpu *vcpu, int id)
 	pthread_cond_init(&vcpu->cond, NULL);
 	vcpu->state = VCPU_CREATED;
 
-	long fd = SYS_IOCTL(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id, vcpu->name);
+	long fd = SYS_IOCTL_VALUE(vm->vm_fd, KVM_CREATE_VCPU, id, vcpu->name);
 	if (fd < 0)
 		return (int)fd;
 	vcpu->fd = (int)fd;
@@ -191,7 +191,7 @@ static void *vcpu_thread(void *arg)
 			atomic_store(&vm->first_run_ns, vm_now_ns() - vm->start_ns);
 		if (pv)
 			pvlock_vcpu_enter(pv, vcpu->id);
-		long ret = __sys_ioctl(vcpu->fd, KVM_RUN, NULL);
+		long ret = __SYS_IOCTL_VALUE(vcpu->fd, KVM_RUN, 0);
 		if (pv)
 			pvlock_vcpu_leave(pv, vcpu->id);
 		if (ret == -EINTR || ret == -EAGAIN) {

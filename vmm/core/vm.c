@@ -33,7 +33,7 @@ static int vm_open_kvm(struct vm *vm)
 						 : "");
 	}
 	vm->kvm_fd = fd;
-	long version = SYS_IOCTL(fd, KVM_GET_API_VERSION, 0, vm->cfg.kvm_path);
+	long version = SYS_IOCTL_VALUE(fd, KVM_GET_API_VERSION, 0, vm->cfg.kvm_path);
 	if (version < 0)
 		return (int)version;
 	if (version != KVM_API_VERSION)
@@ -44,9 +44,9 @@ static int vm_open_kvm(struct vm *vm)
 
 static int vm_check_vcpu_count(struct vm *vm)
 {
-	long max = __sys_ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_MAX_VCPUS);
+	long max = __SYS_IOCTL_VALUE(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 	if (max <= 0)
-		max = __sys_ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_NR_VCPUS);
+		max = __SYS_IOCTL_VALUE(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
 	if (max > arch_max_vcpus())
 		max = arch_max_vcpus();
 	if (vm->cfg.nr_vcpus > max)
@@ -98,11 +98,11 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, uint64_t start_ns)
 	int type = arch_vm_type(vm);
 	if (type < 0)
 		return type;
-	long fd = SYS_IOCTL(vm->kvm_fd, KVM_CREATE_VM, (unsigned long)type, "VM");
+	long fd = SYS_IOCTL_VALUE(vm->kvm_fd, KVM_CREATE_VM, type, "VM");
 	if (fd < 0)
 		return (int)fd;
 	vm->vm_fd = (int)fd;
-	long mmap_size = SYS_IOCTL(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0, NULL);
+	long mmap_size = SYS_IOCTL_VALUE(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0, NULL);
 	if (mmap_size < 0)
 		return (int)mmap_size;
 	vm->vcpu_mmap_size = (int)mmap_size;

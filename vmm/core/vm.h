@@ -8,6 +8,7 @@
 
 #include "bus.h"
 #include "hypercalls/hypercall.h"
+#include "hypercalls/services.h"
 #include "memory.h"
 
 #include <pthread.h>
@@ -29,28 +30,18 @@ enum roam_exit {
 	ROAM_EXIT_SIGNAL = 5, /* roam was told to stop (SIGTERM, SIGINT, SIGHUP, the console escape, the API's quit) */
 };
 
-#define VM_MAX_DISKS 8
-#define VM_MAX_NICS 4
-#define VM_DISK_PATH_MAX 512
-#define VM_TAP_NAME_MAX 16 /* IFNAMSIZ, with the terminating NUL */
+#define VM_MAX_DEVICE_OPTIONS 32
+#define VM_DEVICE_OPTION_NAME_MAX 24
+#define VM_DEVICE_OPTION_VALUE_MAX 512
 
-/* --disk FILE[,ro]: a virtio-blk disk backed by a raw image. */
-struct vm_disk_config {
-	char path[VM_DISK_PATH_MAX];
-	bool readonly;
-};
-
-/* --net tap=NAME[,mac=MAC]: a virtio-net NIC on a TAP device. */
-struct vm_nic_config {
-	char tap[VM_TAP_NAME_MAX];
-	uint8_t mac[6];
-	bool mac_set; /* else derived from the TAP name */
-};
-
-/* --console: where the terminal is connected (the 16550 always exists and always prints). */
-enum vm_console_kind {
-	VM_CONSOLE_SERIAL = 0, /* the 16550 (ttyS0) */
-	VM_CONSOLE_VIRTIO, /* a virtio console (hvc0) takes the terminal's input */
+/*
+ * A device option as given (`--disk a.img,ro`, `--rng`): the option's name ("disk") and value ("a.img,ro"; "" for
+ * a flag). The device type that owns the option (devices/device.h) checked its syntax when it was given, and parses
+ * it when it creates the device; snapshots record the options as they are.
+ */
+struct vm_device_option {
+	char name[VM_DEVICE_OPTION_NAME_MAX];
+	char value[VM_DEVICE_OPTION_VALUE_MAX];
 };
 
 /* restore --prefault: map the restored memory at stage 2 before the guest runs (arm64; see restore_prefault.c). */
@@ -75,19 +66,35 @@ struct vm_config {
 	const char *targets_path; /* --targets: NULL for none */
 	const char *targets_json; /* restore: the targets config carried in the snapshot (text), or NULL */
 	bool force_host; /* --force-host: start even if this host is not a target */
-	struct vm_disk_config disks[VM_MAX_DISKS]; /* --disk, in command-line order */
-	int nr_disks;
-	struct vm_nic_config nics[VM_MAX_NICS]; /* --net, in command-line order */
-	int nr_nics;
-	bool rng; /* --rng: a virtio entropy device */
-	enum vm_console_kind console; /* --console */
+	struct vm_device_option device_options[VM_MAX_DEVICE_OPTIONS]; /* --disk, --net, ...: in command-line order */
+	int nr_device_options;
 	const char *api_path; /* --api: the control socket (cmd_run serves it), NULL for none */
 	bool start_paused; /* --paused: every vCPU starts paused (created -> paused) until resumed through the API */
 	bool no_pvlock; /* --no-pvlock: no PV-lock region or hypercalls */
 	enum vm_prefault prefault; /* restore --prefault */
+	const struct vm_restore_base *restore_base; /* restore of a diff snapshot: its base, or NULL */
 };
 
 #define VM_MAX_DEVICES 48 /* the fixed devices and up to 32 virtio transports */
+
+/*
+ * Diff snapshots (snapshot/vm_snapshot.c): after a snapshot taken with tracking, dirty logging runs, and the next
+ * `snapshot --diff` writes only what changed since, naming that snapshot as its base.
+ */
+struct vm_snapshot_chain {
+	bool tracking; /* dirty logging runs for the next diff */
+	bool writing_diff; /* a diff is being written: the VM section announces its BASE */
+	char base_path[4096];
+	uint64_t base_size;
+	uint8_t base_sha256[32];
+};
+
+/* restore: a diff snapshot's base, checked and loaded before the diff itself (snapshot/diff_chain.c). */
+struct vm_restore_base {
+	char path[4096];
+	uint64_t size;
+	uint8_t sha256[32];
+};
 
 struct device_desc;
 
@@ -95,6 +102,12 @@ struct device_instance {
 	const struct device_desc *desc;
 	int instance; /* 0, 1, ... among the devices of the same desc */
 	void *state;
+};
+
+/* --targets (vmm/targets/targets_vm.h): the migration targets the VM's CPU presents. */
+struct vm_targets {
+	void *config; /* the architecture's parsed config (struct arm64_targets, ...), NULL without --targets */
+	char *text; /* the config as loaded (JSON): a snapshot carries it, so a restore applies the same config */
 };
 
 /* Delivers console input to the console device; returns how many bytes it accepted. */
@@ -113,7 +126,12 @@ struct vm {
 	struct device_instance devices[VM_MAX_DEVICES];
 	int nr_devices;
 	struct hypercall_table hypercalls;
+	struct hypercall_services services; /* the state of the hypercall services roam answers */
+	struct vm_targets targets;
 	struct pvlock *pvlock; /* NULL with --no-pvlock */
+	bool dirty_logging; /* dirty_log.c: a migration or diff snapshot is logging writes */
+	struct vm_snapshot_chain chain;
+	bool dirty_manual; /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 is enabled */
 	console_rx_fn console_rx;
 	void *console_rx_opaque;
 

@@ -1,7 +1,9 @@
 /*
  * CRC32C (Castagnoli: reflected polynomial 0x82f63b78, initial value and final xor 0xffffffff), the checksum of
- * roam's snapshot file header, section headers and section payloads (docs/snapshot-format.md). Portable C, table
- * driven (slicing by 8), the same on every architecture and byte order; the tables are const.
+ * roam's snapshot file header, section headers and section payloads (docs/snapshot-format.md). The CPU's CRC32C
+ * instructions where it has them (arm64's CRC32 extension, x86's SSE4.2; crc32c_accel/, one file per build
+ * architecture chosen by CMake), else portable C, table driven (slicing by 8), the same on every architecture and
+ * byte order; the tables are const.
  */
 #ifndef ROAM_CRC32C_H
 #define ROAM_CRC32C_H
@@ -18,5 +20,14 @@ uint32_t crc32c_update(uint32_t crc, const void *data, size_t len);
 
 /* The CRC32C of `len` bytes of `data`: crc32c_update(0, data, len). */
 uint32_t crc32c(const void *data, size_t len);
+
+/* crc32c_update's signature. */
+typedef uint32_t (*crc32c_fn)(uint32_t crc, const void *data, size_t len);
+
+/* crc32c_update by table only (the reference the accelerated versions are tested against). */
+uint32_t crc32c_table_update(uint32_t crc, const void *data, size_t len);
+
+/* crc32c_update by the CPU's instructions, or NULL when this CPU (or this build's architecture) has none. */
+crc32c_fn crc32c_accel(void);
 
 #endif

@@ -12,10 +12,20 @@
 
 /* Names of the section ids, indexed by id; NULL: not a section id of this roam. */
 static const char *const section_id_names[] = {
-    [SNAPSHOT_SEC_VM] = "vm",	      [SNAPSHOT_SEC_HOST] = "host",	  [SNAPSHOT_SEC_TARGETS] = "targets",
-    [SNAPSHOT_SEC_VCPU] = "vcpu",     [SNAPSHOT_SEC_IRQCHIP] = "irqchip", [SNAPSHOT_SEC_TIMER] = "timer",
-    [SNAPSHOT_SEC_DEVICE] = "device", [SNAPSHOT_SEC_PVLOCK] = "pvlock",	  [SNAPSHOT_SEC_HYPERCALLS] = "hypercalls",
-    [SNAPSHOT_SEC_MEMORY] = "memory", [SNAPSHOT_SEC_END] = "end",
+    [SNAPSHOT_SEC_VM] = "vm",
+    [SNAPSHOT_SEC_HOST] = "host",
+    [SNAPSHOT_SEC_TARGETS] = "targets",
+    [SNAPSHOT_SEC_VCPU] = "vcpu",
+    [SNAPSHOT_SEC_IRQCHIP] = "irqchip",
+    [SNAPSHOT_SEC_TIMER] = "timer",
+    [SNAPSHOT_SEC_DEVICE] = "device",
+    [SNAPSHOT_SEC_PVLOCK] = "pvlock",
+    [SNAPSHOT_SEC_HYPERCALLS] = "hypercalls",
+    [SNAPSHOT_SEC_MEMORY] = "memory",
+    [SNAPSHOT_SEC_MEMORY_DELTA] = "memory-delta",
+    [SNAPSHOT_SEC_PRECHECK] = "precheck",
+    [SNAPSHOT_SEC_BASE] = "base",
+    [SNAPSHOT_SEC_END] = "end",
 };
 
 const char *snapshot_section_id_name(uint32_t id)
@@ -51,7 +61,7 @@ void snapshot_section_name(uint32_t id, uint32_t instance, const void *payload, 
 		snprintf(buf, size, instance ? "id %u instance %u" : "id %u", id, instance);
 	else if (id == SNAPSHOT_SEC_DEVICE && device_name(payload, len, dev))
 		snprintf(buf, size, "device %u (%s)", instance, dev);
-	else if (id == SNAPSHOT_SEC_VCPU || id == SNAPSHOT_SEC_DEVICE || id == SNAPSHOT_SEC_MEMORY || instance)
+	else if (id == SNAPSHOT_SEC_VCPU || id == SNAPSHOT_SEC_DEVICE || snapshot_is_memory_id(id) || instance)
 		snprintf(buf, size, "%s %u", base, instance);
 	else
 		snprintf(buf, size, "%s", base);
@@ -165,11 +175,17 @@ bool snapshot_align_up(uint64_t v, uint64_t align, uint64_t *out)
 	return true;
 }
 
-bool snapshot_memory_layout(uint64_t payload_offset, uint64_t npages, uint32_t page_size, uint64_t present,
-			    uint64_t *bitmap_len, uint64_t *data_offset, uint64_t *payload_len)
+bool snapshot_is_memory_id(uint32_t id)
 {
-	uint64_t bm = npages / 8 + (npages % 8 != 0), end, data, bytes, len;
-	if (!snapshot_add(payload_offset, SNAPSHOT_MEMORY_HEADER_SIZE, &end) || !snapshot_add(end, bm, &end) ||
+	return id == SNAPSHOT_SEC_MEMORY || id == SNAPSHOT_SEC_MEMORY_DELTA;
+}
+
+bool snapshot_memory_layout(uint64_t payload_offset, uint64_t npages, uint32_t page_size, uint64_t present,
+			    int nbitmaps, uint64_t *bitmap_len, uint64_t *data_offset, uint64_t *payload_len)
+{
+	uint64_t bm = npages / 8 + (npages % 8 != 0), end, data, bytes, len, all;
+	if (!snapshot_mul(bm, (uint64_t)nbitmaps, &all) ||
+	    !snapshot_add(payload_offset, SNAPSHOT_MEMORY_HEADER_SIZE, &end) || !snapshot_add(end, all, &end) ||
 	    !snapshot_align_up(end, present ? page_size : 1, &data) || !snapshot_mul(present, page_size, &bytes) ||
 	    !snapshot_add(data - payload_offset, bytes, &len))
 		return false;

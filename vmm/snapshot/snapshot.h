@@ -19,6 +19,8 @@
 #include "core/file_util.h"
 #include "snap_codec.h"
 
+struct sha256;
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,6 +54,9 @@ enum snapshot_section_id {
 	SNAPSHOT_SEC_PVLOCK = 8, /* PV-lock region */
 	SNAPSHOT_SEC_HYPERCALLS = 9, /* hypercall services' state */
 	SNAPSHOT_SEC_MEMORY = 10, /* instance: memory slot; written by snapshot_write_memory */
+	SNAPSHOT_SEC_MEMORY_DELTA = 11, /* instance: memory slot; pages that replace earlier ones, repeatable */
+	SNAPSHOT_SEC_PRECHECK = 12, /* a sample of the CPU state, checked before a migration's source stops */
+	SNAPSHOT_SEC_BASE = 13, /* a diff snapshot's base: its path, size and SHA-256 */
 	SNAPSHOT_SEC_END = 255, /* written by snapshot_writer_commit */
 };
 
@@ -78,6 +83,9 @@ struct snapshot_memory_info {
 	uint64_t present; /* pages stored (the others are zero) */
 	uint64_t data_offset; /* snapshot offset of the first stored page, a multiple of page_size if any is stored */
 	const uint8_t *bitmap; /* bit i (LSB first) set: page i is stored; owned by the reader */
+	bool delta; /* a MEMORY_DELTA section: pages neither stored nor zeroed are left as they are */
+	const uint8_t *zero_bitmap; /* delta only: bit i set: page i is now zero (it is not stored) */
+	uint64_t zeroed; /* delta only: pages in zero_bitmap */
 };
 
 /* One section as snapshot_read_next returns it. */
@@ -109,6 +117,10 @@ struct snapshot_writer {
 	uint64_t sections; /* sections written, END excluded */
 	uint8_t *buf;
 	size_t buf_len;
+	struct sha256 *hash; /* of every byte written, when asked for (snapshot_writer_hash) */
+	uint8_t digest[32]; /* the hash, once committed */
+	uint64_t rate; /* bytes per second at most, 0 for no limit (snapshot_writer_set_rate) */
+	uint64_t rate_start_ns, rate_bytes; /* the limit's measure since it was set */
 	char err[SNAPSHOT_ERR_LEN];
 };
 
@@ -147,6 +159,9 @@ struct snapshot_reader {
  */
 void snapshot_section_name(uint32_t id, uint32_t instance, const void *payload, uint64_t len, char *buf, size_t size);
 
+/* Whether `id` is a memory section (MEMORY or MEMORY_DELTA): its pages are not buffered with the payload. */
+bool snapshot_is_memory_id(uint32_t id);
+
 /* The name of a section id ("vm", "vcpu", ..., "end"), or NULL if this roam does not know it. */
 const char *snapshot_section_id_name(uint32_t id);
 
@@ -161,6 +176,22 @@ int snapshot_writer_open_path(struct snapshot_writer *w, const char *path, const
 
 /* Starts a snapshot on an open fd (a pipe, standard output), which stays the caller's: commit does not close it. */
 int snapshot_writer_open_fd(struct snapshot_writer *w, int fd, const char *name, const char *arch);
+
+/*
+ * Sends what the writer has buffered, so that the reader sees every section written so far (a migration source
+ * flushes before it waits for the destination's answer). Returns 0 or the writer's error.
+ */
+int snapshot_writer_flush(struct snapshot_writer *w);
+
+/*
+ * Asks the writer for the SHA-256 of the whole snapshot (what names it as the base of a diff snapshot): call before
+ * the first section. Returns 0 or -ENOMEM. After a successful commit, snapshot_writer_digest gives it.
+ */
+int snapshot_writer_hash(struct snapshot_writer *w);
+void snapshot_writer_digest(struct snapshot_writer *w, uint8_t out[32]);
+
+/* Keeps the writer at `bytes_per_second` on average from now on (0: no limit), by sleeping in its writes. */
+void snapshot_writer_set_rate(struct snapshot_writer *w, uint64_t bytes_per_second);
 
 /* Sets the header's creation time (default: now). Only before the first section (for reproducible files). */
 void snapshot_writer_set_created(struct snapshot_writer *w, uint64_t seconds);
@@ -186,6 +217,17 @@ int snapshot_write_payload(struct snapshot_writer *w, uint32_t id, uint32_t inst
  */
 int64_t snapshot_write_memory(struct snapshot_writer *w, uint32_t instance, uint64_t gpa, const uint8_t *host,
 			      uint64_t size, uint32_t page_size, int fd);
+
+/*
+ * Writes a MEMORY_DELTA section for slot `instance`: the pages set in `pages` (a bitmap, bit i LSB first = page i)
+ * as they are now, those that are zero as bits of a zero bitmap, the others stored. Unlike a MEMORY section it may
+ * repeat, and pages it does not name keep what earlier sections gave them, so a stream of them carries memory
+ * that changes while it is sent (live migration, diff snapshots). The memory may change during the call: every
+ * page is copied before its checksum is taken. Same geometry rules as snapshot_write_memory. Returns the number
+ * of pages named (stored or zeroed), or -errno with w->err set.
+ */
+int64_t snapshot_write_memory_delta(struct snapshot_writer *w, uint32_t instance, uint64_t gpa, const uint8_t *host,
+				    uint64_t size, uint32_t page_size, const uint8_t *pages);
 
 /*
  * Ends the snapshot: writes the END section, flushes and fsyncs; for a path, renames the temporary file over it and
@@ -221,8 +263,9 @@ int snapshot_reader_open_fd(struct snapshot_reader *r, int fd, const char *name,
 int snapshot_read_next(struct snapshot_reader *r, struct snapshot_section *sec);
 
 /*
- * Reads the pages of MEMORY section `sec` (the last one snapshot_read_next returned) into `host`, `size` bytes that
- * the caller zeroed: pages not stored stay as they are. `size` must equal sec->mem.size. Uses mmap of the page data
+ * Reads the pages of MEMORY or MEMORY_DELTA section `sec` (the last one snapshot_read_next returned) into `host`,
+ * `size` bytes (for MEMORY, zeroed by the caller): pages not stored stay as they are; a delta's zeroed pages are
+ * cleared. `size` must equal sec->mem.size. Uses mmap of the page data
  * when the file is seekable, else reads the stream. The checksum is verified before success is returned: on any
  * error the memory holds garbage and the VM must not run. Returns the number of pages read, or -errno with r->err.
  */

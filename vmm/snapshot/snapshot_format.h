@@ -49,12 +49,13 @@ bool snapshot_mul(uint64_t a, uint64_t b, uint64_t *out);
 bool snapshot_align_up(uint64_t v, uint64_t align, uint64_t *out);
 
 /*
- * The layout of a memory section whose payload starts at snapshot offset `payload_offset`: the bitmap's length, the
- * snapshot offset of the page data (after the memory header, the bitmap and zero padding to a multiple of
- * page_size; no padding when no page is stored) and the payload's length. False on overflow.
+ * The layout of a memory section whose payload starts at snapshot offset `payload_offset`: the length of one bitmap
+ * (MEMORY has one, MEMORY_DELTA two: stored pages, then zeroed pages; `nbitmaps`), the snapshot offset of the page
+ * data (after the memory header, the bitmaps and zero padding to a multiple of page_size; no padding when no page
+ * is stored) and the payload's length. False on overflow.
  */
 bool snapshot_memory_layout(uint64_t payload_offset, uint64_t npages, uint32_t page_size, uint64_t present,
-			    uint64_t *bitmap_len, uint64_t *data_offset, uint64_t *payload_len);
+			    int nbitmaps, uint64_t *bitmap_len, uint64_t *data_offset, uint64_t *payload_len);
 
 /* True if all `len` bytes at p are zero. */
 bool snapshot_is_zero(const uint8_t *p, size_t len);

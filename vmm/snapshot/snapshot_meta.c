@@ -118,72 +118,81 @@ void snapshot_targets_decode(struct snap_reader *p, struct snapshot_targets_info
 
 void snapshot_vm_devices_encode(struct snap_writer *p, const struct vm_config *cfg)
 {
-	snap_put_u32(p, (uint32_t)cfg->nr_disks);
-	for (int i = 0; i < cfg->nr_disks; i++) {
-		put_str(p, cfg->disks[i].path, sizeof(cfg->disks[i].path));
-		snap_put_u8(p, cfg->disks[i].readonly);
+	snap_put_u32(p, (uint32_t)cfg->nr_device_options);
+	for (int i = 0; i < cfg->nr_device_options; i++) {
+		put_str(p, cfg->device_options[i].name, sizeof(cfg->device_options[i].name));
+		put_str(p, cfg->device_options[i].value, sizeof(cfg->device_options[i].value));
 	}
-	snap_put_u32(p, (uint32_t)cfg->nr_nics);
-	for (int i = 0; i < cfg->nr_nics; i++) {
-		put_str(p, cfg->nics[i].tap, sizeof(cfg->nics[i].tap));
-		snap_put_u8(p, cfg->nics[i].mac_set);
-		snap_put_bytes(p, cfg->nics[i].mac, sizeof(cfg->nics[i].mac));
-	}
-	snap_put_u8(p, cfg->rng);
-	snap_put_u8(p, cfg->console == VM_CONSOLE_VIRTIO);
 }
 
-void snapshot_vm_devices_decode(struct snap_reader *p, struct vm_config *cfg)
+/* Appends option --name with a value formatted from fmt, unless cfg is full (then p fails). */
+__attribute__((format(printf, 4, 5))) static void add_option(struct snap_reader *p, struct vm_config *cfg,
+							     const char *name, const char *fmt, ...)
 {
-	uint32_t disks = snap_get_u32(p, "disk count");
-	if (disks > VM_MAX_DISKS)
-		snap_reader_fail(p, "disk count");
-	for (uint32_t i = 0; !p->err && i < disks; i++) {
-		get_str(p, cfg->disks[i].path, sizeof(cfg->disks[i].path), "disk path");
-		cfg->disks[i].readonly = snap_get_u8(p, "disk read-only flag") != 0;
-	}
-	cfg->nr_disks = p->err ? 0 : (int)disks;
-	uint32_t nics = snap_get_u32(p, "NIC count");
-	if (nics > VM_MAX_NICS)
-		snap_reader_fail(p, "NIC count");
-	for (uint32_t i = 0; !p->err && i < nics; i++) {
-		get_str(p, cfg->nics[i].tap, sizeof(cfg->nics[i].tap), "TAP name");
-		cfg->nics[i].mac_set = snap_get_u8(p, "MAC flag") != 0;
-		snap_get_bytes(p, cfg->nics[i].mac, sizeof(cfg->nics[i].mac), "MAC");
-	}
-	cfg->nr_nics = p->err ? 0 : (int)nics;
-	cfg->rng = snap_get_u8(p, "rng flag") != 0;
-	cfg->console = snap_get_u8(p, "console kind") ? VM_CONSOLE_VIRTIO : VM_CONSOLE_SERIAL;
-}
-
-/* snprintf at buf + *n, keeping *n within size (a cut-short text stays terminated). */
-__attribute__((format(printf, 4, 5))) static void append(char *buf, size_t size, size_t *n, const char *fmt, ...)
-{
-	if (*n >= size)
+	if (cfg->nr_device_options == VM_MAX_DEVICE_OPTIONS) {
+		snap_reader_fail(p, "device count");
 		return;
+	}
+	struct vm_device_option *o = &cfg->device_options[cfg->nr_device_options++];
+	snprintf(o->name, sizeof(o->name), "%s", name);
 	va_list ap;
 	va_start(ap, fmt);
-	int w = vsnprintf(buf + *n, size - *n, fmt, ap);
+	vsnprintf(o->value, sizeof(o->value), fmt, ap);
 	va_end(ap);
-	*n += w > 0 ? (size_t)w : 0;
 }
 
-void snapshot_vm_devices_format(const struct vm_config *cfg, char *buf, size_t size)
+/* Version 2's typed record: disks, NICs, the entropy flag and the console kind. */
+static void decode_devices_v2(struct snap_reader *p, struct vm_config *cfg)
 {
-	size_t n = 0;
-	if (size)
-		buf[0] = '\0';
-	for (int i = 0; i < cfg->nr_disks; i++)
-		append(buf, size, &n, " --disk %s%s", cfg->disks[i].path, cfg->disks[i].readonly ? ",ro" : "");
-	for (int i = 0; i < cfg->nr_nics; i++)
-		append(buf, size, &n, " --net tap=%s", cfg->nics[i].tap);
-	if (cfg->rng)
-		append(buf, size, &n, " --rng");
-	if (cfg->console == VM_CONSOLE_VIRTIO)
-		append(buf, size, &n, " --console virtio");
+	char text[VM_DEVICE_OPTION_VALUE_MAX - 8];
+	uint32_t disks = snap_get_u32(p, "disk count");
+	if (disks > VM_MAX_DEVICE_OPTIONS)
+		snap_reader_fail(p, "disk count");
+	for (uint32_t i = 0; !p->err && i < disks; i++) {
+		get_str(p, text, sizeof(text), "disk path");
+		bool readonly = snap_get_u8(p, "disk read-only flag") != 0;
+		if (!p->err)
+			add_option(p, cfg, "disk", "%s%s", text, readonly ? ",ro" : "");
+	}
+	uint32_t nics = snap_get_u32(p, "NIC count");
+	if (nics > VM_MAX_DEVICE_OPTIONS)
+		snap_reader_fail(p, "NIC count");
+	for (uint32_t i = 0; !p->err && i < nics; i++) {
+		char tap[16];
+		uint8_t mac[6];
+		get_str(p, tap, sizeof(tap), "TAP name");
+		bool mac_set = snap_get_u8(p, "MAC flag") != 0;
+		snap_get_bytes(p, mac, sizeof(mac), "MAC");
+		if (p->err)
+			break;
+		if (mac_set)
+			add_option(p, cfg, "net", "tap=%s,mac=%02x:%02x:%02x:%02x:%02x:%02x", tap, mac[0], mac[1],
+				   mac[2], mac[3], mac[4], mac[5]);
+		else
+			add_option(p, cfg, "net", "tap=%s", tap);
+	}
+	if (snap_get_u8(p, "rng flag") && !p->err)
+		add_option(p, cfg, "rng", "%s", "");
+	if (snap_get_u8(p, "console kind") && !p->err)
+		add_option(p, cfg, "console", "%s", "virtio");
 }
 
-bool snapshot_vm_has_devices(const struct vm_config *cfg)
+void snapshot_vm_devices_decode(struct snap_reader *p, struct vm_config *cfg, uint32_t version)
 {
-	return cfg->nr_disks || cfg->nr_nics || cfg->rng || cfg->console != VM_CONSOLE_SERIAL;
+	cfg->nr_device_options = 0;
+	if (version == 2) {
+		decode_devices_v2(p, cfg);
+	} else {
+		uint32_t n = snap_get_u32(p, "device option count");
+		if (n > VM_MAX_DEVICE_OPTIONS)
+			snap_reader_fail(p, "device option count");
+		for (uint32_t i = 0; !p->err && i < n; i++) {
+			struct vm_device_option *o = &cfg->device_options[i];
+			get_str(p, o->name, sizeof(o->name), "device option name");
+			get_str(p, o->value, sizeof(o->value), "device option value");
+			cfg->nr_device_options = p->err ? (int)i : (int)i + 1;
+		}
+	}
+	if (p->err)
+		cfg->nr_device_options = 0;
 }

@@ -13,7 +13,9 @@
 #include <stdint.h>
 
 #define SNAPSHOT_HOST_VERSION 1u
-#define SNAPSHOT_VM_VERSION 2u /* the VM section: 1 the leading fields; 2 appends the devices and their backing */
+/* The VM section: 1 the leading fields; 2 appends the devices and their backing (typed); 3 the same as the
+ * device options given (name, value). */
+#define SNAPSHOT_VM_VERSION 3u
 #define SNAPSHOT_META_STR_LEN 256 /* host name, kernel release, roam version, target name (NUL included) */
 #define SNAPSHOT_META_TEXT_LEN 4096 /* kernel path, command line (NUL included) */
 #define SNAPSHOT_TARGETS_MAX 64 /* targets a TARGETS section may list */
@@ -21,6 +23,7 @@
 /* VM flags. */
 #define SNAPSHOT_VM_PVLOCK 0x1u /* the guest has the PV-lock region */
 #define SNAPSHOT_VM_TARGETS 0x2u /* the guest sees the CPU of a targets config (a TARGETS section follows) */
+#define SNAPSHOT_VM_DIFF 0x4u /* a diff snapshot: a BASE section follows, and memory is deltas on that base */
 
 /* HOST: the host the snapshot was taken on. midr: MIDR_EL1 on arm64, the PRID (CPUCFG word 0) on LoongArch. */
 struct snapshot_host_info {
@@ -42,24 +45,16 @@ struct snapshot_vm_info {
 struct vm_config;
 
 /*
- * VM version 2, after the leading fields: the devices the VM was started with and their backing (disk image paths
- * and read-only flags, TAP names and MACs, entropy device, console kind), so that `roam restore` without device
- * options recreates them. Encoding: u32 disks, each a string path and a u8 read-only flag; u32 NICs, each a string
- * TAP name, a u8 "MAC given" flag and 6 MAC bytes; u8 rng; u8 console (0 serial, 1 virtio).
+ * After the VM section's leading fields: the devices the VM was started with and their backing, so that `roam
+ * restore` without device options recreates them. Version 3 (written): u32 count, then per device option its name
+ * and its value as strings ("disk", "a.img,ro"). Version 2 (read): u32 disks, each a string path and a u8 read-only
+ * flag; u32 NICs, each a string TAP name, a u8 "MAC given" flag and 6 MAC bytes; u8 rng; u8 console (0 serial, 1
+ * virtio) - decoded into the same options. Strings come out NUL-terminated; values are not checked here.
  */
 void snapshot_vm_devices_encode(struct snap_writer *p, const struct vm_config *cfg);
 
-/* Decodes those fields into cfg's disks, nics, rng and console (nothing else); errors stay in p->err. */
-void snapshot_vm_devices_decode(struct snap_reader *p, struct vm_config *cfg);
-
-/*
- * The devices of cfg as `roam run` options, each with a leading space (" --disk /img,ro --net tap=tap0 --rng
- * --console virtio"; "" for none), cut short to fit `size`. Paths are as stored: print untrusted ones escaped.
- */
-void snapshot_vm_devices_format(const struct vm_config *cfg, char *buf, size_t size);
-
-/* Whether cfg names any device (--disk, --net, --rng or --console virtio). */
-bool snapshot_vm_has_devices(const struct vm_config *cfg);
+/* Decodes them (the section's `version`, 2 or 3) into cfg's device options (nothing else); errors in p->err. */
+void snapshot_vm_devices_decode(struct snap_reader *p, struct vm_config *cfg, uint32_t version);
 
 /* One CPU implementation of a targets config. */
 struct snapshot_target {

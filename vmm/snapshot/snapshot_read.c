@@ -212,7 +212,7 @@ static int r_section_header(struct snapshot_reader *r, struct snapshot_section *
 	sec->offset = r->offset;
 	sec->known = snapshot_section_id_name(s.id) != NULL;
 	snapshot_section_name(s.id, s.instance, NULL, 0, sec->name, sizeof(sec->name));
-	if (s.id != SNAPSHOT_SEC_MEMORY && s.length > SNAPSHOT_MAX_PAYLOAD)
+	if (!snapshot_is_memory_id(s.id) && s.length > SNAPSHOT_MAX_PAYLOAD)
 		return snapshot_in_fatal(r, sec, -EFBIG, "%llu bytes is more than the limit of %u MiB",
 					 (unsigned long long)s.length, SNAPSHOT_MAX_PAYLOAD >> 20);
 	if (!snapshot_add(sec->offset, s.length, end) || !snapshot_add(*end, SNAPSHOT_SECTION_TRAILER_SIZE, end))
@@ -265,7 +265,7 @@ int snapshot_read_next(struct snapshot_reader *r, struct snapshot_section *sec)
 			return ret;
 		snprintf(what, sizeof(what), "section \"%s\"", sec->name);
 		uint32_t unknown_flags = sec->flags & ~SNAPSHOT_FLAG_MANDATORY;
-		uint32_t max = sec->id == SNAPSHOT_SEC_MEMORY ? SNAPSHOT_MEMORY_VERSION
+		uint32_t max = snapshot_is_memory_id(sec->id) ? SNAPSHOT_MEMORY_VERSION
 			       : sec->id == SNAPSHOT_SEC_END  ? SNAPSHOT_END_VERSION
 							      : UINT32_MAX;
 		char why[SNAPSHOT_ERR_LEN / 2];
@@ -308,7 +308,7 @@ int snapshot_read_next(struct snapshot_reader *r, struct snapshot_section *sec)
 				    r->name, sec->name, sec->version, max);
 			continue;
 		}
-		if (sec->id == SNAPSHOT_SEC_MEMORY) {
+		if (snapshot_is_memory_id(sec->id)) {
 			if (snapshot_in_memory_header(r, sec, what, end, &crc) < 0)
 				return r->fatal;
 			r->cur = *sec;
@@ -340,7 +340,7 @@ int snapshot_section_begin(struct snapshot_reader *r, const struct snapshot_sect
 {
 	if (r->fatal)
 		return r->fatal;
-	if (sec->id == SNAPSHOT_SEC_MEMORY || (sec->length && !sec->payload))
+	if (snapshot_is_memory_id(sec->id) || (sec->length && !sec->payload))
 		return snapshot_reader_fail(r, sec, -EINVAL, "has no payload to decode");
 	if (sec->version > max_version) {
 		if (sec->flags & SNAPSHOT_FLAG_MANDATORY)

@@ -42,24 +42,39 @@ int snapshot_in_memory_header(struct snapshot_reader *r, struct snapshot_section
 		    r, sec, -EBADMSG, "corrupt (%#llx bytes at %#llx, %llu pages of %u bytes stored)",
 		    (unsigned long long)m->size, (unsigned long long)m->gpa, (unsigned long long)m->present, ps);
 	uint64_t npages = m->size / ps;
-	if (!snapshot_memory_layout(sec->offset, npages, ps, m->present, &bm_len, &m->data_offset, &payload_len) ||
+	m->delta = sec->id == SNAPSHOT_SEC_MEMORY_DELTA;
+	int nbitmaps = m->delta ? 2 : 1;
+	if (!snapshot_memory_layout(sec->offset, npages, ps, m->present, nbitmaps, &bm_len, &m->data_offset,
+				    &payload_len) ||
 	    payload_len != sec->length)
 		return snapshot_in_fatal(r, sec, -EBADMSG, "corrupt (%llu bytes long, its header implies %llu)",
 					 (unsigned long long)sec->length, (unsigned long long)payload_len);
 	free(r->bitmap);
-	r->bitmap = malloc(bm_len);
+	r->bitmap = malloc(bm_len * (uint64_t)nbitmaps);
 	if (!r->bitmap)
 		return snapshot_in_fatal(r, sec, -ENOMEM, "out of memory for the page bitmap");
-	ret = snapshot_in_exact(r, r->bitmap, bm_len, what, end, crc);
+	ret = snapshot_in_exact(r, r->bitmap, bm_len * (uint64_t)nbitmaps, what, end, crc);
 	if (ret < 0)
 		return ret;
-	for (uint64_t i = 0; i < bm_len; i++)
+	const uint8_t *zero = m->delta ? r->bitmap + bm_len : NULL;
+	uint64_t zbits = 0;
+	bool overlap = false;
+	for (uint64_t i = 0; i < bm_len; i++) {
 		bits += (uint64_t)__builtin_popcount(r->bitmap[i]);
-	if (bits != m->present || (npages % 8 && (r->bitmap[bm_len - 1] >> (npages % 8))))
-		return snapshot_in_fatal(r, sec, -EBADMSG, "corrupt (the page bitmap does not match %llu stored pages)",
-					 (unsigned long long)m->present);
+		if (zero) {
+			zbits += (uint64_t)__builtin_popcount(zero[i]);
+			overlap |= (r->bitmap[i] & zero[i]) != 0;
+		}
+	}
+	bool tail =
+	    npages % 8 && ((r->bitmap[bm_len - 1] >> (npages % 8)) || (zero && (zero[bm_len - 1] >> (npages % 8))));
+	if (bits != m->present || tail || overlap)
+		return snapshot_in_fatal(r, sec, -EBADMSG, "corrupt (the page %s not match %llu stored pages)",
+					 m->delta ? "bitmaps do" : "bitmap does", (unsigned long long)m->present);
 	m->bitmap = r->bitmap;
-	r->cur_left = sec->length - sizeof(h) - bm_len;
+	m->zero_bitmap = zero;
+	m->zeroed = zbits;
+	r->cur_left = sec->length - sizeof(h) - bm_len * (uint64_t)nbitmaps;
 	return 0;
 }
 
@@ -122,7 +137,7 @@ int64_t snapshot_read_memory(struct snapshot_reader *r, struct snapshot_section 
 {
 	if (r->fatal)
 		return r->fatal;
-	if (sec->id != SNAPSHOT_SEC_MEMORY || !r->cur_open || sec->offset != r->cur.offset)
+	if (!snapshot_is_memory_id(sec->id) || !r->cur_open || sec->offset != r->cur.offset)
 		return snapshot_reader_fail(r, sec, -EINVAL, "not the memory section being read");
 	const struct snapshot_memory_info *m = &r->cur.mem;
 	if (size != m->size)
@@ -143,5 +158,9 @@ int64_t snapshot_read_memory(struct snapshot_reader *r, struct snapshot_section 
 	if (!sec->crc_ok) /* inspect mode: still an error here, the memory is garbage */
 		return snapshot_in_fatal(r, sec, -EBADMSG, "checksum mismatch (stored 0x%08x, computed 0x%08x)",
 					 sec->stored_crc, sec->computed_crc);
-	return (int64_t)m->present;
+	/* A delta's zeroed pages, once the whole section is known to be intact. */
+	for (uint64_t i = 0; m->zero_bitmap && i < m->size / m->page_size; i++)
+		if (m->zero_bitmap[i / 8] & (1u << (i % 8)))
+			memset(host + i * m->page_size, 0, m->page_size);
+	return (int64_t)(m->present + m->zeroed);
 }

@@ -4,6 +4,7 @@
  * that commit fsyncs and renames, so the previous snapshot survives any failure.
  */
 #include "crc32c.h"
+#include "sha256.h"
 #include "snapshot_format.h"
 
 #include <errno.h>
@@ -22,6 +23,7 @@
 
 #define WRITE_BUF_SIZE (256u << 10)
 #define WRITE_MAX_CHUNK (1u << 30) /* one write() of page data at most */
+#define WRITE_BOUNCE (1u << 20) /* pages are copied in runs of this much before their checksum is taken */
 
 static const uint8_t zero_page[4096];
 
@@ -41,8 +43,55 @@ static int w_fail(struct snapshot_writer *w, int err, const char *fmt, ...)
 	return err;
 }
 
+static uint64_t w_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* With a rate limit: sleeps until `len` more bytes keep the average at the limit. */
+static void w_pace(struct snapshot_writer *w, size_t len)
+{
+	if (!w->rate)
+		return;
+	w->rate_bytes += len;
+	uint64_t due = w->rate_start_ns + (uint64_t)((double)w->rate_bytes * 1e9 / (double)w->rate), now = w_now_ns();
+	if (due > now) {
+		struct timespec ts = {.tv_sec = (time_t)((due - now) / 1000000000ull),
+				      .tv_nsec = (long)((due - now) % 1000000000ull)};
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
+}
+
+int snapshot_writer_hash(struct snapshot_writer *w)
+{
+	if (!w->hash)
+		w->hash = malloc(sizeof(*w->hash));
+	if (!w->hash)
+		return w_fail(w, -ENOMEM, "out of memory");
+	sha256_init(w->hash);
+	return 0;
+}
+
+void snapshot_writer_digest(struct snapshot_writer *w, uint8_t out[32])
+{
+	memcpy(out, w->digest, 32);
+}
+
+void snapshot_writer_set_rate(struct snapshot_writer *w, uint64_t bytes_per_second)
+{
+	w->rate = bytes_per_second;
+	w->rate_start_ns = w_now_ns();
+	w->rate_bytes = 0;
+}
+
 static int w_raw(struct snapshot_writer *w, const uint8_t *p, size_t len)
 {
+	w_pace(w, len);
+	if (w->hash)
+		sha256_update(w->hash, p, len);
 	while (len) {
 		ssize_t n = write(w->fd, p, len);
 		if (n < 0 && errno == EINTR)
@@ -90,6 +139,13 @@ static int w_header(struct snapshot_writer *w)
 		return w_fail(w, -ENOMEM, "out of memory");
 	w->header_done = true;
 	return w_out(w, h, sizeof(h));
+}
+
+int snapshot_writer_flush(struct snapshot_writer *w)
+{
+	if (w->error || w_header(w) < 0)
+		return w->error;
+	return w_flush(w);
 }
 
 static int w_init(struct snapshot_writer *w, int fd, const char *name, const char *arch)
@@ -167,7 +223,7 @@ int snapshot_write_section(struct snapshot_writer *w, uint32_t id, uint32_t inst
 	if (w->error)
 		return w->error;
 	snapshot_section_name(id, instance, payload, len, name, sizeof(name));
-	if (id == SNAPSHOT_SEC_MEMORY || id == SNAPSHOT_SEC_END)
+	if (snapshot_is_memory_id(id) || id == SNAPSHOT_SEC_END)
 		return w_fail(w, -EINVAL, "section \"%s\": written by %s only", name,
 			      id == SNAPSHOT_SEC_END ? "snapshot_writer_commit" : "snapshot_write_memory");
 	if (len > SNAPSHOT_MAX_PAYLOAD)
@@ -204,7 +260,11 @@ static int w_out_crc(struct snapshot_writer *w, const uint8_t *p, uint64_t len, 
 	return w->error;
 }
 
-/* The pages of the memory section: the header, bitmap and padding are written; `pad` bytes of zeros come first. */
+/*
+ * Writes the pages set in `bitmap` from host, through a bounce buffer: the checksum is taken over the copy that is
+ * written, so memory that changes meanwhile (a running guest, in live migration) can never disagree with it. `pad`
+ * bytes of zeros come first (the header, bitmaps and padding are written).
+ */
 static int w_memory_data(struct snapshot_writer *w, const uint8_t *host, const uint8_t *bitmap, uint64_t npages,
 			 uint32_t page_size, uint64_t pad, uint32_t *crc)
 {
@@ -213,18 +273,71 @@ static int w_memory_data(struct snapshot_writer *w, const uint8_t *host, const u
 		w_out_crc(w, zero_page, n, crc);
 		pad -= n;
 	}
+	uint8_t *bounce = malloc(WRITE_BOUNCE > page_size ? WRITE_BOUNCE : page_size);
+	if (!bounce)
+		return w_fail(w, -ENOMEM, "out of memory for the page buffer");
+	uint64_t per_copy = WRITE_BOUNCE > page_size ? WRITE_BOUNCE / page_size : 1;
 	for (uint64_t i = 0; i < npages && !w->error;) {
 		if (!(bitmap[i / 8] & (1u << (i % 8)))) {
 			i++;
 			continue;
 		}
 		uint64_t j = i + 1;
-		while (j < npages && (bitmap[j / 8] & (1u << (j % 8))))
+		while (j < npages && j - i < per_copy && (bitmap[j / 8] & (1u << (j % 8))))
 			j++;
-		w_out_crc(w, host + i * page_size, (j - i) * page_size, crc);
+		memcpy(bounce, host + i * page_size, (j - i) * page_size);
+		w_out_crc(w, bounce, (j - i) * page_size, crc);
 		i = j;
 	}
+	free(bounce);
 	return w->error;
+}
+
+/* Checks a memory section's geometry; 0, or the writer's error naming section `name`. */
+static int w_memory_geometry(struct snapshot_writer *w, const char *name, uint64_t gpa, uint64_t size,
+			     uint32_t page_size)
+{
+	uint64_t end;
+	if (page_size < SNAPSHOT_MIN_PAGE_SIZE || page_size > SNAPSHOT_MAX_PAGE_SIZE || (page_size & (page_size - 1)))
+		return w_fail(w, -EINVAL, "section \"%s\": page size %u is not a power of two from 4 KiB to 1 MiB",
+			      name, page_size);
+	if (size == 0 || size % page_size || gpa % page_size || !snapshot_add(gpa, size, &end))
+		return w_fail(w, -EINVAL,
+			      "section \"%s\": %#llx bytes at %#llx is not a non-empty range of whole %u-byte pages",
+			      name, (unsigned long long)size, (unsigned long long)gpa, page_size);
+	if (size / page_size > SNAPSHOT_MAX_PAGES)
+		return w_fail(w, -EFBIG, "section \"%s\": %llu pages is more than the limit of %llu", name,
+			      (unsigned long long)(size / page_size), SNAPSHOT_MAX_PAGES);
+	return 0;
+}
+
+/* Writes a memory section whose bitmaps are known: header, memory header, bitmaps, padding, pages, trailer. */
+static int w_memory_section(struct snapshot_writer *w, uint32_t id, uint32_t instance, uint64_t gpa,
+			    const uint8_t *host, uint64_t size, uint32_t page_size, const uint8_t *stored,
+			    const uint8_t *zeroed, uint64_t present)
+{
+	uint64_t npages = size / page_size, bm_len, data_offset, payload_len;
+	int nbitmaps = zeroed ? 2 : 1;
+	if (!snapshot_memory_layout(w->offset + SNAPSHOT_SECTION_HEADER_SIZE, npages, page_size, present, nbitmaps,
+				    &bm_len, &data_offset, &payload_len))
+		return w_fail(w, -EFBIG, "section \"memory %u\": too large", instance);
+	uint8_t hdr[SNAPSHOT_SECTION_HEADER_SIZE], mhdr[SNAPSHOT_MEMORY_HEADER_SIZE], trailer[4];
+	uint32_t crc = 0;
+	if (snapshot_encode_section_header(id, instance, SNAPSHOT_MEMORY_VERSION, SNAPSHOT_FLAG_MANDATORY, payload_len,
+					   hdr) < 0 ||
+	    snapshot_encode_memory_header(gpa, size, page_size, present, mhdr) < 0)
+		return w_fail(w, -ENOMEM, "out of memory");
+	w_out(w, hdr, sizeof(hdr));
+	w_out_crc(w, mhdr, sizeof(mhdr), &crc);
+	w_out_crc(w, stored, bm_len, &crc);
+	if (zeroed)
+		w_out_crc(w, zeroed, bm_len, &crc);
+	w_memory_data(w, host, stored, npages, page_size, data_offset - w->offset, &crc);
+	snapshot_put_le32(trailer, crc);
+	if (w_out(w, trailer, sizeof(trailer)) < 0)
+		return w->error;
+	w->sections++;
+	return 0;
 }
 
 /*
@@ -253,28 +366,16 @@ static uint64_t data_range(int fd, uint64_t *i, uint64_t npages, uint32_t page_s
 int64_t snapshot_write_memory(struct snapshot_writer *w, uint32_t instance, uint64_t gpa, const uint8_t *host,
 			      uint64_t size, uint32_t page_size, int fd)
 {
-	uint64_t end, npages, present = 0, bm_len, data_offset, payload_len;
+	char name[SNAPSHOT_NAME_LEN];
 	if (w->error || w_header(w) < 0)
 		return w->error;
-	if (page_size < SNAPSHOT_MIN_PAGE_SIZE || page_size > SNAPSHOT_MAX_PAGE_SIZE || (page_size & (page_size - 1)))
-		return w_fail(w, -EINVAL,
-			      "section \"memory %u\": page size %u is not a power of two from 4 KiB to 1 MiB", instance,
-			      page_size);
-	if (size == 0 || size % page_size || gpa % page_size || !snapshot_add(gpa, size, &end))
-		return w_fail(
-		    w, -EINVAL,
-		    "section \"memory %u\": %#llx bytes at %#llx is not a non-empty range of whole %u-byte pages",
-		    instance, (unsigned long long)size, (unsigned long long)gpa, page_size);
-	npages = size / page_size;
-	if (npages > SNAPSHOT_MAX_PAGES)
-		return w_fail(w, -EFBIG, "section \"memory %u\": %llu pages is more than the limit of %llu", instance,
-			      (unsigned long long)npages, SNAPSHOT_MAX_PAGES);
-	if (!snapshot_memory_layout(w->offset + SNAPSHOT_SECTION_HEADER_SIZE, npages, page_size, npages, &bm_len,
-				    &data_offset, &payload_len))
-		return w_fail(w, -EFBIG, "section \"memory %u\": too large", instance);
-	uint8_t *bitmap = calloc(1, bm_len);
+	snprintf(name, sizeof(name), "memory %u", instance);
+	if (w_memory_geometry(w, name, gpa, size, page_size) < 0)
+		return w->error;
+	uint64_t npages = size / page_size, present = 0;
+	uint8_t *bitmap = calloc(1, npages / 8 + 1);
 	if (!bitmap)
-		return w_fail(w, -ENOMEM, "section \"memory %u\": out of memory for the page bitmap", instance);
+		return w_fail(w, -ENOMEM, "section \"%s\": out of memory for the page bitmap", name);
 	for (uint64_t i = 0; i < npages;) {
 		for (uint64_t end = data_range(fd, &i, npages, page_size); i < end; i++) {
 			if (!snapshot_is_zero(host + i * page_size, page_size)) {
@@ -283,26 +384,41 @@ int64_t snapshot_write_memory(struct snapshot_writer *w, uint32_t instance, uint
 			}
 		}
 	}
-	snapshot_memory_layout(w->offset + SNAPSHOT_SECTION_HEADER_SIZE, npages, page_size, present, &bm_len,
-			       &data_offset, &payload_len);
-	uint8_t hdr[SNAPSHOT_SECTION_HEADER_SIZE], mhdr[SNAPSHOT_MEMORY_HEADER_SIZE], trailer[4];
-	uint32_t crc = 0;
-	if (snapshot_encode_section_header(SNAPSHOT_SEC_MEMORY, instance, SNAPSHOT_MEMORY_VERSION,
-					   SNAPSHOT_FLAG_MANDATORY, payload_len, hdr) < 0 ||
-	    snapshot_encode_memory_header(gpa, size, page_size, present, mhdr) < 0) {
-		free(bitmap);
-		return w_fail(w, -ENOMEM, "out of memory");
-	}
-	w_out(w, hdr, sizeof(hdr));
-	w_out_crc(w, mhdr, sizeof(mhdr), &crc);
-	w_out_crc(w, bitmap, bm_len, &crc);
-	w_memory_data(w, host, bitmap, npages, page_size, data_offset - w->offset, &crc);
+	int ret = w_memory_section(w, SNAPSHOT_SEC_MEMORY, instance, gpa, host, size, page_size, bitmap, NULL, present);
 	free(bitmap);
-	snapshot_put_le32(trailer, crc);
-	if (w_out(w, trailer, sizeof(trailer)) < 0)
+	return ret < 0 ? ret : (int64_t)present;
+}
+
+int64_t snapshot_write_memory_delta(struct snapshot_writer *w, uint32_t instance, uint64_t gpa, const uint8_t *host,
+				    uint64_t size, uint32_t page_size, const uint8_t *pages)
+{
+	char name[SNAPSHOT_NAME_LEN];
+	if (w->error || w_header(w) < 0)
 		return w->error;
-	w->sections++;
-	return (int64_t)present;
+	snprintf(name, sizeof(name), "memory-delta %u", instance);
+	if (w_memory_geometry(w, name, gpa, size, page_size) < 0)
+		return w->error;
+	uint64_t npages = size / page_size, bm_len = npages / 8 + (npages % 8 != 0), present = 0, zeroed = 0;
+	uint8_t *stored = calloc(2, bm_len + 1);
+	if (!stored)
+		return w_fail(w, -ENOMEM, "section \"%s\": out of memory for the page bitmaps", name);
+	uint8_t *zero = stored + bm_len + 1;
+	for (uint64_t i = 0; i < npages; i++) {
+		if (!(pages[i / 8] & (1u << (i % 8))))
+			continue;
+		/* A page zero now is named as such; one that changes after this look is sent whole (or again later). */
+		if (snapshot_is_zero(host + i * page_size, page_size)) {
+			zero[i / 8] |= (uint8_t)(1u << (i % 8));
+			zeroed++;
+		} else {
+			stored[i / 8] |= (uint8_t)(1u << (i % 8));
+			present++;
+		}
+	}
+	int ret =
+	    w_memory_section(w, SNAPSHOT_SEC_MEMORY_DELTA, instance, gpa, host, size, page_size, stored, zero, present);
+	free(stored);
+	return ret < 0 ? ret : (int64_t)(present + zeroed);
 }
 
 int snapshot_writer_commit(struct snapshot_writer *w)
@@ -318,6 +434,8 @@ int snapshot_writer_commit(struct snapshot_writer *w)
 	snap_writer_fini(&end);
 	if (!w->error)
 		w_flush(w);
+	if (!w->error && w->hash)
+		sha256_final(w->hash, w->digest);
 	/* A pipe or a terminal cannot be fsync'ed; a file can (the atomic file's commit does its own). */
 	if (!w->error && !w->owns_fd && fstat(w->fd, &st) == 0 && S_ISREG(st.st_mode) && fsync(w->fd) < 0)
 		w_fail(w, -errno, "cannot fsync: %s", strerror(errno));
@@ -340,7 +458,9 @@ void snapshot_writer_abort(struct snapshot_writer *w)
 	w->fd = -1;
 	w->owns_fd = false;
 	free(w->buf);
+	free(w->hash);
 	w->buf = NULL;
+	w->hash = NULL;
 	w->buf_len = 0;
 	if (!w->error)
 		w->error = -EBADF; /* closed: later calls fail, w->err stays as it was */

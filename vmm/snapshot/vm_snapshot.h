@@ -28,12 +28,29 @@ struct vm_snapshot_result {
 int vm_snapshot_save(struct vm *vm, const char *path, int fd, bool stop, struct vm_snapshot_result *res, char *err,
 		     size_t err_len);
 
+struct vm_snapshot_options {
+	bool stop; /* end the VM afterwards (its state is in the snapshot) */
+	bool track; /* start (or go on with) dirty tracking: this snapshot is the base of the next diff */
+	bool diff; /* a diff on the last tracked snapshot: only the pages written since (diff_chain.h) */
+};
+
 /*
- * Reads the HOST, VM and TARGETS sections (which come first) and fills the parts of `cfg` that the snapshot
- * decides: memory, vCPUs, PV lock, targets. `targets_json` receives the targets text (malloc'd, or NULL). Prints
- * where the snapshot comes from. Returns 0 or -errno after one line naming the file and the reason.
+ * vm_snapshot_save with options. A diff needs a tracked base (else -EINVAL, "--diff: no base: ..."), and both
+ * need a file, not "-". A snapshot without tracking ends a chain. On success with tracking, this snapshot's path,
+ * size and SHA-256 are the next diff's base.
  */
-int vm_restore_config(struct snapshot_reader *r, struct vm_config *cfg, char **targets_json);
+int vm_snapshot_save_opts(struct vm *vm, const char *path, int fd, const struct vm_snapshot_options *opt,
+			  struct vm_snapshot_result *res, char *err, size_t err_len);
+
+/*
+ * Reads the HOST, VM, TARGETS and BASE sections (which come first) and fills the parts of `cfg` that the snapshot
+ * decides: memory, vCPUs, PV lock, targets, devices. `targets_json` receives the targets text (malloc'd, or NULL);
+ * `base` the base of a diff snapshot (base->path empty: a whole snapshot). Prints where the snapshot comes from.
+ * Returns 0 or -errno after one line naming the file and the reason.
+ */
+struct vm_restore_base;
+int vm_restore_config(struct snapshot_reader *r, struct vm_config *cfg, char **targets_json,
+		      struct vm_restore_base *base);
 
 /*
  * Reads every remaining section into the freshly created `vm` (not started): vCPU state after a compatibility check

@@ -4,26 +4,15 @@
 #ifndef ROAM_ARM64_H
 #define ROAM_ARM64_H
 
-#include "hypercalls/discover_impl.h"
-#include "hypercalls/pvlock.h"
-
 #include <stdbool.h>
 #include <stdint.h>
 
 struct vcpu;
 
-struct arm64_targets;
-
 struct arch_vm {
 	int gic_fd;
 	uint32_t ipa_bits;
-	struct arm64_targets *targets; /* --targets, NULL without */
-	struct discover_impl_service discover; /* the targets' identities, answered to the guest */
-	struct pvlock_service pvlock; /* the PV-lock calls' answers */
-	uint64_t vendor_bmap, vendor_bmap_2; /* KVM's vendor-hypervisor service bitmaps, for FEATURES */
-	uint32_t roam_bits_96_127; /* roam's own services in the FEATURES answer (x3) */
 	uint64_t restored_counter; /* the guest counter a restore continues from */
-	char *targets_text; /* the targets config as loaded (JSON), for snapshots */
 	bool counter_restored; /* the counter offset restored time: skip per-vCPU counter registers */
 };
 
@@ -31,7 +20,7 @@ struct arch_vcpu {
 	uint64_t mpidr; /* as KVM reports it after KVM_ARM_VCPU_INIT */
 };
 
-/* KVM_GET_ONE_REG / KVM_SET_ONE_REG on a vCPU; `what` names the register in messages ("PC", "MIDR_EL1"). */
+/* KVM_GET_ONE_REG / KVM_SET_ONE_REG on a vCPU (core/vcpu_reg.h); `what` names the register ("PC", "MIDR_EL1"). */
 int arm64_get_reg(struct vcpu *vcpu, uint64_t id, uint64_t *value, const char *what);
 int arm64_set_reg(struct vcpu *vcpu, uint64_t id, uint64_t value, const char *what);
 

@@ -4,6 +4,7 @@
  */
 #include "arch.h"
 #include "arm64.h"
+#include "core/boot_file.h"
 #include "core/log.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
@@ -16,52 +17,7 @@
 #include "smccc.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-struct boot_file {
-	const char *what; /* "kernel", "initrd" */
-	const char *path;
-	int fd;
-	uint64_t size;
-};
-
-static int boot_file_open(struct boot_file *f, const char *what, const char *path)
-{
-	struct stat st;
-	f->what = what;
-	f->path = path;
-	f->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (f->fd < 0)
-		return log_errno(-errno, "%s %s: %s", what, path, strerror(errno));
-	if (fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(f->fd);
-		f->fd = -1;
-		return log_errno(-EINVAL, "%s %s: not a regular file", what, path);
-	}
-	f->size = (uint64_t)st.st_size;
-	return 0;
-}
-
-static int boot_file_load(struct boot_file *f, struct vm *vm, uint64_t gpa)
-{
-	uint8_t *dst = memory_gpa_to_host(&vm->mem, gpa, f->size);
-	if (!dst)
-		return log_errno(-ENOSPC, "%s %s: does not fit in guest RAM at %#llx", f->what, f->path,
-				 (unsigned long long)gpa);
-	for (uint64_t done = 0; done < f->size;) {
-		ssize_t n = pread(f->fd, dst + done, f->size - done, (off_t)done);
-		if (n <= 0)
-			return log_errno(n < 0 ? -errno : -EIO, "%s %s: read failed: %s", f->what, f->path,
-					 n < 0 ? strerror(errno) : "file shrank");
-		done += (uint64_t)n;
-	}
-	return 0;
-}
 
 static void boot_add_devices(void *opaque, struct fdt_builder *b)
 {
@@ -100,27 +56,15 @@ static int boot_write_fdt(struct vm *vm, const struct arm64_boot_plan *plan, uin
 	return ret;
 }
 
-static int boot_read_image_header(struct boot_file *kernel, struct arm64_image *img)
+static int boot_parse_image(const uint8_t *head, size_t len, uint64_t size, void *img, const char **why)
 {
-	uint8_t header[ARM64_IMAGE_HEADER_SIZE];
-	const char *why;
-	ssize_t n = pread(kernel->fd, header, sizeof(header), 0);
-	int ret = arm64_image_parse(header, n < 0 ? 0 : (size_t)n, kernel->size, img, &why);
-	if (ret)
-		log_error("kernel %s: %s", kernel->path, why);
-	return ret;
+	return arm64_image_parse(head, len, size, img, why);
 }
 
 int arch_check_kernel(const char *path)
 {
-	struct boot_file kernel;
 	struct arm64_image img;
-	int ret = boot_file_open(&kernel, "kernel", path);
-	if (ret)
-		return ret;
-	ret = boot_read_image_header(&kernel, &img);
-	close(kernel.fd);
-	return ret;
+	return boot_kernel_check(path, ARM64_IMAGE_HEADER_SIZE, boot_parse_image, &img);
 }
 
 /* Loads kernel, initrd and device tree and points vCPU 0 at the kernel. */
@@ -136,7 +80,7 @@ static int boot_load_guest(struct vm *vm)
 		ret = boot_file_open(&initrd, "initrd", vm->cfg.initrd_path);
 	if (ret)
 		goto out;
-	ret = boot_read_image_header(&kernel, &img);
+	ret = boot_kernel_parse(&kernel, ARM64_IMAGE_HEADER_SIZE, boot_parse_image, &img);
 	if (ret)
 		goto out;
 	ret = arm64_plan_boot(arch_region(VM_REGION_RAM)->base, vm->cfg.ram_size, &img,
@@ -145,9 +89,9 @@ static int boot_load_guest(struct vm *vm)
 		log_error("--mem %llu MiB: %s", (unsigned long long)(vm->cfg.ram_size >> 20), why);
 		goto out;
 	}
-	ret = boot_file_load(&kernel, vm, plan.kernel_gpa);
+	ret = boot_file_load(&kernel, &vm->mem, 0, kernel.size, plan.kernel_gpa, kernel.size);
 	if (!ret && initrd.fd >= 0)
-		ret = boot_file_load(&initrd, vm, plan.initrd_gpa);
+		ret = boot_file_load(&initrd, &vm->mem, 0, initrd.size, plan.initrd_gpa, initrd.size);
 	if (!ret)
 		ret = boot_write_fdt(vm, &plan, initrd.fd >= 0 ? initrd.size : 0);
 	if (!ret)
@@ -155,10 +99,8 @@ static int boot_load_guest(struct vm *vm)
 	if (!ret)
 		ret = arm64_set_reg(&vm->vcpus[0], arm64_core_reg_x(0), plan.dtb_gpa, "X0");
 out:
-	if (kernel.fd >= 0)
-		close(kernel.fd);
-	if (initrd.fd >= 0)
-		close(initrd.fd);
+	boot_file_close(&kernel);
+	boot_file_close(&initrd);
 	return ret;
 }
 
@@ -169,9 +111,9 @@ int arch_boot_setup(struct vm *vm)
 	/* Firmware: the discovery services are visible only with a targets config; roam answers what it owns. The
 	 * bitmaps are set on a restore too (the saved firmware registers then overwrite them with the same values). */
 	if (!ret)
-		ret = arm64_smccc_set_discover_bits(&vm->vcpus[0], vm->arch->targets != NULL);
-	if (!ret && vm->pvlock)
-		ret = arm64_smccc_register_pvlock(&vm->vcpus[0]);
+		ret = arm64_smccc_set_discover_bits(&vm->vcpus[0], vm->targets.config != NULL);
+	if (!ret)
+		ret = arm64_smccc_register_services(&vm->vcpus[0]);
 	if (!ret)
 		ret = arm64_smccc_install_filters(vm);
 	return ret;

@@ -2,6 +2,7 @@
 #include "fdt.h"
 
 #include "fdt/fdt_builder.h"
+#include "fdt/fdt_nodes.h"
 #include "layout.h"
 
 #include <stdio.h>
@@ -63,54 +64,18 @@ static void arm64_fdt_timer(struct fdt_builder *b)
 	fdtb_end_node(b);
 }
 
-/* The PV-lock region: normal memory the guest must neither allocate nor write (docs/hypercalls.md). */
-static void arm64_fdt_pvlock(struct fdt_builder *b, const struct arm64_fdt_params *p)
-{
-	char name[48];
-	fdtb_begin_node(b, "reserved-memory");
-	fdtb_prop_u32(b, "#address-cells", 2);
-	fdtb_prop_u32(b, "#size-cells", 2);
-	fdtb_prop_empty(b, "ranges");
-	snprintf(name, sizeof(name), "pvlock@%llx", (unsigned long long)p->pvlock_base);
-	fdtb_begin_node(b, name);
-	fdtb_prop_string(b, "compatible", "roam,pvlock-v1");
-	fdtb_prop_reg64(b, p->pvlock_base, p->pvlock_size);
-	fdtb_prop_empty(b, "no-map");
-	fdtb_end_node(b);
-	fdtb_end_node(b);
-}
-
 int arm64_fdt_build(struct fdt_builder *b, const struct arm64_fdt_params *p)
 {
 	uint32_t gic_phandle = fdt_builder_alloc_phandle(b);
-	char memory[32];
 
 	fdtb_prop_string(b, "compatible", "linux,dummy-virt");
 	fdtb_prop_u32(b, "#address-cells", 2);
 	fdtb_prop_u32(b, "#size-cells", 2);
 	fdtb_prop_u32(b, "interrupt-parent", gic_phandle);
 
-	fdtb_begin_node(b, "chosen");
-	fdtb_prop_string(b, "bootargs", p->cmdline);
-	if (p->initrd_start) {
-		fdtb_prop_u64(b, "linux,initrd-start", p->initrd_start);
-		fdtb_prop_u64(b, "linux,initrd-end", p->initrd_end);
-	}
-	fdtb_prop_string(b, "stdout-path", p->stdout_path);
-	fdtb_end_node(b);
-
-	fdtb_begin_node(b, "aliases");
-	fdtb_prop_string(b, "serial0", p->stdout_path);
-	fdtb_end_node(b);
-
-	snprintf(memory, sizeof(memory), "memory@%llx", (unsigned long long)p->ram_base);
-	fdtb_begin_node(b, memory);
-	fdtb_prop_string(b, "device_type", "memory");
-	fdtb_prop_reg64(b, p->ram_base, p->ram_size);
-	fdtb_end_node(b);
-
-	if (p->pvlock_size)
-		arm64_fdt_pvlock(b, p);
+	fdt_node_chosen(b, p->cmdline, p->initrd_start, p->initrd_end, p->stdout_path);
+	fdt_node_memory(b, p->ram_base, p->ram_size);
+	fdt_node_pvlock(b, p->pvlock_base, p->pvlock_size);
 
 	arm64_fdt_cpus(b, p);
 

@@ -2,6 +2,7 @@
 #include "gic_state.h"
 
 #include "arm64.h"
+#include "core/component.h"
 #include "core/log.h"
 #include "core/sys_ioctl.h"
 #include "core/vcpu.h"
@@ -155,7 +156,8 @@ static long gic_attr(struct vm *vm, unsigned long request, uint32_t group, uint6
 	bool wide = group == KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS;
 	struct kvm_device_attr da = {
 	    .group = group, .attr = attr, .addr = (uint64_t)(uintptr_t)(wide ? (void *)value : &v32)};
-	long ret = __sys_ioctl(vm->arch->gic_fd, request, &da);
+	long ret = request == KVM_SET_DEVICE_ATTR ? __SYS_IOCTL(vm->arch->gic_fd, KVM_SET_DEVICE_ATTR, &da)
+						  : __SYS_IOCTL(vm->arch->gic_fd, KVM_GET_DEVICE_ATTR, &da);
 	if (ret == 0 && !wide)
 		*value = v32;
 	return ret;
@@ -214,20 +216,63 @@ int arm64_gic_save(struct vm *vm, struct snap_writer *w)
 	return ret ? ret : w->err;
 }
 
+/* Writes why a saved ICC_CTLR_EL1 cannot be restored over this host's (`here`) into buf, or "" if it can. */
+static void icc_ctlr_problem(uint64_t attr, uint64_t saved, uint64_t here, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (!((saved ^ here) & ICC_CTLR_RO_MASK))
+		return;
+	snprintf(buf, size,
+		 "ICC_CTLR_EL1 of CPU %#" PRIx64 ": read-only fields differ (source PRIbits %u IDbits %u SEIS %u "
+		 "A3V %u, this host PRIbits %u IDbits %u SEIS %u A3V %u): the GIC cannot be restored here",
+		 attr >> 32, (unsigned)((saved >> 8) & 7) + 1, (unsigned)(saved >> 11) & 7, (unsigned)(saved >> 14) & 1,
+		 (unsigned)(saved >> 15) & 1, (unsigned)((here >> 8) & 7) + 1, (unsigned)(here >> 11) & 7,
+		 (unsigned)(here >> 14) & 1, (unsigned)(here >> 15) & 1);
+}
+
 static int gic_check_icc_ctlr(struct vm *vm, uint64_t attr, uint64_t saved)
 {
 	uint64_t here = 0;
+	char problem[256];
 	if (gic_attr(vm, KVM_GET_DEVICE_ATTR, KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS, attr, &here) < 0)
 		return log_errno(-EIO, "cannot read ICC_CTLR_EL1 of this host's GIC");
-	if ((saved ^ here) & ICC_CTLR_RO_MASK)
-		return log_errno(
-		    -EINVAL,
-		    "ICC_CTLR_EL1 of CPU %#" PRIx64 ": read-only fields differ (source PRIbits %u IDbits %u SEIS %u "
-		    "A3V %u, this host PRIbits %u IDbits %u SEIS %u A3V %u): the GIC cannot be restored here",
-		    attr >> 32, (unsigned)((saved >> 8) & 7) + 1, (unsigned)(saved >> 11) & 7,
-		    (unsigned)(saved >> 14) & 1, (unsigned)(saved >> 15) & 1, (unsigned)((here >> 8) & 7) + 1,
-		    (unsigned)(here >> 11) & 7, (unsigned)(here >> 14) & 1, (unsigned)(here >> 15) & 1);
-	return 0;
+	icc_ctlr_problem(attr, saved, here, problem, sizeof(problem));
+	return problem[0] ? log_errno(-EINVAL, "%s", problem) : 0;
+}
+
+int arm64_gic_check(struct vm *vm, struct snap_reader *r, char *report, size_t size)
+{
+	uint32_t nr_irqs = snap_get_u32(r, "GIC interrupt count");
+	snap_get_u32(r, "GICD_IIDR");
+	uint32_t nr_vcpus = snap_get_u32(r, "GIC vCPU count");
+	uint32_t count = snap_get_u32(r, "GIC register count");
+	uint32_t here_irqs = 0;
+	int problems = 0;
+	if (r->err || count > GIC_MAX_ENTRIES) {
+		component_report_add(report, size, "GIC state: cannot be decoded");
+		return 1;
+	}
+	if (gic_nr_irqs(vm, &here_irqs) == 0 && (here_irqs != nr_irqs || nr_vcpus != (uint32_t)vm->nr_vcpus)) {
+		component_report_add(report, size, "GIC: saved for %u interrupts and %u vCPUs, this VM has %u and %d",
+				     nr_irqs, nr_vcpus, here_irqs, vm->nr_vcpus);
+		problems++;
+	}
+	for (uint32_t i = 0; i < count && !r->err; i++) {
+		uint32_t group = snap_get_u32(r, "GIC register group");
+		uint64_t attr = snap_get_u64(r, "GIC register"), value = snap_get_u64(r, "GIC register value"),
+			 here = 0;
+		if (r->err || group != KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS || (attr & 0xffff) != ICC_CTLR_EL1)
+			continue;
+		char problem[256];
+		if (gic_attr(vm, KVM_GET_DEVICE_ATTR, group, attr, &here) < 0)
+			continue;
+		icc_ctlr_problem(attr, value, here, problem, sizeof(problem));
+		if (problem[0]) {
+			component_report_add(report, size, "%s", problem);
+			problems++;
+		}
+	}
+	return problems;
 }
 
 int arm64_gic_restore(struct vm *vm, struct snap_reader *r)

@@ -11,6 +11,7 @@
 #define ROAM_ARM64_GIC_STATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct vm;
@@ -24,5 +25,12 @@ int arm64_gic_save(struct vm *vm, struct snap_writer *w);
 
 /* Restores into the freshly initialized GIC of a VM that has not run. Returns 0 or -errno after a message. */
 int arm64_gic_restore(struct vm *vm, struct snap_reader *r);
+
+/*
+ * Would the saved GIC state restore into `vm`? Checks what this host's GIC could refuse (the read-only fields of
+ * each CPU interface's ICC_CTLR_EL1, the interrupt and vCPU counts) without writing anything; appends one line per
+ * problem to report and returns how many.
+ */
+int arm64_gic_check(struct vm *vm, struct snap_reader *r, char *report, size_t size);
 
 #endif

@@ -42,36 +42,19 @@
 #define ARM64_MAX_VCPUS 123
 
 #ifndef __ASSEMBLER__
-#include <stdint.h>
+#include "core/layout.h"
 
-enum arm64_region {
-	ARM64_REGION_GIC_DIST,
-	ARM64_REGION_GIC_ITS,
-	ARM64_REGION_GIC_REDIST,
-	ARM64_REGION_UART,
-	ARM64_REGION_UCALL,
-	ARM64_REGION_PVLOCK,
-	ARM64_REGION_VIRTIO,
-	ARM64_REGION_RAM,
-	ARM64_REGION_COUNT,
-};
-
-struct arm64_region_desc {
-	const char *name;
-	uint64_t base;
-	uint64_t size;
-};
-
-static const struct arm64_region_desc arm64_layout[ARM64_REGION_COUNT] = {
-    [ARM64_REGION_GIC_DIST] = {"gic-dist", ARM64_GIC_DIST_BASE, ARM64_GIC_DIST_SIZE},
-    [ARM64_REGION_GIC_ITS] = {"gic-its", ARM64_GIC_ITS_BASE, ARM64_GIC_ITS_SIZE},
-    [ARM64_REGION_GIC_REDIST] = {"gic-redist", ARM64_GIC_REDIST_BASE, ARM64_GIC_REDIST_SIZE},
-    [ARM64_REGION_UART] = {"uart", ARM64_UART_BASE, ARM64_UART_SIZE},
-    [ARM64_REGION_UCALL] = {"ucall", ARM64_UCALL_BASE, ARM64_UCALL_SIZE},
-    [ARM64_REGION_PVLOCK] = {"pvlock", ARM64_PVLOCK_BASE, ARM64_PVLOCK_SIZE},
-    [ARM64_REGION_VIRTIO] = {"virtio", ARM64_VIRTIO_BASE, ARM64_VIRTIO_SIZE},
-    [ARM64_REGION_RAM] = {"ram", ARM64_RAM_BASE, ARM64_RAM_MAX_SIZE},
-};
+/* The regions by name, in address order: LAYOUT_DEFINE makes enum arm64_region and the table arm64_layout. */
+#define ARM64_REGIONS(M, P)                                                                                            \
+	M(P, GIC_DIST, "gic-dist", ARM64_GIC_DIST_BASE, ARM64_GIC_DIST_SIZE)                                           \
+	M(P, GIC_ITS, "gic-its", ARM64_GIC_ITS_BASE, ARM64_GIC_ITS_SIZE)                                               \
+	M(P, GIC_REDIST, "gic-redist", ARM64_GIC_REDIST_BASE, ARM64_GIC_REDIST_SIZE)                                   \
+	M(P, UART, "uart", ARM64_UART_BASE, ARM64_UART_SIZE)                                                           \
+	M(P, UCALL, "ucall", ARM64_UCALL_BASE, ARM64_UCALL_SIZE)                                                       \
+	M(P, PVLOCK, "pvlock", ARM64_PVLOCK_BASE, ARM64_PVLOCK_SIZE)                                                   \
+	M(P, VIRTIO, "virtio", ARM64_VIRTIO_BASE, ARM64_VIRTIO_SIZE)                                                   \
+	M(P, RAM, "ram", ARM64_RAM_BASE, ARM64_RAM_MAX_SIZE)
+LAYOUT_DEFINE(arm64, ARM64, ARM64_REGIONS)
 #endif
 
 #endif

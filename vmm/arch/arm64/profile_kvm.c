@@ -4,74 +4,31 @@
  * move here. Nothing of the scratch VM survives the call.
  */
 #include "profile_kvm.h"
+
+#include "arch.h"
 #include "core/log.h"
 #include "core/sys_ioctl.h"
 #include "cpu_profile.h"
+#include "targets.h"
+#include "targets/scratch_vm.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
-#include <unistd.h>
 
-struct scratch_vm {
-	int kvm_fd, vm_fd, vcpu_fd;
-};
-
-static void scratch_close(struct scratch_vm *s)
-{
-	if (s->vcpu_fd >= 0)
-		close(s->vcpu_fd);
-	if (s->vm_fd >= 0)
-		close(s->vm_fd);
-	if (s->kvm_fd >= 0)
-		close(s->kvm_fd);
-}
-
-static long cap(int fd, long which)
-{
-	long ret = __sys_ioctl(fd, KVM_CHECK_EXTENSION, (void *)which);
-	return ret < 0 ? 0 : ret;
-}
-
-/* Creates a vCPU with `features` (bits of kvm_vcpu_init.features[0]) and initializes it. */
-static int scratch_vcpu(struct scratch_vm *s, int id, uint32_t features)
+/* Initializes the scratch vCPU with `features` (bits of kvm_vcpu_init.features[0]). */
+static int scratch_vcpu_init(struct scratch_vm *s, uint32_t features)
 {
 	struct kvm_vcpu_init init;
 	memset(&init, 0, sizeof(init));
 	long ret = SYS_IOCTL(s->vm_fd, KVM_ARM_PREFERRED_TARGET, &init, "profile VM");
 	if (ret < 0)
 		return (int)ret;
-	long fd = SYS_IOCTL(s->vm_fd, KVM_CREATE_VCPU, (unsigned long)id, "profile vCPU");
-	if (fd < 0)
-		return (int)fd;
 	init.features[0] |= features;
-	ret = SYS_IOCTL((int)fd, KVM_ARM_VCPU_INIT, &init, "profile vCPU");
-	if (ret < 0) {
-		close((int)fd);
-		return (int)ret;
-	}
-	return (int)fd;
-}
-
-static int scratch_open(struct scratch_vm *s, const char *kvm_path)
-{
-	s->kvm_fd = s->vm_fd = s->vcpu_fd = -1;
-	s->kvm_fd = open(kvm_path, O_RDWR | O_CLOEXEC);
-	if (s->kvm_fd < 0)
-		return log_errno(-errno, "cannot open %s: %s", kvm_path, strerror(errno));
-	long fd = SYS_IOCTL(s->kvm_fd, KVM_CREATE_VM, 0, "profile VM");
-	if (fd < 0)
-		return (int)fd;
-	s->vm_fd = (int)fd;
-	int vcpu = scratch_vcpu(s, 0, 1u << KVM_ARM_VCPU_PSCI_0_2);
-	if (vcpu < 0)
-		return vcpu;
-	s->vcpu_fd = vcpu;
-	return 0;
+	ret = SYS_IOCTL(s->vcpu_fd, KVM_ARM_VCPU_INIT, &init, "profile vCPU");
+	return ret < 0 ? (int)ret : 0;
 }
 
 static bool in_id_range(uint32_t enc)
@@ -96,7 +53,7 @@ uint64_t arm64_sysreg_id(uint32_t enc)
 static int profile_read_regs(struct scratch_vm *s, struct arm64_cpu_profile *p)
 {
 	struct kvm_reg_list probe = {.n = 0};
-	long ret = __sys_ioctl(s->vcpu_fd, KVM_GET_REG_LIST, &probe);
+	long ret = __SYS_IOCTL(s->vcpu_fd, KVM_GET_REG_LIST, &probe);
 	if (ret != -E2BIG)
 		return log_errno(ret < 0 ? (int)ret : -EIO, "KVM_GET_REG_LIST(profile vCPU): %s",
 				 strerror(ret < 0 ? (int)-ret : EIO));
@@ -128,7 +85,7 @@ static int profile_read_regs(struct scratch_vm *s, struct arm64_cpu_profile *p)
 
 static int profile_read_masks(struct scratch_vm *s, struct arm64_cpu_profile *p)
 {
-	if (!cap(s->vm_fd, KVM_CAP_ARM_SUPPORTED_REG_MASK_RANGES))
+	if (!scratch_vm_cap(s->vm_fd, KVM_CAP_ARM_SUPPORTED_REG_MASK_RANGES))
 		return 0; /* an older KVM: nothing is known to be writable */
 	uint64_t masks[KVM_ARM_FEATURE_ID_RANGE_SIZE] = {0};
 	struct reg_mask_range range = {.addr = (uint64_t)(uintptr_t)masks, .range = KVM_ARM_FEATURE_ID_RANGE};
@@ -155,15 +112,10 @@ static uint64_t profile_reg(const struct arm64_cpu_profile *p, uint32_t enc)
  */
 static uint32_t profile_sve_max_vl(const char *kvm_path)
 {
-	struct scratch_vm s = {.kvm_fd = -1, .vm_fd = -1, .vcpu_fd = -1};
+	struct scratch_vm s;
 	uint32_t max_vq = 0;
-	s.kvm_fd = open(kvm_path, O_RDWR | O_CLOEXEC);
-	long fd = s.kvm_fd < 0 ? -1 : SYS_IOCTL(s.kvm_fd, KVM_CREATE_VM, 0, "SVE probe VM");
-	if (fd >= 0) {
-		s.vm_fd = (int)fd;
-		s.vcpu_fd = scratch_vcpu(&s, 0, 1u << KVM_ARM_VCPU_SVE);
-	}
-	if (s.vcpu_fd >= 0) {
+	if (scratch_vm_open(&s, kvm_path, "SVE probe", true) == 0 &&
+	    scratch_vcpu_init(&s, 1u << KVM_ARM_VCPU_SVE) == 0) {
 		uint64_t vqs[KVM_ARM64_SVE_VLS_WORDS] = {0};
 		struct kvm_one_reg one = {.id = KVM_REG_ARM64_SVE_VLS, .addr = (uint64_t)(uintptr_t)vqs};
 		if (SYS_IOCTL(s.vcpu_fd, KVM_GET_ONE_REG, &one, "SVE vector lengths") == 0)
@@ -171,48 +123,54 @@ static uint32_t profile_sve_max_vl(const char *kvm_path)
 				if (vqs[(vq - 1) / 64] & (1ull << ((vq - 1) % 64)))
 					max_vq = vq;
 	}
-	scratch_close(&s);
+	scratch_vm_close(&s);
 	return max_vq * 16;
 }
 
 int arm64_profile_capture(const char *kvm_path, const char *name, struct arm64_cpu_profile *p)
 {
 	struct scratch_vm s;
-	struct utsname uts;
 	memset(p, 0, sizeof(*p));
-	int ret = scratch_open(&s, kvm_path);
+	int ret = scratch_vm_open(&s, kvm_path, "profile", true);
+	if (!ret)
+		ret = scratch_vcpu_init(&s, 1u << KVM_ARM_VCPU_PSCI_0_2);
 	if (!ret)
 		ret = profile_read_regs(&s, p);
 	if (!ret)
 		ret = profile_read_masks(&s, p);
 	if (ret) {
-		scratch_close(&s);
+		scratch_vm_close(&s);
 		return ret;
 	}
 	p->midr = profile_reg(p, ARM64_MIDR_EL1);
 	p->revidr = profile_reg(p, ARM64_REVIDR_EL1);
 	p->aidr = profile_reg(p, ARM64_AIDR_EL1);
-	p->writable_imp_regs = cap(s.vm_fd, KVM_CAP_ARM_WRITABLE_IMP_ID_REGS);
-	p->ipa_bits = (uint32_t)cap(s.kvm_fd, KVM_CAP_ARM_VM_IPA_SIZE);
+	p->writable_imp_regs = scratch_vm_cap(s.vm_fd, KVM_CAP_ARM_WRITABLE_IMP_ID_REGS);
+	p->ipa_bits = (uint32_t)scratch_vm_cap(s.kvm_fd, KVM_CAP_ARM_VM_IPA_SIZE);
 	if (!p->ipa_bits)
 		p->ipa_bits = 40;
 	struct kvm_create_device gic = {.type = KVM_DEV_TYPE_ARM_VGIC_V3, .flags = KVM_CREATE_DEVICE_TEST};
-	p->gic_version = __sys_ioctl(s.vm_fd, KVM_CREATE_DEVICE, &gic) == 0 ? 3 : 0;
-	p->sve = cap(s.vm_fd, KVM_CAP_ARM_SVE);
+	p->gic_version = __SYS_IOCTL(s.vm_fd, KVM_CREATE_DEVICE, &gic) == 0 ? 3 : 0;
+	p->sve = scratch_vm_cap(s.vm_fd, KVM_CAP_ARM_SVE);
 	p->sve_max_vl = p->sve ? profile_sve_max_vl(kvm_path) : 0;
-	p->ptrauth = cap(s.vm_fd, KVM_CAP_ARM_PTRAUTH_ADDRESS) && cap(s.vm_fd, KVM_CAP_ARM_PTRAUTH_GENERIC);
-	p->mte = cap(s.vm_fd, KVM_CAP_ARM_MTE);
-	p->pmu = cap(s.vm_fd, KVM_CAP_ARM_PMU_V3);
-	p->counter_offset = cap(s.vm_fd, KVM_CAP_COUNTER_OFFSET);
+	p->ptrauth = scratch_vm_cap(s.vm_fd, KVM_CAP_ARM_PTRAUTH_ADDRESS) &&
+		     scratch_vm_cap(s.vm_fd, KVM_CAP_ARM_PTRAUTH_GENERIC);
+	p->mte = scratch_vm_cap(s.vm_fd, KVM_CAP_ARM_MTE);
+	p->pmu = scratch_vm_cap(s.vm_fd, KVM_CAP_ARM_PMU_V3);
+	p->counter_offset = scratch_vm_cap(s.vm_fd, KVM_CAP_COUNTER_OFFSET);
 	struct kvm_device_attr filter = {.group = KVM_ARM_VM_SMCCC_CTRL, .attr = KVM_ARM_VM_SMCCC_FILTER};
-	p->smccc_filter = __sys_ioctl(s.vm_fd, KVM_HAS_DEVICE_ATTR, &filter) == 0;
-	scratch_close(&s);
-
-	if (uname(&uts) == 0)
-		snprintf(p->kernel, sizeof(p->kernel), "%s", uts.release);
-	if (name)
-		snprintf(p->name, sizeof(p->name), "%s", name);
-	else if (gethostname(p->name, sizeof(p->name) - 1) < 0)
-		snprintf(p->name, sizeof(p->name), "host");
+	p->smccc_filter = __SYS_IOCTL(s.vm_fd, KVM_HAS_DEVICE_ATTR, &filter) == 0;
+	scratch_vm_close(&s);
+	targets_host_label(name, p->name, p->kernel, sizeof(p->kernel));
 	return 0;
+}
+
+const struct targets_arch_ops *arch_targets_ops(void)
+{
+	return &arm64_targets_ops;
+}
+
+int arch_profile_capture(const char *kvm_path, const char *name, void *profile)
+{
+	return arm64_profile_capture(kvm_path, name, profile);
 }

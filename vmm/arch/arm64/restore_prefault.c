@@ -78,7 +78,7 @@ static int run_stub(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	for (;;) {
-		long r = __sys_ioctl(vcpu->fd, KVM_RUN, NULL);
+		long r = __SYS_IOCTL_VALUE(vcpu->fd, KVM_RUN, 0);
 		if (r == -EINTR || r == -EAGAIN)
 			continue;
 		if (r < 0)
@@ -93,7 +93,7 @@ static int run_stub(struct vcpu *vcpu)
 	}
 	/* KVM completes an MMIO exit (and steps past the store) on the next KVM_RUN: do that one without entering. */
 	run->immediate_exit = 1;
-	long r = __sys_ioctl(vcpu->fd, KVM_RUN, NULL);
+	long r = __SYS_IOCTL_VALUE(vcpu->fd, KVM_RUN, 0);
 	run->immediate_exit = 0;
 	return r == -EINTR ? 0 : log_errno(-EIO, "restore prefault: completing the stub's exit: %ld", r);
 }

@@ -19,7 +19,7 @@ int arm64_smccc_install_filters(struct vm *vm)
 	if (t->nr == 0)
 		return 0;
 	struct kvm_device_attr probe = {.group = KVM_ARM_VM_SMCCC_CTRL, .attr = KVM_ARM_VM_SMCCC_FILTER};
-	if (__sys_ioctl(vm->vm_fd, KVM_HAS_DEVICE_ATTR, &probe) < 0)
+	if (__SYS_IOCTL(vm->vm_fd, KVM_HAS_DEVICE_ATTR, &probe) < 0)
 		return log_errno(-ENOTSUP, "KVM on this host cannot forward hypercalls to roam (no SMCCC filter, which "
 					   "needs Linux 6.4 or later)");
 	for (int i = 0; i < t->nr; i++) {
@@ -74,7 +74,7 @@ int arm64_smccc_set_discover_bits(struct vcpu *vcpu, bool enable)
 			      (1ull << KVM_REG_ARM_VENDOR_HYP_BIT_DISCOVER_IMPL_CPUS);
 	uint64_t bmap;
 	struct kvm_one_reg reg = {.id = KVM_REG_ARM_VENDOR_HYP_BMAP_2, .addr = (uint64_t)(uintptr_t)&bmap};
-	long ret = __sys_ioctl(vcpu->fd, KVM_GET_ONE_REG, &reg);
+	long ret = __SYS_IOCTL(vcpu->fd, KVM_GET_ONE_REG, &reg);
 	if (ret == -ENOENT && !enable)
 		return 0; /* a KVM older than 6.15 has no such services to hide */
 	if (ret < 0)
@@ -86,35 +86,36 @@ int arm64_smccc_set_discover_bits(struct vcpu *vcpu, bool enable)
 			    : arm64_set_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP_2, want, "KVM_REG_ARM_VENDOR_HYP_BMAP_2");
 }
 
-/* Answers the vendor FEATURES call: functions 0-31 in x0, 32-63 in x1, 64-95 in x2, 96-127 in x3. */
-static int arm64_vendor_features(struct hypercall_ctx *ctx, void *service)
-{
-	const struct arch_vm *a = service;
-	hypercall_return4(ctx, (int64_t)(uint32_t)a->vendor_bmap, (uint32_t)(a->vendor_bmap >> 32),
-			  (uint32_t)a->vendor_bmap_2, (uint32_t)(a->vendor_bmap_2 >> 32) | a->roam_bits_96_127);
-	return 0;
-}
+/* roam's services under their SMCCC function IDs; FEATURES lists them next to KVM's own. */
+static const struct hypercall_fids arm64_fids = {
+    .discover_ver = SMCCC_KVM_DISCOVER_IMPL_VER,
+    .discover_cpus = SMCCC_KVM_DISCOVER_IMPL_CPUS,
+    .pvlock_features = ROAM_PV_LOCK_FEATURES,
+    .pvlock_preempted = ROAM_PV_LOCK_PREEMPTED,
+    .features = SMCCC_VENDOR_HYP_KVM_FEATURES,
+};
 
-int arm64_smccc_register_pvlock(struct vcpu *vcpu)
+int arm64_smccc_register_services(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
-	struct arch_vm *a = vm->arch;
-	int ret = arm64_get_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP, &a->vendor_bmap, "KVM_REG_ARM_VENDOR_HYP_BMAP");
-	if (ret)
-		return ret;
-	/* A KVM without the second bitmap (before 6.15) offers nothing in functions 64-127. */
-	struct kvm_one_reg reg = {.id = KVM_REG_ARM_VENDOR_HYP_BMAP_2, .addr = (uint64_t)(uintptr_t)&a->vendor_bmap_2};
-	if (__sys_ioctl(vcpu->fd, KVM_GET_ONE_REG, &reg) < 0)
-		a->vendor_bmap_2 = 0;
-	a->roam_bits_96_127 = (1u << (ROAM_PV_LOCK_FEATURES & 31)) | (1u << (ROAM_PV_LOCK_PREEMPTED & 31));
-	a->pvlock = (struct pvlock_service){
-	    .region_gpa = vm->pvlock->gpa,
-	    .nr_vcpus = vm->nr_vcpus,
-	    .fid_features = ROAM_PV_LOCK_FEATURES,
-	    .fid_preempted = ROAM_PV_LOCK_PREEMPTED,
-	};
-	ret = pvlock_register(&vm->hypercalls, &a->pvlock);
-	return ret ? ret
-		   : hypercall_register(&vm->hypercalls, SMCCC_VENDOR_HYP_KVM_FEATURES, "VENDOR_HYP_FEATURES",
-					arm64_vendor_features, a);
+	struct hypercall_services *s = &vm->services;
+	if (vm->pvlock) {
+		/* The FEATURES answer starts from KVM's service bitmaps: functions 0-31 in x0, 32-63 in x1, 64-95 in
+		 * x2, 96-127 in x3. A KVM without the second bitmap (before 6.15) offers nothing in functions 64-127.
+		 */
+		uint64_t bmap, bmap_2;
+		int ret = arm64_get_reg(vcpu, KVM_REG_ARM_VENDOR_HYP_BMAP, &bmap, "KVM_REG_ARM_VENDOR_HYP_BMAP");
+		if (ret)
+			return ret;
+		struct kvm_one_reg reg = {.id = KVM_REG_ARM_VENDOR_HYP_BMAP_2, .addr = (uint64_t)(uintptr_t)&bmap_2};
+		if (__SYS_IOCTL(vcpu->fd, KVM_GET_ONE_REG, &reg) < 0)
+			bmap_2 = 0;
+		s->features[0] = (uint32_t)bmap;
+		s->features[1] = (uint32_t)(bmap >> 32);
+		s->features[2] = (uint32_t)bmap_2;
+		s->features[3] = (uint32_t)(bmap_2 >> 32);
+		s->pvlock.region_gpa = vm->pvlock->gpa;
+		s->pvlock.nr_vcpus = vm->nr_vcpus;
+	}
+	return hypercall_services_register(&vm->hypercalls, s, &arm64_fids);
 }

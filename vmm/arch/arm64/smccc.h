@@ -29,10 +29,12 @@ struct vcpu;
 #define ROAM_PV_LOCK_PREEMPTED 0xc6000061u
 
 /*
- * Registers the PV-lock calls and takes over the vendor FEATURES call, answering KVM's own service bitmaps plus
- * roam's bits, so a guest probing the standard way sees every service. Call after the firmware bitmaps are final.
+ * Registers every service roam answers (hypercalls/services.h) under the SMCCC function IDs: target discovery with a
+ * targets config, and with a PV-lock region the PV-lock calls and the vendor FEATURES call, which then answers KVM's
+ * own service bitmaps plus roam's bits, so a guest probing the standard way sees every service. Call after the
+ * firmware bitmaps are final.
  */
-int arm64_smccc_register_pvlock(struct vcpu *vcpu);
+int arm64_smccc_register_services(struct vcpu *vcpu);
 
 /* Installs a forwarding filter for every function registered in vm->hypercalls. Fails clearly without support. */
 int arm64_smccc_install_filters(struct vm *vm);

@@ -2,44 +2,17 @@
 #include "targets.h"
 
 #include "idregs.h"
+#include "targets/problems.h"
+#include "targets/report.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define HOST_LABEL_LEN 64
 #define MAX_PROFILES 256
-
-/* The first problem in full, and how many there were. */
-struct problems {
-	char *buf;
-	size_t len;
-	int count;
-};
-
-static void problem(struct problems *pr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void problem(struct problems *pr, const char *fmt, ...)
-{
-	if (pr->count++ == 0 && pr->len) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(pr->buf, pr->len, fmt, ap);
-		va_end(ap);
-	}
-}
-
-static int problems_finish(struct problems *pr, int err)
-{
-	if (pr->count > 1 && pr->len) {
-		size_t used = strlen(pr->buf);
-		snprintf(pr->buf + used, pr->len - used, " (and %d more problem%s)", pr->count - 1,
-			 pr->count > 2 ? "s" : "");
-	}
-	return err;
-}
 
 static const struct arm64_id_reg *profile_reg(const struct arm64_cpu_profile *p, uint32_t enc)
 {
@@ -62,7 +35,7 @@ struct merge {
 	bool same_design; /* all hosts share MIDR implementer and part number */
 	struct arm64_targets *out;
 	int nr_notes; /* notes produced, kept or not */
-	struct problems pr;
+	struct targets_problems pr;
 };
 
 static void add_note(struct merge *m, const char *note)
@@ -119,9 +92,9 @@ static void merge_field(struct merge *m, uint32_t enc, const struct arm64_idreg_
 		hv[i] = hr[i] ? arm64_field_get(f, hr[i]->value) : 0;
 		safe = i == 0 ? hv[0] : arm64_field_combine(f, safe, hv[i], &conflict);
 		if (conflict) {
-			problem(&m->pr,
-				"%s must be the same on all hosts, but %s has 0x%" PRIx64 " and %s has 0x%" PRIx64,
-				label, m->label[0], hv[0], m->label[i], hv[i]);
+			targets_problem(
+			    &m->pr, "%s must be the same on all hosts, but %s has 0x%" PRIx64 " and %s has 0x%" PRIx64,
+			    label, m->label[0], hv[0], m->label[i], hv[i]);
 			return;
 		}
 	}
@@ -133,17 +106,17 @@ static void merge_field(struct merge *m, uint32_t enc, const struct arm64_idreg_
 		if (hv[i] == safe)
 			continue;
 		if (!hr[i]) {
-			problem(&m->pr,
-				"%s: %s lacks the register (its KVM shows 0), the merge needs 0x%" PRIx64
-				", and KVM on that host cannot change it",
-				label, m->label[i], safe);
+			targets_problem(&m->pr,
+					"%s: %s lacks the register (its KVM shows 0), the merge needs 0x%" PRIx64
+					", and KVM on that host cannot change it",
+					label, m->label[i], safe);
 		} else if (mask & ~hr[i]->writable) {
-			problem(&m->pr,
-				"%s: %s has 0x%" PRIx64 ", the merge needs 0x%" PRIx64
-				", and KVM on that host cannot change it%s",
-				label, m->label[i], hv[i], safe,
-				m->p[i].has_writable_masks ? ""
-							   : " (its kernel reports no writable ID register masks)");
+			targets_problem(
+			    &m->pr,
+			    "%s: %s has 0x%" PRIx64 ", the merge needs 0x%" PRIx64
+			    ", and KVM on that host cannot change it%s",
+			    label, m->label[i], hv[i], safe,
+			    m->p[i].has_writable_masks ? "" : " (its kernel reports no writable ID register masks)");
 		}
 	}
 	note_changes(m, label, hv, safe);
@@ -176,17 +149,17 @@ static int register_union(const struct arm64_cpu_profile *p, int n, uint32_t *en
 	return nr;
 }
 
-static void merge_identity(struct merge *m, const struct arm64_merge_options *opt)
+static void merge_identity(struct merge *m, const struct targets_merge_options *opt)
 {
 	struct arm64_targets *t = m->out;
-	t->guest_midr = opt->set_midr ? opt->midr : m->p[0].midr;
-	t->guest_revidr = opt->set_revidr ? opt->revidr : m->p[0].revidr;
-	t->guest_aidr = opt->set_aidr ? opt->aidr : m->p[0].aidr;
+	t->guest_midr = opt->set_id[0] ? opt->id[0] : m->p[0].midr;
+	t->guest_revidr = opt->set_id[1] ? opt->id[1] : m->p[0].revidr;
+	t->guest_aidr = opt->set_id[2] ? opt->id[2] : m->p[0].aidr;
 	if (t->guest_midr > 0xffffffffull) {
-		problem(&m->pr, "guest MIDR_EL1 0x%" PRIx64 " sets bits 63:32, which are RES0", t->guest_midr);
+		targets_problem(&m->pr, "guest MIDR_EL1 0x%" PRIx64 " sets bits 63:32, which are RES0", t->guest_midr);
 		return;
 	}
-	const char *whose = opt->set_midr || opt->set_revidr || opt->set_aidr ? "the override" : m->label[0];
+	const char *whose = opt->set_id[0] || opt->set_id[1] || opt->set_id[2] ? "the override" : m->label[0];
 	for (int i = 0; i < m->n; i++) {
 		const struct arm64_cpu_profile *h = &m->p[i];
 		const char *reg = NULL;
@@ -198,11 +171,12 @@ static void merge_identity(struct merge *m, const struct arm64_merge_options *op
 		else if (h->aidr != t->guest_aidr)
 			reg = "AIDR_EL1", want = t->guest_aidr, have = h->aidr;
 		if (reg && !h->writable_imp_regs)
-			problem(&m->pr,
-				"%s: the guest must see %s 0x%" PRIx64 " (from %s) but this host has 0x%" PRIx64
-				", and its KVM cannot set MIDR/REVIDR/AIDR (no KVM_CAP_ARM_WRITABLE_IMP_ID_REGS, "
-				"Linux 6.15 or later)",
-				m->label[i], reg, want, whose, have);
+			targets_problem(
+			    &m->pr,
+			    "%s: the guest must see %s 0x%" PRIx64 " (from %s) but this host has 0x%" PRIx64
+			    ", and its KVM cannot set MIDR/REVIDR/AIDR (no KVM_CAP_ARM_WRITABLE_IMP_ID_REGS, "
+			    "Linux 6.15 or later)",
+			    m->label[i], reg, want, whose, have);
 	}
 }
 
@@ -220,8 +194,9 @@ static void merge_requirements(struct merge *m)
 		if (vl < t->sve_max_vl)
 			t->sve_max_vl = vl;
 		if (h->gic_version != 3)
-			problem(&m->pr, "%s: KVM there offers no in-kernel GICv3 (gic_version %u), which roam needs",
-				m->label[i], h->gic_version);
+			targets_problem(&m->pr,
+					"%s: KVM there offers no in-kernel GICv3 (gic_version %u), which roam needs",
+					m->label[i], h->gic_version);
 	}
 }
 
@@ -235,8 +210,8 @@ static int merge_impls(struct merge *m)
 		if (dup)
 			continue;
 		if (t->nr_impls == ARM64_TARGETS_MAX_IMPLS) {
-			problem(&m->pr, "more than %d different CPUs (MIDR and REVIDR) among the %d profiles",
-				ARM64_TARGETS_MAX_IMPLS, m->n);
+			targets_problem(&m->pr, "more than %d different CPUs (MIDR and REVIDR) among the %d profiles",
+					ARM64_TARGETS_MAX_IMPLS, m->n);
 			return -E2BIG;
 		}
 		struct arm64_impl *impl = &t->impls[t->nr_impls++];
@@ -248,10 +223,10 @@ static int merge_impls(struct merge *m)
 	return 0;
 }
 
-int arm64_targets_merge_opts(const struct arm64_cpu_profile *p, int n, const struct arm64_merge_options *opt,
+int arm64_targets_merge_opts(const struct arm64_cpu_profile *p, int n, const struct targets_merge_options *opt,
 			     struct arm64_targets *out, char *err, size_t err_len)
 {
-	static const struct arm64_merge_options defaults;
+	static const struct targets_merge_options defaults;
 	struct merge m = {.p = p, .n = n, .out = out, .pr = {err, err_len, 0}, .same_design = true};
 	if (!opt)
 		opt = &defaults;
@@ -259,16 +234,16 @@ int arm64_targets_merge_opts(const struct arm64_cpu_profile *p, int n, const str
 		err[0] = '\0';
 	memset(out, 0, sizeof(*out));
 	if (n <= 0) {
-		problem(&m.pr, "no CPU profiles to merge");
+		targets_problem(&m.pr, "no CPU profiles to merge");
 		return -EINVAL;
 	}
 	if (n > MAX_PROFILES) {
-		problem(&m.pr, "%d CPU profiles are more than the %d roam merges at once", n, MAX_PROFILES);
+		targets_problem(&m.pr, "%d CPU profiles are more than the %d roam merges at once", n, MAX_PROFILES);
 		return -E2BIG;
 	}
 	m.label = calloc((size_t)n, sizeof(*m.label));
 	if (!m.label) {
-		problem(&m.pr, "out of memory");
+		targets_problem(&m.pr, "out of memory");
 		return -ENOMEM;
 	}
 	for (int i = 0; i < n; i++) {
@@ -288,8 +263,8 @@ int arm64_targets_merge_opts(const struct arm64_cpu_profile *p, int n, const str
 		uint32_t encs[ARM64_PROFILE_MAX_REGS];
 		int nr = register_union(p, n, encs, ARM64_PROFILE_MAX_REGS);
 		if (nr < 0) {
-			problem(&m.pr, "the profiles have more than %d ID registers between them",
-				ARM64_PROFILE_MAX_REGS);
+			targets_problem(&m.pr, "the profiles have more than %d ID registers between them",
+					ARM64_PROFILE_MAX_REGS);
 			ret = nr;
 			nr = 0;
 		}
@@ -313,94 +288,61 @@ int arm64_targets_merge_opts(const struct arm64_cpu_profile *p, int n, const str
 	free(m.label);
 	if (m.pr.count && ret == 0)
 		ret = -EINVAL;
-	return m.pr.count ? problems_finish(&m.pr, ret) : 0;
+	return m.pr.count ? targets_problems_finish(&m.pr, ret) : 0;
 }
 
 int arm64_targets_merge(const struct arm64_cpu_profile *p, int n, const char *const *names, struct arm64_targets *out,
 			char *err, size_t err_len)
 {
-	struct arm64_merge_options opt = {.names = names};
+	struct targets_merge_options opt = {.names = names};
 	return arm64_targets_merge_opts(p, n, &opt, out, err, err_len);
 }
 
-static void finding(struct arm64_check_report *r, enum arm64_finding_severity sev, const char *code, const char *fmt,
-		    ...) __attribute__((format(printf, 4, 5)));
-static void finding(struct arm64_check_report *r, enum arm64_finding_severity sev, const char *code, const char *fmt,
-		    ...)
+int arm64_targets_impls(const struct arm64_targets *t, struct targets_impl *out)
 {
-	if (sev == ARM64_FINDING_ERROR)
-		r->nr_errors++;
-	if (r->nr_findings == ARM64_CHECK_MAX_FINDINGS) {
-		r->nr_dropped++;
-		return;
+	int n = t->nr_impls < TARGETS_MAX_IMPLS ? t->nr_impls : TARGETS_MAX_IMPLS;
+	for (int i = 0; i < n; i++) {
+		snprintf(out[i].name, sizeof(out[i].name), "%s", t->impls[i].name);
+		out[i].id[0] = t->impls[i].midr;
+		out[i].id[1] = t->impls[i].revidr;
+		out[i].id[2] = t->impls[i].aidr;
 	}
-	struct arm64_finding *f = &r->findings[r->nr_findings++];
-	f->severity = sev;
-	f->code = code;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(f->message, sizeof(f->message), fmt, ap);
-	va_end(ap);
+	return n;
 }
 
-/* "cortex-a72, a64fx" (shortened with "..." when long). */
-static void impl_names(const struct arm64_targets *t, char *buf, size_t len)
+/* Whether this host can present the guest identity. */
+static void check_guest_identity(const struct arm64_targets *t, const struct arm64_cpu_profile *h,
+				 struct targets_report *r)
 {
-	size_t used = 0;
-	buf[0] = '\0';
-	for (int i = 0; i < t->nr_impls && used < len; i++)
-		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", t->impls[i].name);
-	if (used >= len && len > 4)
-		memcpy(buf + len - 4, "...", 4);
-}
-
-static void check_identity(const struct arm64_targets *t, const struct arm64_cpu_profile *h,
-			   struct arm64_check_report *r)
-{
-	const struct arm64_impl *me = NULL;
-	for (int i = 0; i < t->nr_impls && !me; i++)
-		if (t->impls[i].midr == h->midr && t->impls[i].revidr == h->revidr)
-			me = &t->impls[i];
-	if (me) {
-		finding(r, ARM64_FINDING_OK, "host-in-targets",
-			"this host (MIDR 0x%" PRIx64 ", REVIDR 0x%" PRIx64 ") is target \"%s\"", h->midr, h->revidr,
-			me->name);
-	} else {
-		char names[160];
-		impl_names(t, names, sizeof(names));
-		finding(r, ARM64_FINDING_ERROR, "host-not-in-targets",
-			"this host (MIDR 0x%" PRIx64 ", REVIDR 0x%" PRIx64 ") is not one of the targets (%s); add its "
-			"profile with roam targets merge",
-			h->midr, h->revidr, names);
-	}
-
 	bool same = h->midr == t->guest_midr && h->revidr == t->guest_revidr && h->aidr == t->guest_aidr;
 	if (same)
-		finding(r, ARM64_FINDING_OK, "identity-ok",
-			"the guest identity (MIDR 0x%" PRIx64 ") is this host's own", t->guest_midr);
+		targets_report_add(r, TARGETS_OK, "identity-ok",
+				   "the guest identity (MIDR 0x%" PRIx64 ") is this host's own", t->guest_midr);
 	else if (h->writable_imp_regs)
-		finding(r, ARM64_FINDING_OK, "identity-ok",
-			"KVM here can give the guest MIDR 0x%" PRIx64 ", REVIDR 0x%" PRIx64 ", AIDR 0x%" PRIx64,
-			t->guest_midr, t->guest_revidr, t->guest_aidr);
+		targets_report_add(r, TARGETS_OK, "identity-ok",
+				   "KVM here can give the guest MIDR 0x%" PRIx64 ", REVIDR 0x%" PRIx64
+				   ", AIDR 0x%" PRIx64,
+				   t->guest_midr, t->guest_revidr, t->guest_aidr);
 	else
-		finding(r, ARM64_FINDING_ERROR, "imp-regs-not-writable",
-			"the guest must see MIDR 0x%" PRIx64 ", REVIDR 0x%" PRIx64 ", AIDR 0x%" PRIx64
-			", but KVM here cannot set them (no KVM_CAP_ARM_WRITABLE_IMP_ID_REGS, Linux 6.15 or later)",
-			t->guest_midr, t->guest_revidr, t->guest_aidr);
+		targets_report_add(
+		    r, TARGETS_ERROR, "imp-regs-not-writable",
+		    "the guest must see MIDR 0x%" PRIx64 ", REVIDR 0x%" PRIx64 ", AIDR 0x%" PRIx64
+		    ", but KVM here cannot set them (no KVM_CAP_ARM_WRITABLE_IMP_ID_REGS, Linux 6.15 or later)",
+		    t->guest_midr, t->guest_revidr, t->guest_aidr);
 }
 
 /* Reports each field where the target value differs from the host's in bits KVM here cannot write. */
-static int check_register(const struct arm64_id_reg *tr, const struct arm64_cpu_profile *h,
-			  struct arm64_check_report *r)
+static int check_register(const struct arm64_id_reg *tr, const struct arm64_cpu_profile *h, struct targets_report *r)
 {
 	char name[ARM64_IDREG_NAME_MAX], label[ARM64_FIELD_LABEL_MAX];
 	const struct arm64_id_reg *hr = profile_reg(h, tr->enc);
 	if (!hr) {
 		if (tr->value == 0)
 			return 0;
-		finding(r, ARM64_FINDING_ERROR, "reg-missing",
-			"%s: KVM here does not list it (a guest reads 0), but the targets need 0x%016" PRIx64,
-			arm64_idreg_name(tr->enc, name), tr->value);
+		targets_report_add(
+		    r, TARGETS_ERROR, "reg-missing",
+		    "%s: KVM here does not list it (a guest reads 0), but the targets need 0x%016" PRIx64,
+		    arm64_idreg_name(tr->enc, name), tr->value);
 		return 1;
 	}
 	uint64_t diff = (tr->value ^ hr->value) & ~hr->writable;
@@ -411,18 +353,17 @@ static int check_register(const struct arm64_id_reg *tr, const struct arm64_cpu_
 	for (int f = 0; f < nf; f++) {
 		if (!(diff & arm64_field_mask(&fields[f])))
 			continue;
-		finding(r, ARM64_FINDING_ERROR, "reg-not-writable",
-			"%s: this host has 0x%" PRIx64 ", the targets need 0x%" PRIx64
-			", and KVM here cannot change it%s",
-			arm64_field_label(tr->enc, &fields[f], label), arm64_field_get(&fields[f], hr->value),
-			arm64_field_get(&fields[f], tr->value),
-			h->has_writable_masks ? "" : " (this kernel reports no writable ID register masks)");
+		targets_report_add(r, TARGETS_ERROR, "reg-not-writable",
+				   "%s: this host has 0x%" PRIx64 ", the targets need 0x%" PRIx64
+				   ", and KVM here cannot change it%s",
+				   arm64_field_label(tr->enc, &fields[f], label),
+				   arm64_field_get(&fields[f], hr->value), arm64_field_get(&fields[f], tr->value),
+				   h->has_writable_masks ? "" : " (this kernel reports no writable ID register masks)");
 	}
 	return 1;
 }
 
-static void check_registers(const struct arm64_targets *t, const struct arm64_cpu_profile *h,
-			    struct arm64_check_report *r)
+static void check_registers(const struct arm64_targets *t, const struct arm64_cpu_profile *h, struct targets_report *r)
 {
 	int bad = 0, changed = 0;
 	for (int i = 0; i < t->nr_regs && i < ARM64_PROFILE_MAX_REGS; i++) {
@@ -440,75 +381,52 @@ static void check_registers(const struct arm64_targets *t, const struct arm64_cp
 			continue;
 		char name[ARM64_IDREG_NAME_MAX];
 		bad++;
-		finding(r, ARM64_FINDING_ERROR, "reg-not-in-targets",
-			"%s: this host has 0x%016" PRIx64 ", which the targets do not list (other targets may read 0); "
-			"merge the targets again with this host's profile",
-			arm64_idreg_name(hr->enc, name), hr->value);
+		targets_report_add(r, TARGETS_ERROR, "reg-not-in-targets",
+				   "%s: this host has 0x%016" PRIx64
+				   ", which the targets do not list (other targets may read 0); "
+				   "merge the targets again with this host's profile",
+				   arm64_idreg_name(hr->enc, name), hr->value);
 	}
 	if (!bad)
-		finding(r, ARM64_FINDING_OK, "regs-ok",
-			"all %d ID registers can take their target values here (%d differ from this host's)",
-			t->nr_regs, changed);
+		targets_report_add(r, TARGETS_OK, "regs-ok",
+				   "all %d ID registers can take their target values here (%d differ from this host's)",
+				   t->nr_regs, changed);
 }
 
-void arm64_targets_check(const struct arm64_targets *t, const struct arm64_cpu_profile *host,
-			 struct arm64_check_report *r)
+void arm64_targets_check(const struct arm64_targets *t, const struct arm64_cpu_profile *host, struct targets_report *r)
 {
-	memset(r, 0, sizeof(*r));
-	snprintf(r->host, sizeof(r->host), "%s", host->name);
-	check_identity(t, host, r);
+	struct targets_impl impls[TARGETS_MAX_IMPLS];
+	const uint64_t id[TARGETS_MAX_IDS] = {host->midr, host->revidr, host->aidr};
+	targets_check_identity(&arm64_targets_ops, impls, arm64_targets_impls(t, impls), host->name, id, r);
+	check_guest_identity(t, host, r);
 	check_registers(t, host, r);
 
 	if (host->ipa_bits >= t->min_ipa_bits)
-		finding(r, ARM64_FINDING_OK, "ipa-ok", "IPA size %u bits (the targets need %u)", host->ipa_bits,
-			t->min_ipa_bits);
+		targets_report_add(r, TARGETS_OK, "ipa-ok", "IPA size %u bits (the targets need %u)", host->ipa_bits,
+				   t->min_ipa_bits);
 	else
-		finding(r, ARM64_FINDING_ERROR, "ipa-too-small",
-			"KVM here offers %u-bit guest physical addresses, the targets need %u", host->ipa_bits,
-			t->min_ipa_bits);
+		targets_report_add(r, TARGETS_ERROR, "ipa-too-small",
+				   "KVM here offers %u-bit guest physical addresses, the targets need %u",
+				   host->ipa_bits, t->min_ipa_bits);
 
 	if (host->gic_version == 3)
-		finding(r, ARM64_FINDING_OK, "gic-ok", "KVM here emulates a GICv3");
+		targets_report_add(r, TARGETS_OK, "gic-ok", "KVM here emulates a GICv3");
 	else
-		finding(r, ARM64_FINDING_ERROR, "gic-missing",
-			"KVM here offers no in-kernel GICv3 (gic_version %u); the targets need version %u",
-			host->gic_version, t->gic_version);
+		targets_report_add(r, TARGETS_ERROR, "gic-missing",
+				   "KVM here offers no in-kernel GICv3 (gic_version %u); the targets need version %u",
+				   host->gic_version, t->gic_version);
 
 	uint32_t vl = host->sve ? host->sve_max_vl : 0;
 	if (t->sve_max_vl == 0)
-		finding(r, ARM64_FINDING_OK, "sve-ok", "the targets give the guest no SVE");
+		targets_report_add(r, TARGETS_OK, "sve-ok", "the targets give the guest no SVE");
 	else if (vl >= t->sve_max_vl)
-		finding(r, ARM64_FINDING_OK, "sve-ok", "SVE vector length up to %u bytes (the targets need %u)", vl,
-			t->sve_max_vl);
+		targets_report_add(r, TARGETS_OK, "sve-ok", "SVE vector length up to %u bytes (the targets need %u)",
+				   vl, t->sve_max_vl);
 	else if (!host->sve)
-		finding(r, ARM64_FINDING_ERROR, "sve-vl",
-			"KVM here offers no SVE; the targets need vectors of %u bytes", t->sve_max_vl);
+		targets_report_add(r, TARGETS_ERROR, "sve-vl",
+				   "KVM here offers no SVE; the targets need vectors of %u bytes", t->sve_max_vl);
 	else
-		finding(r, ARM64_FINDING_ERROR, "sve-vl",
-			"KVM here offers SVE vectors up to %u bytes, the targets need %u", vl, t->sve_max_vl);
-}
-
-char *arm64_check_report_text(const struct arm64_check_report *r, const char *targets_label)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f)
-		return NULL;
-	for (int i = 0; i < r->nr_findings; i++) {
-		const struct arm64_finding *x = &r->findings[i];
-		fprintf(f, "%-5s %-21s %s\n", x->severity == ARM64_FINDING_OK ? "ok" : "error", x->code, x->message);
-	}
-	if (r->nr_dropped)
-		fprintf(f, "      (%d more findings not shown)\n", r->nr_dropped);
-	if (r->nr_errors == 0)
-		fprintf(f, "%s can run guests made for %s\n", r->host[0] ? r->host : "this host", targets_label);
-	else
-		fprintf(f, "%s cannot run guests made for %s: %d problem%s\n", r->host[0] ? r->host : "this host",
-			targets_label, r->nr_errors, r->nr_errors == 1 ? "" : "s");
-	if (fclose(f) != 0) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
+		targets_report_add(r, TARGETS_ERROR, "sve-vl",
+				   "KVM here offers SVE vectors up to %u bytes, the targets need %u", vl,
+				   t->sve_max_vl);
 }

@@ -17,19 +17,11 @@
 #define ROAM_ARM64_TARGETS_H
 
 #include "cpu_profile.h"
+#include "targets/targets.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* Options of arm64_targets_merge_opts(); all-zero means "the defaults", as arm64_targets_merge() uses. */
-struct arm64_merge_options {
-	const char *const *names; /* NULL, or n labels replacing the profiles' names (an entry may be NULL) */
-	/* The guest identity override (`roam targets merge --midr/--revidr/--aidr`); unset ones are the first
-	 * profile's. */
-	bool set_midr, set_revidr, set_aidr;
-	uint64_t midr, revidr, aidr;
-};
 
 /*
  * Merges `n` profiles into `out` with default options and the given names (NULL: the profiles' own). Returns 0, or
@@ -40,51 +32,35 @@ struct arm64_merge_options {
 int arm64_targets_merge(const struct arm64_cpu_profile *p, int n, const char *const *names, struct arm64_targets *out,
 			char *err, size_t err_len);
 
-/* arm64_targets_merge() with options (`opt` may be NULL). An override MIDR must fit in 32 bits (63:32 are RES0). */
-int arm64_targets_merge_opts(const struct arm64_cpu_profile *p, int n, const struct arm64_merge_options *opt,
-			     struct arm64_targets *out, char *err, size_t err_len);
-
-#define ARM64_CHECK_MAX_FINDINGS 64
-#define ARM64_FINDING_MESSAGE_LEN 256
-
-enum arm64_finding_severity {
-	ARM64_FINDING_OK,
-	ARM64_FINDING_ERROR,
-};
-
 /*
- * One finding of a check. Codes (stable, for scripts): ok ones "host-in-targets", "identity-ok", "regs-ok",
- * "ipa-ok", "gic-ok", "sve-ok"; errors "host-not-in-targets", "imp-regs-not-writable", "reg-not-writable",
- * "reg-missing", "reg-not-in-targets", "ipa-too-small", "gic-missing", "sve-vl".
+ * arm64_targets_merge() with options (`opt` may be NULL): opt->id[] overrides MIDR, REVIDR and AIDR (in that order,
+ * arm64_targets_ops.id.regs). An override MIDR must fit in 32 bits (63:32 are RES0).
  */
-struct arm64_finding {
-	enum arm64_finding_severity severity;
-	const char *code; /* a static string */
-	char message[ARM64_FINDING_MESSAGE_LEN];
-};
-
-struct arm64_check_report {
-	char host[64]; /* the checked profile's name */
-	int nr_errors; /* errors found, kept or not */
-	int nr_dropped; /* findings that did not fit in `findings` */
-	int nr_findings; /* entries used in `findings`, in the order found */
-	struct arm64_finding findings[ARM64_CHECK_MAX_FINDINGS];
-};
+int arm64_targets_merge_opts(const struct arm64_cpu_profile *p, int n, const struct targets_merge_options *opt,
+			     struct arm64_targets *out, char *err, size_t err_len);
 
 /*
  * Checks whether `host` (a freshly captured profile) can run guests made for `t`: its MIDR+REVIDR is one of the
  * targets, it can present the guest identity, every target register value differs from the host's value only in
  * bits its KVM can write, its IPA size, GIC and SVE vector length suffice, and it has no non-zero feature register
- * the targets do not list. Fills `r` (never fails); the host passes when r->nr_errors == 0.
+ * the targets do not list. Fills `r` (never fails); the host passes when r->nr_errors == 0. Codes (stable, for
+ * scripts): ok ones "host-in-targets", "identity-ok", "regs-ok", "ipa-ok", "gic-ok", "sve-ok"; errors
+ * "host-not-in-targets", "imp-regs-not-writable", "reg-not-writable", "reg-missing", "reg-not-in-targets",
+ * "ipa-too-small", "gic-missing", "sve-vl".
  */
-void arm64_targets_check(const struct arm64_targets *t, const struct arm64_cpu_profile *host,
-			 struct arm64_check_report *r);
+void arm64_targets_check(const struct arm64_targets *t, const struct arm64_cpu_profile *host, struct targets_report *r);
 
 /*
- * Renders a report for people: one "ok    CODE  MESSAGE" or "error CODE  MESSAGE" line per finding and a closing
- * verdict naming `targets_label` (e.g. the file name). Returns a malloc'd NUL-terminated string, or NULL without
- * memory.
+ * arm64's part of the shared migration targets (vmm/targets/targets.h): identity registers MIDR, REVIDR and AIDR
+ * (--midr/--revidr/--aidr), struct arm64_cpu_profile and struct arm64_targets with their JSON (targets_json.c), the
+ * merge and the check above.
  */
-char *arm64_check_report_text(const struct arm64_check_report *r, const char *targets_label);
+extern const struct targets_arch_ops arm64_targets_ops;
+
+/* The profile's identity registers for the shared code: MIDR, REVIDR, AIDR. */
+void arm64_profile_ids(const struct arm64_cpu_profile *p, uint64_t id[TARGETS_MAX_IDS]);
+
+/* The targets as the shared code sees them (name, MIDR, REVIDR, AIDR); returns the count. */
+int arm64_targets_impls(const struct arm64_targets *t, struct targets_impl *out);
 
 #endif

@@ -1,9 +1,9 @@
 /* CPU profile and targets JSON files, and the JSON form of check reports: see targets_json.h. */
 #include "targets_json.h"
 
-#include "core/file_util.h"
 #include "idregs.h"
-#include "targets_json_util.h"
+#include "targets/report.h"
+#include "targets/tjson.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -39,12 +39,8 @@ static int cmp_reg(const void *a, const void *b)
 
 char *arm64_profile_to_json(const struct arm64_cpu_profile *p)
 {
-	json_t *root = tjson_header(ARM64_PROFILE_FORMAT);
-	json_object_set_new(root, "name", tjson_string(p->name));
-	json_object_set_new(root, "kernel", tjson_string(p->kernel));
-	json_object_set_new(root, "midr", tjson_hex(p->midr));
-	json_object_set_new(root, "revidr", tjson_hex(p->revidr));
-	json_object_set_new(root, "aidr", tjson_hex(p->aidr));
+	const uint64_t id[TARGETS_MAX_IDS] = {p->midr, p->revidr, p->aidr};
+	json_t *root = tjson_profile_head(&arm64_targets_ops, p->name, p->kernel, id);
 	json_t *kvm = json_object();
 	json_object_set_new(kvm, "writable_masks", json_boolean(p->has_writable_masks));
 	json_object_set_new(kvm, "writable_imp_regs", json_boolean(p->writable_imp_regs));
@@ -161,20 +157,14 @@ int arm64_profile_from_json(const char *text, size_t len, const char *origin, st
 	struct tjson_ctx c = {origin, err, err_len};
 	json_t *root, *kvm, *regs;
 	memset(p, 0, sizeof(*p));
-	int ret = tjson_load_root(&c, text, len, ARM64_PROFILE_FORMAT, ARM64_TARGETS_FORMAT,
-				  "this is a targets file; roam targets merge takes CPU profiles", &root);
-	if (ret == 0)
-		ret = tjson_check_keys(&c, root, "", keys);
-	if (ret == 0)
-		ret = tjson_get_string(&c, root, "", "name", p->name, sizeof(p->name));
-	if (ret == 0)
-		ret = tjson_get_string(&c, root, "", "kernel", p->kernel, sizeof(p->kernel));
-	if (ret == 0)
-		ret = tjson_get_hex(&c, root, "", "midr", 0xffffffffull, &p->midr);
-	if (ret == 0)
-		ret = tjson_get_hex(&c, root, "", "revidr", UINT64_MAX, &p->revidr);
-	if (ret == 0)
-		ret = tjson_get_hex(&c, root, "", "aidr", UINT64_MAX, &p->aidr);
+	uint64_t id[TARGETS_MAX_IDS];
+	int ret = tjson_load_profile(&c, text, len, &arm64_targets_ops, keys, &root);
+	if (ret == 0 && (ret = tjson_get_profile_head(&c, root, &arm64_targets_ops, p->name, p->kernel,
+						      sizeof(p->kernel), id)) == 0) {
+		p->midr = id[0];
+		p->revidr = id[1];
+		p->aidr = id[2];
+	}
 	if (ret == 0 && (ret = tjson_get_object(&c, root, "", "kvm", &kvm)) == 0)
 		ret = parse_profile_kvm(&c, kvm, p);
 	if (ret == 0 && (ret = tjson_get_object(&c, root, "", "id_registers", &regs)) == 0)
@@ -185,22 +175,9 @@ int arm64_profile_from_json(const char *text, size_t len, const char *origin, st
 
 char *arm64_targets_to_json(const struct arm64_targets *t)
 {
-	json_t *root = tjson_header(ARM64_TARGETS_FORMAT);
-	json_t *impls = json_array();
-	for (int i = 0; i < t->nr_impls && i < ARM64_TARGETS_MAX_IMPLS; i++) {
-		json_t *o = json_object();
-		json_object_set_new(o, "name", tjson_string(t->impls[i].name));
-		json_object_set_new(o, "midr", tjson_hex(t->impls[i].midr));
-		json_object_set_new(o, "revidr", tjson_hex(t->impls[i].revidr));
-		json_object_set_new(o, "aidr", tjson_hex(t->impls[i].aidr));
-		json_array_append_new(impls, o);
-	}
-	json_object_set_new(root, "targets", impls);
-	json_t *guest = json_object();
-	json_object_set_new(guest, "midr", tjson_hex(t->guest_midr));
-	json_object_set_new(guest, "revidr", tjson_hex(t->guest_revidr));
-	json_object_set_new(guest, "aidr", tjson_hex(t->guest_aidr));
-	json_object_set_new(root, "guest", guest);
+	struct targets_impl impls[TARGETS_MAX_IMPLS];
+	const uint64_t guest[TARGETS_MAX_IDS] = {t->guest_midr, t->guest_revidr, t->guest_aidr};
+	json_t *root = tjson_targets_head(&arm64_targets_ops, impls, arm64_targets_impls(t, impls), guest);
 	json_t *regs = json_object();
 	for (int i = 0; i < t->nr_regs && i < ARM64_PROFILE_MAX_REGS; i++) {
 		char name[ARM64_IDREG_NAME_MAX];
@@ -212,46 +189,28 @@ char *arm64_targets_to_json(const struct arm64_targets *t)
 	json_object_set_new(req, "gic_version", json_integer(t->gic_version));
 	json_object_set_new(req, "sve_max_vl", json_integer(t->sve_max_vl));
 	json_object_set_new(root, "requirements", req);
-	json_t *lowered = json_array();
-	for (int i = 0; i < t->nr_lowered && i < ARM64_TARGETS_MAX_LOWERED; i++)
-		json_array_append_new(lowered, tjson_string(t->lowered[i]));
-	json_object_set_new(root, "lowered", lowered);
+	int nr_notes = t->nr_lowered < ARM64_TARGETS_MAX_LOWERED ? t->nr_lowered : ARM64_TARGETS_MAX_LOWERED;
+	json_object_set_new(root, "lowered", tjson_notes(t->lowered[0], nr_notes, ARM64_TARGETS_NOTE_LEN));
 	return tjson_dump(root);
 }
 
-static int parse_targets_impls(struct tjson_ctx *c, json_t *arr, struct arm64_targets *t)
+/* "targets" and "guest". */
+static int parse_targets_head(struct tjson_ctx *c, json_t *root, struct arm64_targets *t)
 {
-	static const char *const keys[] = {"name", "midr", "revidr", "aidr", NULL};
-	if (!json_is_array(arr))
-		return tjson_fail(c, "targets", "not an array");
-	if (json_array_size(arr) == 0)
-		return tjson_fail(c, "targets", "empty; list at least one host");
-	if (json_array_size(arr) > ARM64_TARGETS_MAX_IMPLS)
-		return tjson_fail(c, "targets", "%zu entries, more than the %d roam supports", json_array_size(arr),
-				  ARM64_TARGETS_MAX_IMPLS);
-	size_t i;
-	json_t *v;
-	json_array_foreach(arr, i, v)
-	{
-		char path[32];
-		snprintf(path, sizeof(path), "targets[%zu]", i);
-		if (!json_is_object(v))
-			return tjson_fail(c, path, "not an object with name, midr, revidr and aidr");
-		struct arm64_impl *impl = &t->impls[i];
-		int ret;
-		if ((ret = tjson_get_string(c, v, path, "name", impl->name, sizeof(impl->name))) ||
-		    (ret = tjson_get_hex(c, v, path, "midr", 0xffffffffull, &impl->midr)) ||
-		    (ret = tjson_get_hex(c, v, path, "revidr", UINT64_MAX, &impl->revidr)) ||
-		    (ret = tjson_get_hex(c, v, path, "aidr", UINT64_MAX, &impl->aidr)) ||
-		    (ret = tjson_check_keys(c, v, path, keys)))
-			return ret;
-		for (size_t k = 0; k < i; k++)
-			if (t->impls[k].midr == impl->midr && t->impls[k].revidr == impl->revidr)
-				return tjson_fail(c, path, "the same MIDR and REVIDR as targets[%zu] (\"%s\")", k,
-						  t->impls[k].name);
-		t->nr_impls++;
+	struct targets_impl impls[TARGETS_MAX_IMPLS];
+	uint64_t guest[TARGETS_MAX_IDS];
+	int ret =
+	    tjson_get_targets_head(c, root, &arm64_targets_ops, impls, ARM64_TARGETS_MAX_IMPLS, &t->nr_impls, guest);
+	t->guest_midr = guest[0];
+	t->guest_revidr = guest[1];
+	t->guest_aidr = guest[2];
+	for (int i = 0; i < t->nr_impls; i++) {
+		memcpy(t->impls[i].name, impls[i].name, sizeof(t->impls[i].name));
+		t->impls[i].midr = impls[i].id[0];
+		t->impls[i].revidr = impls[i].id[1];
+		t->impls[i].aidr = impls[i].id[2];
 	}
-	return 0;
+	return ret;
 }
 
 static int parse_targets_regs(struct tjson_ctx *c, json_t *regs, struct arm64_targets *t)
@@ -282,16 +241,9 @@ static int parse_targets_regs(struct tjson_ctx *c, json_t *regs, struct arm64_ta
 
 static int parse_targets_rest(struct tjson_ctx *c, json_t *root, struct arm64_targets *t)
 {
-	static const char *const guest_keys[] = {"midr", "revidr", "aidr", NULL};
 	static const char *const req_keys[] = {"min_ipa_bits", "gic_version", "sve_max_vl", NULL};
-	json_t *guest, *req, *lowered;
+	json_t *req;
 	int ret;
-	if ((ret = tjson_get_object(c, root, "", "guest", &guest)) ||
-	    (ret = tjson_get_hex(c, guest, "guest", "midr", 0xffffffffull, &t->guest_midr)) ||
-	    (ret = tjson_get_hex(c, guest, "guest", "revidr", UINT64_MAX, &t->guest_revidr)) ||
-	    (ret = tjson_get_hex(c, guest, "guest", "aidr", UINT64_MAX, &t->guest_aidr)) ||
-	    (ret = tjson_check_keys(c, guest, "guest", guest_keys)))
-		return ret;
 	if ((ret = tjson_get_object(c, root, "", "requirements", &req)) ||
 	    (ret = tjson_get_uint(c, req, "requirements", "min_ipa_bits", 32, 52, &t->min_ipa_bits)) ||
 	    (ret = tjson_get_uint(c, req, "requirements", "gic_version", 3, 3, &t->gic_version)) ||
@@ -299,29 +251,8 @@ static int parse_targets_rest(struct tjson_ctx *c, json_t *root, struct arm64_ta
 	    (ret = check_vl(c, "requirements.sve_max_vl", t->sve_max_vl)) ||
 	    (ret = tjson_check_keys(c, req, "requirements", req_keys)))
 		return ret;
-	lowered = json_object_get(root, "lowered");
-	if (!lowered)
-		return 0;
-	if (!json_is_array(lowered))
-		return tjson_fail(c, "lowered", "not an array of strings");
-	if (json_array_size(lowered) > ARM64_TARGETS_MAX_LOWERED)
-		return tjson_fail(c, "lowered", "more than %d notes", ARM64_TARGETS_MAX_LOWERED);
-	size_t i;
-	json_t *v;
-	json_array_foreach(lowered, i, v)
-	{
-		char path[32];
-		snprintf(path, sizeof(path), "lowered[%zu]", i);
-		if (!json_is_string(v))
-			return tjson_fail(c, path, "not a string");
-		if (json_string_length(v) >= ARM64_TARGETS_NOTE_LEN ||
-		    strlen(json_string_value(v)) != json_string_length(v))
-			return tjson_fail(c, path, "longer than %d bytes or with a NUL character",
-					  ARM64_TARGETS_NOTE_LEN - 1);
-		memcpy(t->lowered[i], json_string_value(v), json_string_length(v) + 1);
-		t->nr_lowered++;
-	}
-	return 0;
+	return tjson_get_notes(c, root, t->lowered[0], ARM64_TARGETS_MAX_LOWERED, ARM64_TARGETS_NOTE_LEN,
+			       &t->nr_lowered);
 }
 
 int arm64_targets_from_json(const char *text, size_t len, const char *origin, struct arm64_targets *t, char *err,
@@ -330,14 +261,11 @@ int arm64_targets_from_json(const char *text, size_t len, const char *origin, st
 	static const char *const keys[] = {"format",	   "version",	   "arch",    "targets", "guest",
 					   "id_registers", "requirements", "lowered", NULL};
 	struct tjson_ctx c = {origin, err, err_len};
-	json_t *root, *v, *regs;
+	json_t *root, *regs;
 	memset(t, 0, sizeof(*t));
-	int ret = tjson_load_root(&c, text, len, ARM64_TARGETS_FORMAT, ARM64_PROFILE_FORMAT,
-				  "this is one host's CPU profile; make a targets file with roam targets merge", &root);
+	int ret = tjson_load_targets(&c, text, len, &arm64_targets_ops, keys, &root);
 	if (ret == 0)
-		ret = tjson_check_keys(&c, root, "", keys);
-	if (ret == 0 && (ret = tjson_get_member(&c, root, "", "targets", &v)) == 0)
-		ret = parse_targets_impls(&c, v, t);
+		ret = parse_targets_head(&c, root, t);
 	if (ret == 0 && (ret = tjson_get_object(&c, root, "", "id_registers", &regs)) == 0)
 		ret = parse_targets_regs(&c, regs, t);
 	if (ret == 0)
@@ -346,87 +274,27 @@ int arm64_targets_from_json(const char *text, size_t len, const char *origin, st
 	return ret;
 }
 
-char *arm64_check_report_json(const struct arm64_check_report *r, const char *targets_label)
+void arm64_profile_ids(const struct arm64_cpu_profile *p, uint64_t id[TARGETS_MAX_IDS])
 {
-	json_t *root = json_object();
-	json_object_set_new(root, "host", tjson_string(r->host));
-	json_object_set_new(root, "targets", tjson_string(targets_label));
-	json_object_set_new(root, "ok", json_boolean(r->nr_errors == 0));
-	json_object_set_new(root, "errors", json_integer(r->nr_errors));
-	json_t *arr = json_array();
-	for (int i = 0; i < r->nr_findings && i < ARM64_CHECK_MAX_FINDINGS; i++) {
-		const struct arm64_finding *f = &r->findings[i];
-		json_t *o = json_object();
-		json_object_set_new(o, "severity", json_string(f->severity == ARM64_FINDING_OK ? "ok" : "error"));
-		json_object_set_new(o, "code", json_string(f->code));
-		json_object_set_new(o, "message", tjson_string(f->message));
-		json_array_append_new(arr, o);
-	}
-	json_object_set_new(root, "findings", arr);
-	json_object_set_new(root, "dropped", json_integer(r->nr_dropped));
-	return tjson_dump(root);
+	id[0] = p->midr;
+	id[1] = p->revidr;
+	id[2] = p->aidr;
 }
 
-/* Loads `path` and hands its text to `parse`; file errors become "<path>: <reason>". */
-static int load_file(const char *path, char *err, size_t err_len,
-		     int (*parse)(const char *, size_t, const char *, void *, char *, size_t), void *out)
-{
-	char *text;
-	size_t len;
-	const char *label = strcmp(path, "-") == 0 ? "(standard input)" : path;
-	int ret = read_file_all(path, ARM64_JSON_MAX_FILE, &text, &len);
-	if (ret == -EFBIG) {
-		snprintf(err, err_len, "%s: larger than %u bytes; not a roam JSON file", label, ARM64_JSON_MAX_FILE);
-		return ret;
-	}
-	if (ret) {
-		snprintf(err, err_len, "%s: cannot read: %s", label, strerror(-ret));
-		return ret;
-	}
-	ret = parse(text, len, label, out, err, err_len);
-	free(text);
-	return ret;
-}
+TARGETS_OPS_ADAPTERS(arm64)
 
-static int save_file(const char *path, char *text, char *err, size_t err_len)
-{
-	if (!text) {
-		snprintf(err, err_len, "%s: out of memory while making the JSON text", path);
-		return -ENOMEM;
-	}
-	int ret = write_file_atomic(path, text, strlen(text));
-	if (ret)
-		snprintf(err, err_len, "%s: cannot write: %s", path, strerror(-ret));
-	free(text);
-	return ret;
-}
+static const struct targets_ident arm64_ids[] = {
+    {"MIDR", "midr", 0xffffffffull},
+    {"REVIDR", "revidr", UINT64_MAX},
+    {"AIDR", "aidr", UINT64_MAX},
+};
 
-static int parse_profile(const char *text, size_t len, const char *origin, void *out, char *err, size_t err_len)
-{
-	return arm64_profile_from_json(text, len, origin, out, err, err_len);
-}
-
-static int parse_targets(const char *text, size_t len, const char *origin, void *out, char *err, size_t err_len)
-{
-	return arm64_targets_from_json(text, len, origin, out, err, err_len);
-}
-
-int arm64_profile_load(const char *path, struct arm64_cpu_profile *p, char *err, size_t err_len)
-{
-	return load_file(path, err, err_len, parse_profile, p);
-}
-
-int arm64_profile_save(const char *path, const struct arm64_cpu_profile *p, char *err, size_t err_len)
-{
-	return save_file(path, arm64_profile_to_json(p), err, err_len);
-}
-
-int arm64_targets_load(const char *path, struct arm64_targets *t, char *err, size_t err_len)
-{
-	return load_file(path, err, err_len, parse_targets, t);
-}
-
-int arm64_targets_save(const char *path, const struct arm64_targets *t, char *err, size_t err_len)
-{
-	return save_file(path, arm64_targets_to_json(t), err, err_len);
-}
+const struct targets_arch_ops arm64_targets_ops = {
+    .arch = "arm64",
+    .help = {"docs/targets.md",
+	     "MIDR/REVIDR/AIDR, every feature ID\n"
+	     "register with KVM's writable mask, and the VM features that decide whether a guest can move here.\n",
+	     "the CPU every profiled host can present", "can set every value"},
+    .id = {arm64_ids, 3, 2, "MIDR and REVIDR"},
+    TARGETS_OPS_FUNCTIONS(arm64, struct arm64_cpu_profile, struct arm64_targets),
+};

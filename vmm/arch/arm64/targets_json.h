@@ -1,12 +1,12 @@
 /*
  * JSON files for migration targets (docs/targets.md describes both formats field by field):
  *  - a CPU profile ("format": "roam-cpu-profile"), written by `roam cpu-profile`, one per host;
- *  - a targets config ("format": "roam-targets"), written by `roam targets merge` and editable by hand;
- * and the --json form of a `roam targets check` report. 64-bit values are hex strings ("0x00000000410fd083"), since
- * JSON numbers lose precision above 2^53; readers also take plain integers below 2^53. Readers check everything a
- * hand edit can break and fail with one line: "<file>: <JSON path>: <reason>", e.g.
- * "targets.json: id_registers.ID_AA64PFR0_EL1: not a hex string". Writers produce the same bytes for the same
- * struct, so write -> read -> write is stable. Built on jansson.
+ *  - a targets config ("format": "roam-targets"), written by `roam targets merge` and editable by hand. 64-bit values
+ * are hex strings ("0x00000000410fd083"), since JSON numbers lose precision above 2^53; readers also take plain
+ * integers below 2^53. Readers check everything a hand edit can break and fail with one line: "<file>: <JSON path>:
+ * <reason>", e.g. "targets.json: id_registers.ID_AA64PFR0_EL1: not a hex string". Writers produce the same bytes for
+ * the same struct, so write -> read -> write is stable. Built on jansson and the shared helpers (targets/tjson.h);
+ * loading, saving and the report's JSON are the shared code's (targets/targets.h, targets/report.h).
  */
 #ifndef ROAM_ARM64_TARGETS_JSON_H
 #define ROAM_ARM64_TARGETS_JSON_H
@@ -15,12 +15,6 @@
 #include "targets.h"
 
 #include <stddef.h>
-
-#define ARM64_PROFILE_FORMAT "roam-cpu-profile"
-#define ARM64_TARGETS_FORMAT "roam-targets"
-#define ARM64_JSON_VERSION 1
-/* Larger files are refused: a real one is a few KiB. */
-#define ARM64_JSON_MAX_FILE (1u << 20)
 
 /* The profile as JSON text (2-space indented, ending in a newline). Returns a malloc'd string, or NULL without
  * memory. */
@@ -32,12 +26,6 @@ char *arm64_profile_to_json(const struct arm64_cpu_profile *p);
  */
 int arm64_profile_from_json(const char *text, size_t len, const char *origin, struct arm64_cpu_profile *p, char *err,
 			    size_t err_len);
-
-/* Reads a profile file ("-": standard input). Returns 0 or -errno with one line in `err` naming the file. */
-int arm64_profile_load(const char *path, struct arm64_cpu_profile *p, char *err, size_t err_len);
-
-/* Writes a profile file atomically ("-": standard output). Returns 0 or -errno with one line in `err`. */
-int arm64_profile_save(const char *path, const struct arm64_cpu_profile *p, char *err, size_t err_len);
 
 /*
  * The targets config as JSON text. Register `writable` masks are not part of the format (each host's own masks
@@ -51,17 +39,5 @@ char *arm64_targets_to_json(const struct arm64_targets *t);
  */
 int arm64_targets_from_json(const char *text, size_t len, const char *origin, struct arm64_targets *t, char *err,
 			    size_t err_len);
-
-/* Reads a targets file ("-": standard input). Returns 0 or -errno with one line in `err` naming the file. */
-int arm64_targets_load(const char *path, struct arm64_targets *t, char *err, size_t err_len);
-
-/* Writes a targets file atomically ("-": standard output). Returns 0 or -errno with one line in `err`. */
-int arm64_targets_save(const char *path, const struct arm64_targets *t, char *err, size_t err_len);
-
-/*
- * A check report as JSON: {"host", "targets": `targets_label`, "ok", "errors", "findings": [{"severity", "code",
- * "message"}], "dropped"}. Returns a malloc'd string ending in a newline, or NULL without memory.
- */
-char *arm64_check_report_json(const struct arm64_check_report *r, const char *targets_label);
 
 #endif

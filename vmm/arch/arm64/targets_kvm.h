@@ -1,8 +1,7 @@
 /*
- * `roam run --targets` on arm64: before any vCPU exists, load the targets config, check this host against it (one
- * report listing every incompatibility), allow writing the implementation ID registers, and register the
- * target-discovery hypercalls; then, for each vCPU, write the guest's MIDR/REVIDR/AIDR and ID registers and read
- * every one back.
+ * `roam run --targets` on arm64: before any vCPU exists, load the targets config and check this host against it
+ * through a scratch VM (the shared steps of targets/targets_vm.h), and allow writing the implementation ID
+ * registers; then, for each vCPU, write the guest's MIDR/REVIDR/AIDR and ID registers and read every one back.
  */
 #ifndef ROAM_ARM64_TARGETS_KVM_H
 #define ROAM_ARM64_TARGETS_KVM_H
@@ -15,8 +14,5 @@ int arm64_targets_prepare(struct vm *vm);
 
 /* Programs and verifies the vCPU's identity and ID registers when a targets config is loaded. */
 int arm64_targets_apply(struct vcpu *vcpu);
-
-/* Frees what arm64_targets_prepare allocated. */
-void arm64_targets_release(struct vm *vm);
 
 #endif

@@ -2,6 +2,7 @@
 #include "timer_state.h"
 
 #include "arm64.h"
+#include "core/component.h"
 #include "core/log.h"
 #include "core/sys_ioctl.h"
 #include "core/vcpu.h"
@@ -52,7 +53,7 @@ int arm64_timer_restore(struct vm *vm, struct snap_reader *r, uint32_t version, 
 		return log_errno(-EINVAL, "%s", problem);
 	vm->arch->restored_counter = saved;
 	*counter_restored = false;
-	if (__sys_ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_COUNTER_OFFSET) <= 0)
+	if (__SYS_IOCTL_VALUE(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COUNTER_OFFSET) <= 0)
 		return 0; /* the vCPUs' KVM_REG_ARM_TIMER_CNT carry the saved counter instead */
 	struct kvm_arm_counter_offset off = {.counter_offset = host_counter() - saved};
 	long ret = SYS_IOCTL(vm->vm_fd, KVM_ARM_SET_COUNTER_OFFSET, &off, "guest counter");
@@ -60,6 +61,18 @@ int arm64_timer_restore(struct vm *vm, struct snap_reader *r, uint32_t version, 
 		return (int)ret;
 	*counter_restored = true;
 	return 0;
+}
+
+int arm64_timer_check(struct snap_reader *r, uint32_t version, char *report, size_t size)
+{
+	snap_get_u64(r, "guest counter");
+	uint64_t frequency = version >= 2 ? snap_get_u64(r, "counter frequency") : 0;
+	char problem[160];
+	arm64_timer_frequency_problem(frequency, host_frequency(), problem, sizeof(problem));
+	if (!frequency || !problem[0])
+		return 0;
+	component_report_add(report, size, "%s", problem);
+	return 1;
 }
 
 int arm64_timer_verify(struct vm *vm)

@@ -8,6 +8,7 @@
 #define ROAM_ARM64_TIMER_STATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct vm;
@@ -30,5 +31,8 @@ int arm64_timer_restore(struct vm *vm, struct snap_reader *r, uint32_t version, 
 
 /* Checks after restore that the guest counter did not go backwards; returns 0 or -EIO after a message. */
 int arm64_timer_verify(struct vm *vm);
+
+/* Would the saved counter state (payload `version`) restore here? Appends the reason to report; returns 0 or 1. */
+int arm64_timer_check(struct snap_reader *r, uint32_t version, char *report, size_t size);
 
 #endif

@@ -32,7 +32,7 @@ static bool reg_is_fw(uint64_t id)
 static int reg_list(struct vcpu *vcpu, struct kvm_reg_list **out)
 {
 	struct kvm_reg_list probe = {.n = 0};
-	long ret = __sys_ioctl(vcpu->fd, KVM_GET_REG_LIST, &probe);
+	long ret = __SYS_IOCTL(vcpu->fd, KVM_GET_REG_LIST, &probe);
 	if (ret != -E2BIG)
 		return log_errno(ret < 0 ? (int)ret : -EIO, "KVM_GET_REG_LIST(%s): unexpected answer", vcpu->name);
 	if (probe.n > ARM64_MAX_REGS)
@@ -56,7 +56,8 @@ static int one_reg(struct vcpu *vcpu, unsigned long request, uint64_t id, void *
 	char object[64];
 	struct kvm_one_reg reg = {.id = id, .addr = (uint64_t)(uintptr_t)value};
 	snprintf(object, sizeof(object), "%s register %#" PRIx64, vcpu->name, id);
-	long ret = sys_ioctl(vcpu->fd, request, &reg, what, object);
+	long ret = request == KVM_SET_ONE_REG ? SYS_IOCTL_AS(vcpu->fd, KVM_SET_ONE_REG, &reg, what, object)
+					      : SYS_IOCTL_AS(vcpu->fd, KVM_GET_ONE_REG, &reg, what, object);
 	return ret < 0 ? (int)ret : 0;
 }
 
@@ -190,7 +191,7 @@ int arm64_vcpu_state_apply(struct vcpu *vcpu, const struct arm64_vcpu_state *st,
 		/* A firmware register this KVM lacks and that only said "not available" is skipped (see check). */
 		struct kvm_one_reg probe = {.id = reg->id, .addr = (uint64_t)(uintptr_t)value};
 		if (reg_is_fw(reg->id) && value_is_zero(value, reg->size) &&
-		    __sys_ioctl(vcpu->fd, KVM_GET_ONE_REG, &probe) == -ENOENT)
+		    __SYS_IOCTL(vcpu->fd, KVM_GET_ONE_REG, &probe) == -ENOENT)
 			continue;
 		memcpy(value, st->values + reg->offset, reg->size);
 		int ret = one_reg(vcpu, KVM_SET_ONE_REG, reg->id, value, "KVM_SET_ONE_REG");

@@ -8,8 +8,10 @@
 #include "core/log.h"
 #include "core/sys_ioctl.h"
 #include "core/vcpu.h"
+#include "core/vcpu_reg.h"
 #include "layout.h"
 #include "smccc.h"
+#include "targets/targets_vm.h"
 #include "targets_kvm.h"
 
 #include <errno.h>
@@ -23,7 +25,7 @@
 /* KVM_CHECK_EXTENSION on the KVM or VM fd; 0 when unsupported or on error. */
 static long arm64_check_cap(int fd, long cap)
 {
-	long ret = __sys_ioctl(fd, KVM_CHECK_EXTENSION, (void *)cap);
+	long ret = __SYS_IOCTL_VALUE(fd, KVM_CHECK_EXTENSION, cap);
 	return ret < 0 ? 0 : ret;
 }
 
@@ -88,7 +90,7 @@ void arch_vm_fini(struct vm *vm)
 {
 	if (!vm->arch)
 		return;
-	arm64_targets_release(vm);
+	targets_vm_release(vm);
 	if (vm->arch->gic_fd >= 0)
 		close(vm->arch->gic_fd);
 	free(vm->arch);
@@ -105,7 +107,7 @@ static int arm64_gic_set(struct vm *vm, uint32_t group, uint64_t attr, void *val
 int arch_irqchip_init(struct vm *vm)
 {
 	struct kvm_create_device dev = {.type = KVM_DEV_TYPE_ARM_VGIC_V3};
-	long ret = __sys_ioctl(vm->vm_fd, KVM_CREATE_DEVICE, &dev);
+	long ret = __SYS_IOCTL(vm->vm_fd, KVM_CREATE_DEVICE, &dev);
 	if (ret == -ENODEV)
 		return log_errno((int)ret, "KVM_CREATE_DEVICE(GICv3): this host's KVM cannot emulate a GICv3");
 	if (ret < 0)
@@ -185,20 +187,12 @@ int arch_handle_exit(struct vcpu *vcpu)
 
 int arm64_get_reg(struct vcpu *vcpu, uint64_t id, uint64_t *value, const char *what)
 {
-	char object[64];
-	struct kvm_one_reg reg = {.id = id, .addr = (uint64_t)(uintptr_t)value};
-	snprintf(object, sizeof(object), "%s %s", vcpu->name, what);
-	long ret = SYS_IOCTL(vcpu->fd, KVM_GET_ONE_REG, &reg, object);
-	return ret < 0 ? (int)ret : 0;
+	return vcpu_get_one_reg(vcpu, id, value, what);
 }
 
 int arm64_set_reg(struct vcpu *vcpu, uint64_t id, uint64_t value, const char *what)
 {
-	char object[64];
-	struct kvm_one_reg reg = {.id = id, .addr = (uint64_t)(uintptr_t)&value};
-	snprintf(object, sizeof(object), "%s %s", vcpu->name, what);
-	long ret = SYS_IOCTL(vcpu->fd, KVM_SET_ONE_REG, &reg, object);
-	return ret < 0 ? (int)ret : 0;
+	return vcpu_set_one_reg(vcpu, id, value, what);
 }
 
 uint64_t arm64_core_reg_x(int n)

@@ -1,15 +1,13 @@
 /*
  * LoongArch direct kernel boot on KVM: boot_load.c fills guest memory, then the boot vCPU gets PC = kernel entry and
  * a0 = 1 (EFI tables valid), a1 = command line, a2 = EFI system table (booting.rst); every other vCPU starts in the
- * secondary wait loop. Registers go in with KVM_SET_REGS. Also registers roam's PV-lock hypercalls when the guest
- * can reach them (USER_HCALL).
+ * secondary wait loop. Registers go in with KVM_SET_REGS. Then registers roam's hypercall services (hcall.h).
  */
 #include "arch.h"
 #include "boot_load.h"
 #include "core/log.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
-#include "cpucfg.h"
 #include "devices/device.h"
 #include "hcall.h"
 #include "loongarch.h"
@@ -39,18 +37,6 @@ static int boot_set_pc(struct vcpu *vcpu, uint64_t pc, const uint64_t *args, int
 	for (int i = 0; i < nr_args; i++)
 		regs.gpr[4 + i] = args[i]; /* a0.. are r4.. */
 	return loongarch_set_regs(vcpu, &regs);
-}
-
-static int boot_register_pvlock(struct vm *vm)
-{
-	struct pvlock_service *s = &vm->arch->pvlock;
-	if (!vm->pvlock || !(vm->arch->pv_features & LOONGARCH_PV_USER_HCALL))
-		return 0;
-	s->region_gpa = vm->pvlock->gpa;
-	s->nr_vcpus = vm->nr_vcpus;
-	s->fid_features = LOONGARCH_ROAM_PV_LOCK_FEATURES;
-	s->fid_preempted = LOONGARCH_ROAM_PV_LOCK_PREEMPTED;
-	return pvlock_register(&vm->hypercalls, s);
 }
 
 /* The direct boot: guest memory from the files, then the registers. */
@@ -85,5 +71,5 @@ int arch_boot_setup(struct vm *vm)
 {
 	/* A restored VM (no kernel) gets its memory and registers from the snapshot instead. */
 	int ret = vm->cfg.kernel_path ? boot_load_guest(vm) : 0;
-	return ret ? ret : boot_register_pvlock(vm);
+	return ret ? ret : loongarch_hcall_register_services(vm);
 }

@@ -1,6 +1,7 @@
 /* LoongArch direct boot into guest memory: see boot_load.h. */
 #include "boot_load.h"
 
+#include "core/boot_file.h"
 #include "core/log.h"
 #include "core/memory.h"
 #include "efi.h"
@@ -8,84 +9,19 @@
 #include "fdt/fdt_builder.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-struct boot_file {
-	const char *what; /* "kernel", "initrd" */
-	const char *path;
-	int fd;
-	uint64_t size;
-};
-
-static int boot_file_open(struct boot_file *f, const char *what, const char *path)
+static int boot_parse_kernel(const uint8_t *head, size_t len, uint64_t size, void *k, const char **why)
 {
-	struct stat st;
-	f->what = what;
-	f->path = path;
-	f->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (f->fd < 0)
-		return log_errno(-errno, "%s %s: %s", what, path, strerror(errno));
-	if (fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(f->fd);
-		f->fd = -1;
-		return log_errno(-EINVAL, "%s %s: not a regular file", what, path);
-	}
-	f->size = (uint64_t)st.st_size;
-	return 0;
-}
-
-static void boot_file_close(struct boot_file *f)
-{
-	if (f->fd >= 0)
-		close(f->fd);
-	f->fd = -1;
-}
-
-/* Copies `len` bytes from offset `off` of the file to guest address `gpa`, then zeroes up to `mem_len`. */
-static int boot_file_load(struct boot_file *f, struct guest_memory *mem, uint64_t off, uint64_t len, uint64_t gpa,
-			  uint64_t mem_len)
-{
-	uint8_t *dst = mem_len ? memory_gpa_to_host(mem, gpa, mem_len) : NULL;
-	if (!dst)
-		return log_errno(-ENOSPC, "%s %s: %llu bytes do not fit in guest RAM at %#llx", f->what, f->path,
-				 (unsigned long long)mem_len, (unsigned long long)gpa);
-	for (uint64_t done = 0; done < len;) {
-		ssize_t n = pread(f->fd, dst + done, len - done, (off_t)(off + done));
-		if (n <= 0)
-			return log_errno(n < 0 ? -errno : -EIO, "%s %s: read failed: %s", f->what, f->path,
-					 n < 0 ? strerror(errno) : "file shrank");
-		done += (uint64_t)n;
-	}
-	memset(dst + len, 0, mem_len - len);
-	return 0;
-}
-
-static int boot_read_kernel(struct boot_file *kernel, struct loongarch_kernel *k)
-{
-	uint8_t head[LOONGARCH_IMAGE_HEAD_SIZE];
-	const char *why;
-	ssize_t n = pread(kernel->fd, head, sizeof(head), 0);
-	int ret = loongarch_kernel_parse(head, n < 0 ? 0 : (size_t)n, kernel->size, k, &why);
-	if (ret)
-		log_error("kernel %s: %s", kernel->path, why);
-	return ret;
+	return loongarch_kernel_parse(head, len, size, k, why);
 }
 
 int loongarch_kernel_check_file(const char *path)
 {
-	struct boot_file kernel;
 	struct loongarch_kernel k;
-	int ret = boot_file_open(&kernel, "kernel", path);
-	if (ret)
-		return ret;
-	ret = boot_read_kernel(&kernel, &k);
-	boot_file_close(&kernel);
-	return ret;
+	return boot_kernel_check(path, LOONGARCH_IMAGE_HEAD_SIZE, boot_parse_kernel, &k);
 }
 
 static int boot_write_fdt(const struct loongarch_boot_inputs *in, const struct loongarch_boot_plan *plan,
@@ -173,7 +109,7 @@ int loongarch_boot_prepare(const struct loongarch_boot_inputs *in, struct guest_
 	if (!ret && in->initrd_path)
 		ret = boot_file_open(&initrd, "initrd", in->initrd_path);
 	if (!ret)
-		ret = boot_read_kernel(&kernel, &k);
+		ret = boot_kernel_parse(&kernel, LOONGARCH_IMAGE_HEAD_SIZE, boot_parse_kernel, &k);
 	if (!ret) {
 		ret = loongarch_plan_boot(in->banks, in->nr_banks, &k, initrd.fd >= 0 ? initrd.size : 0, &out->plan,
 					  &why);

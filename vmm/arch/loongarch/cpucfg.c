@@ -1,9 +1,10 @@
 /* CPUCFG fields, the guest's words, merging profiles and checking a host: see cpucfg.h. */
 #include "cpucfg.h"
 
+#include "targets/problems.h"
+
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,21 +126,8 @@ int loongarch_guest_cpucfg(const struct loongarch_cpu_profile *p, uint32_t out[L
 
 struct merge_state {
 	struct loongarch_targets *out;
-	char *err;
-	size_t err_len;
-	int problems;
+	struct targets_problems pr;
 };
-
-static void merge_problem(struct merge_state *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void merge_problem(struct merge_state *m, const char *fmt, ...)
-{
-	if (m->problems++ == 0 && m->err_len) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(m->err, m->err_len, fmt, ap);
-		va_end(ap);
-	}
-}
 
 /* One note per field and old value: "CPUCFG2.LASX: 0x1 -> 0x0 (a, b)". */
 static void merge_notes(struct merge_state *m, const char *field, const uint32_t *old, uint32_t merged,
@@ -179,8 +167,9 @@ static void merge_word(struct merge_state *m, uint32_t word, uint32_t (*g)[LOONG
 		for (int h = 0; h < n; h++) {
 			old[h] = field_get(&f[i], g[h][word]);
 			if (f[i].rule == LOONGARCH_FIELD_EXACT && old[h] != merged)
-				merge_problem(m, "%s must be the same on all hosts, but %s has 0x%x and %s has 0x%x",
-					      name, label[0], merged, label[h], old[h]);
+				targets_problem(&m->pr,
+						"%s must be the same on all hosts, but %s has 0x%x and %s has 0x%x",
+						name, label[0], merged, label[h], old[h]);
 			else if (old[h] < merged)
 				merged = old[h];
 		}
@@ -191,11 +180,11 @@ static void merge_word(struct merge_state *m, uint32_t word, uint32_t (*g)[LOONG
 	m->out->cpucfg[word] = value;
 }
 
-int loongarch_targets_merge(const struct loongarch_cpu_profile *p, int n, const struct loongarch_merge_options *opt,
-			    struct loongarch_targets *out, char *err, size_t err_len)
+int loongarch_targets_merge_opts(const struct loongarch_cpu_profile *p, int n, const struct targets_merge_options *opt,
+				 struct loongarch_targets *out, char *err, size_t err_len)
 {
-	static const struct loongarch_merge_options none = {0};
-	struct merge_state m = {out, err, err_len, 0};
+	static const struct targets_merge_options none = {0};
+	struct merge_state m = {out, {err, err_len, 0}};
 	if (!opt)
 		opt = &none;
 	memset(out, 0, sizeof(*out));
@@ -231,8 +220,8 @@ int loongarch_targets_merge(const struct loongarch_cpu_profile *p, int n, const 
 		if (seen)
 			continue;
 		if (out->nr_impls == LOONGARCH_TARGETS_MAX_IMPLS) {
-			snprintf(err, err_len, "more than %d different CPUs (PRIDs) among the profiles",
-				 LOONGARCH_TARGETS_MAX_IMPLS);
+			snprintf(err, err_len, "more than %d different CPUs (PRID) among the %d profiles",
+				 LOONGARCH_TARGETS_MAX_IMPLS, n);
 			ret = -E2BIG;
 			break;
 		}
@@ -242,15 +231,9 @@ int loongarch_targets_merge(const struct loongarch_cpu_profile *p, int n, const 
 	}
 	for (uint32_t w = 1; w < LOONGARCH_NR_CPUCFG && !ret; w++)
 		merge_word(&m, w, g, label, n, old);
-	if (!ret && m.problems) {
-		if (m.problems > 1) {
-			size_t used = strlen(err);
-			snprintf(err + used, err_len - used, " (and %d more problem%s)", m.problems - 1,
-				 m.problems > 2 ? "s" : "");
-		}
-		ret = -EINVAL;
-	}
-	out->guest_prid = opt->set_prid ? opt->prid : p[0].cpucfg[0];
+	if (!ret && m.pr.count)
+		ret = targets_problems_finish(&m.pr, -EINVAL);
+	out->guest_prid = opt->set_id[0] ? (uint32_t)opt->id[0] : p[0].cpucfg[0];
 	out->cpucfg[0] = out->guest_prid;
 	free(g);
 	free(label);

@@ -15,6 +15,7 @@
 #define ROAM_LOONGARCH_CPUCFG_H
 
 #include "csr.h"
+#include "targets/targets.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -89,54 +90,36 @@ uint32_t loongarch_cpucfg_policy(uint32_t word);
  */
 int loongarch_guest_cpucfg(const struct loongarch_cpu_profile *p, uint32_t out[LOONGARCH_NR_CPUCFG], const char **why);
 
-struct loongarch_merge_options {
-	bool set_prid;
-	uint32_t prid; /* the guest's PRID (default: the first profile's) */
-	const char *const *names; /* NULL, or labels replacing the profiles' names */
-};
-
 /*
- * Merges `n` profiles (each host's guest words as loongarch_guest_cpucfg computes them). Returns 0, or -EINVAL
+ * Merges `n` profiles (each host's guest words as loongarch_guest_cpucfg computes them); opt->id[0] overrides the
+ * guest's PRID (default: the first profile's), opt->names the profiles' names. Returns 0, or -EINVAL
  * (an EXACT field differs, naming word, field and two hosts; or a profile's words are unusable) / -E2BIG (more than
  * LOONGARCH_TARGETS_MAX_IMPLS distinct PRIDs) with one line in `err`.
  */
-int loongarch_targets_merge(const struct loongarch_cpu_profile *p, int n, const struct loongarch_merge_options *opt,
-			    struct loongarch_targets *out, char *err, size_t err_len);
-
-#define LOONGARCH_CHECK_MAX_FINDINGS 48
-#define LOONGARCH_FINDING_LEN 200
-
-/*
- * One finding of a check. Codes (stable, for scripts): ok "host-in-targets", "cpucfg-ok", "user-hcall-ok";
- * errors "host-not-in-targets", "cpucfg-unusable", "cpucfg-not-writable", "cpucfg-above-host", "cpucfg-differs",
- * "user-hcall-missing".
- */
-struct loongarch_finding {
-	bool error;
-	const char *code;
-	char message[LOONGARCH_FINDING_LEN];
-};
-
-struct loongarch_check_report {
-	char host[64];
-	int nr_errors;
-	int nr_dropped;
-	int nr_findings;
-	struct loongarch_finding findings[LOONGARCH_CHECK_MAX_FINDINGS];
-};
+int loongarch_targets_merge_opts(const struct loongarch_cpu_profile *p, int n, const struct targets_merge_options *opt,
+				 struct loongarch_targets *out, char *err, size_t err_len);
 
 /*
  * Checks whether `host` can run guests made for `t`: its PRID is one of the targets, KVM there accepts every target
  * word (bits within its mask), no LOWER field exceeds the host's own value and every EXACT field equals it, and KVM
  * passes user-service hypercalls to roam (target discovery). Never fails; the host passes when r->nr_errors == 0.
+ * Codes (stable, for scripts): ok "host-in-targets", "cpucfg-ok", "user-hcall-ok"; errors "host-not-in-targets",
+ * "cpucfg-unusable", "cpucfg-not-writable", "cpucfg-above-host", "cpucfg-differs", "user-hcall-missing".
  */
 void loongarch_targets_check(const struct loongarch_targets *t, const struct loongarch_cpu_profile *host,
-			     struct loongarch_check_report *r);
+			     struct targets_report *r);
 
-/* True when the report has an error with (or, when `other` is set, without) the code "host-not-in-targets". */
-bool loongarch_check_has(const struct loongarch_check_report *r, bool other);
+/* The profile's identity registers for the shared code: PRID (then 0, 0). */
+void loongarch_profile_ids(const struct loongarch_cpu_profile *p, uint64_t id[TARGETS_MAX_IDS]);
 
-/* The report for people: one "ok    CODE  MESSAGE" / "error CODE  MESSAGE" line per finding and a verdict. Malloc'd. */
-char *loongarch_check_report_text(const struct loongarch_check_report *r, const char *targets_label);
+/* The targets as the shared code sees them (name, PRID); returns the count. */
+int loongarch_targets_impls(const struct loongarch_targets *t, struct targets_impl *out);
+
+/*
+ * LoongArch's part of the shared migration targets (vmm/targets/targets.h): the identity register PRID (--prid),
+ * struct loongarch_cpu_profile and struct loongarch_targets with their JSON (targets_json.c), the merge and the
+ * check above.
+ */
+extern const struct targets_arch_ops loongarch_targets_ops;
 
 #endif

@@ -6,38 +6,10 @@
 #include "fdt.h"
 
 #include "fdt/fdt_builder.h"
+#include "fdt/fdt_nodes.h"
 #include "power.h"
 
 #include <stdio.h>
-
-static void loongarch_fdt_memory(struct fdt_builder *b, const struct loongarch_fdt_params *p)
-{
-	for (int i = 0; i < p->nr_banks; i++) {
-		char name[32];
-		snprintf(name, sizeof(name), "memory@%llx", (unsigned long long)p->banks[i].base);
-		fdtb_begin_node(b, name);
-		fdtb_prop_string(b, "device_type", "memory");
-		fdtb_prop_reg64(b, p->banks[i].base, p->banks[i].size);
-		fdtb_end_node(b);
-	}
-}
-
-/* The PV-lock region: memory the guest must neither allocate nor write (docs/hypercalls.md). */
-static void loongarch_fdt_pvlock(struct fdt_builder *b, const struct loongarch_fdt_params *p)
-{
-	char name[48];
-	fdtb_begin_node(b, "reserved-memory");
-	fdtb_prop_u32(b, "#address-cells", 2);
-	fdtb_prop_u32(b, "#size-cells", 2);
-	fdtb_prop_empty(b, "ranges");
-	snprintf(name, sizeof(name), "pvlock@%llx", (unsigned long long)p->pvlock_base);
-	fdtb_begin_node(b, name);
-	fdtb_prop_string(b, "compatible", "roam,pvlock-v1");
-	fdtb_prop_reg64(b, p->pvlock_base, p->pvlock_size);
-	fdtb_prop_empty(b, "no-map");
-	fdtb_end_node(b);
-	fdtb_end_node(b);
-}
 
 static void loongarch_fdt_cpus(struct fdt_builder *b, const struct loongarch_fdt_params *p)
 {
@@ -124,22 +96,10 @@ int loongarch_fdt_build(struct fdt_builder *b, const struct loongarch_fdt_params
 	fdtb_prop_u32(b, "#size-cells", 2);
 	fdtb_prop_u32(b, "interrupt-parent", pch_pic);
 
-	fdtb_begin_node(b, "chosen");
-	fdtb_prop_string(b, "bootargs", p->cmdline);
-	if (p->initrd_start) {
-		fdtb_prop_u64(b, "linux,initrd-start", p->initrd_start);
-		fdtb_prop_u64(b, "linux,initrd-end", p->initrd_end);
-	}
-	fdtb_prop_string(b, "stdout-path", p->stdout_path);
-	fdtb_end_node(b);
-
-	fdtb_begin_node(b, "aliases");
-	fdtb_prop_string(b, "serial0", p->stdout_path);
-	fdtb_end_node(b);
-
-	loongarch_fdt_memory(b, p);
-	if (p->pvlock_size)
-		loongarch_fdt_pvlock(b, p);
+	fdt_node_chosen(b, p->cmdline, p->initrd_start, p->initrd_end, p->stdout_path);
+	for (int i = 0; i < p->nr_banks; i++)
+		fdt_node_memory(b, p->banks[i].base, p->banks[i].size);
+	fdt_node_pvlock(b, p->pvlock_base, p->pvlock_size);
 	loongarch_fdt_cpus(b, p);
 	loongarch_fdt_irqchips(b, cpuic, eiointc, pch_pic);
 	loongarch_fdt_power(b);

@@ -5,6 +5,7 @@
 #include "core/vm.h"
 #include "hypercalls/hypercall.h"
 #include "loongarch.h"
+#include "pvlock/pvlock.h"
 
 #include <linux/kvm.h>
 #include <stdatomic.h>
@@ -37,6 +38,24 @@ int loongarch_hcall_answer(const struct hypercall_table *t, struct kvm_run *run,
 	for (int i = 0; i < n; i++)
 		out[i] = ctx.ret[i + 1];
 	return n < 0 ? 0 : n;
+}
+
+static const struct hypercall_fids loongarch_fids = {
+    .discover_ver = LOONGARCH_ROAM_DISCOVER_IMPL_VER,
+    .discover_cpus = LOONGARCH_ROAM_DISCOVER_IMPL_CPUS,
+    .pvlock_features = LOONGARCH_ROAM_PV_LOCK_FEATURES,
+    .pvlock_preempted = LOONGARCH_ROAM_PV_LOCK_PREEMPTED,
+};
+
+int loongarch_hcall_register_services(struct vm *vm)
+{
+	if (!(vm->arch->pv_features & LOONGARCH_PV_USER_HCALL))
+		return 0;
+	if (vm->pvlock) {
+		vm->services.pvlock.region_gpa = vm->pvlock->gpa;
+		vm->services.pvlock.nr_vcpus = vm->nr_vcpus;
+	}
+	return hypercall_services_register(&vm->hypercalls, &vm->services, &loongarch_fids);
 }
 
 int loongarch_hcall_exit(struct vcpu *vcpu)

@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+struct vm;
 struct vcpu;
 struct kvm_run;
 struct hypercall_table;
@@ -30,6 +31,12 @@ struct hypercall_table;
  * An exit that is not a user-service call (another nr) is answered -1 with nothing to write.
  */
 int loongarch_hcall_answer(const struct hypercall_table *t, struct kvm_run *run, int vcpu_id, uint64_t out[3]);
+
+/*
+ * Registers every service roam answers (hypercalls/services.h) under the function IDs above, when the guest can
+ * reach them (the vCPUs have USER_HCALL): target discovery with a targets config, the PV lock with its region.
+ */
+int loongarch_hcall_register_services(struct vm *vm);
 
 /* Handles KVM_EXIT_HYPERCALL on `vcpu`: the answer above, then KVM_SET_REGS for a1..a3. Returns 0 or -errno. */
 int loongarch_hcall_exit(struct vcpu *vcpu);

@@ -4,11 +4,13 @@
  * registers (4 bytes each, in-service bits per vCPU) and software state, and the PCH-PIC's registers.
  */
 #include "arch.h"
+#include "core/component.h"
 #include "core/log.h"
 #include "core/vm.h"
 #include "loongarch.h"
 #include "snapshot.h"
 #include "snapshot/snap_codec.h"
+#include "snapshot/snapshot.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
@@ -77,8 +79,10 @@ static int irqchip_access(struct vm *vm, struct loongarch_irqchip_state *st, boo
 	return ret;
 }
 
-int arch_save_irqchip(struct vm *vm, struct snap_writer *w)
+static int irqchip_save(struct component_ctx *ctx, uint32_t instance, struct snap_writer *w)
 {
+	(void)instance;
+	struct vm *vm = ctx->vm;
 	struct loongarch_irqchip_state *st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
@@ -90,8 +94,10 @@ int arch_save_irqchip(struct vm *vm, struct snap_writer *w)
 	return ret ? ret : w->err;
 }
 
-int arch_restore_irqchip(struct vm *vm, struct snap_reader *r, uint32_t version)
+static int irqchip_restore(struct component_ctx *ctx, uint32_t instance, uint32_t version, struct snap_reader *r)
 {
+	(void)instance;
+	struct vm *vm = ctx->vm;
 	if (version != LOONGARCH_IRQCHIP_STATE_VERSION)
 		return log_errno(-EBADMSG, "interrupt controller state version %u is not %u, the one this roam reads",
 				 version, LOONGARCH_IRQCHIP_STATE_VERSION);
@@ -109,3 +115,11 @@ int arch_restore_irqchip(struct vm *vm, struct snap_reader *r, uint32_t version)
 	free(st);
 	return ret;
 }
+
+const struct component loongarch_irqchip_component = {
+    .name = "irqchip",
+    .section = SNAPSHOT_SEC_IRQCHIP,
+    .version = LOONGARCH_IRQCHIP_STATE_VERSION,
+    .save = irqchip_save,
+    .restore = irqchip_restore,
+};

@@ -49,8 +49,8 @@ uint32_t arch_irqfd_gsi(uint32_t irq)
 
 int loongarch_ram_banks(uint64_t ram_size, struct loongarch_ram_bank banks[LOONGARCH_MAX_RAM_BANKS])
 {
-	const struct loongarch_region_desc *low = &loongarch_layout[LOONGARCH_REGION_LOWRAM];
-	const struct loongarch_region_desc *high = &loongarch_layout[LOONGARCH_REGION_HIGHRAM];
+	const struct layout_region *low = &loongarch_layout[LOONGARCH_REGION_LOWRAM];
+	const struct layout_region *high = &loongarch_layout[LOONGARCH_REGION_HIGHRAM];
 	if (ram_size == 0 || ram_size > low->size + high->size)
 		return 0;
 	banks[0].base = low->base;

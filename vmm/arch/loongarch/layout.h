@@ -10,6 +10,8 @@
 #ifndef ROAM_ARCH_LOONGARCH_LAYOUT_H
 #define ROAM_ARCH_LOONGARCH_LAYOUT_H
 
+#include "core/layout.h"
+
 #include <stdint.h>
 
 #define LOONGARCH_LOWRAM_BASE 0x00000000ull
@@ -68,36 +70,18 @@
 #define LOONGARCH_EIOINTC_PLAIN_MAX_VCPUS 4
 #define LOONGARCH_MAX_VCPUS 256
 
-enum loongarch_region {
-	LOONGARCH_REGION_LOWRAM,
-	LOONGARCH_REGION_BOOTINFO,
-	LOONGARCH_REGION_PCH_PIC,
-	LOONGARCH_REGION_POWER,
-	LOONGARCH_REGION_VIRTIO,
-	LOONGARCH_REGION_UCALL,
-	LOONGARCH_REGION_PVLOCK,
-	LOONGARCH_REGION_UART,
-	LOONGARCH_REGION_HIGHRAM,
-	LOONGARCH_REGION_COUNT,
-};
-
-struct loongarch_region_desc {
-	const char *name;
-	uint64_t base;
-	uint64_t size;
-};
-
-static const struct loongarch_region_desc loongarch_layout[LOONGARCH_REGION_COUNT] = {
-    [LOONGARCH_REGION_LOWRAM] = {"ram-low", LOONGARCH_LOWRAM_BASE, LOONGARCH_LOWRAM_SIZE},
-    [LOONGARCH_REGION_BOOTINFO] = {"boot-info", LOONGARCH_BOOTINFO_BASE, LOONGARCH_BOOTINFO_SIZE},
-    [LOONGARCH_REGION_PCH_PIC] = {"pch-pic", LOONGARCH_PCH_PIC_BASE, LOONGARCH_PCH_PIC_SIZE},
-    [LOONGARCH_REGION_POWER] = {"power", LOONGARCH_POWER_BASE, LOONGARCH_POWER_SIZE},
-    [LOONGARCH_REGION_VIRTIO] = {"virtio", LOONGARCH_VIRTIO_BASE, LOONGARCH_VIRTIO_SIZE},
-    [LOONGARCH_REGION_UCALL] = {"ucall", LOONGARCH_UCALL_BASE, LOONGARCH_UCALL_SIZE},
-    [LOONGARCH_REGION_PVLOCK] = {"pvlock", LOONGARCH_PVLOCK_BASE, LOONGARCH_PVLOCK_SIZE},
-    [LOONGARCH_REGION_UART] = {"uart", LOONGARCH_UART_BASE, LOONGARCH_UART_SIZE},
-    [LOONGARCH_REGION_HIGHRAM] = {"ram-high", LOONGARCH_HIGHRAM_BASE, LOONGARCH_HIGHRAM_MAX_SIZE},
-};
+/* The regions by name, in address order: LAYOUT_DEFINE makes enum loongarch_region and the table loongarch_layout. */
+#define LOONGARCH_REGIONS(M, P)                                                                                        \
+	M(P, LOWRAM, "ram-low", LOONGARCH_LOWRAM_BASE, LOONGARCH_LOWRAM_SIZE)                                          \
+	M(P, BOOTINFO, "boot-info", LOONGARCH_BOOTINFO_BASE, LOONGARCH_BOOTINFO_SIZE)                                  \
+	M(P, PCH_PIC, "pch-pic", LOONGARCH_PCH_PIC_BASE, LOONGARCH_PCH_PIC_SIZE)                                       \
+	M(P, POWER, "power", LOONGARCH_POWER_BASE, LOONGARCH_POWER_SIZE)                                               \
+	M(P, VIRTIO, "virtio", LOONGARCH_VIRTIO_BASE, LOONGARCH_VIRTIO_SIZE)                                           \
+	M(P, UCALL, "ucall", LOONGARCH_UCALL_BASE, LOONGARCH_UCALL_SIZE)                                               \
+	M(P, PVLOCK, "pvlock", LOONGARCH_PVLOCK_BASE, LOONGARCH_PVLOCK_SIZE)                                           \
+	M(P, UART, "uart", LOONGARCH_UART_BASE, LOONGARCH_UART_SIZE)                                                   \
+	M(P, HIGHRAM, "ram-high", LOONGARCH_HIGHRAM_BASE, LOONGARCH_HIGHRAM_MAX_SIZE)
+LAYOUT_DEFINE(loongarch, LOONGARCH, LOONGARCH_REGIONS)
 
 #define LOONGARCH_MAX_RAM_BANKS 2
 

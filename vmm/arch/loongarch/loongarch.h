@@ -6,8 +6,6 @@
 #define ROAM_LOONGARCH_H
 
 #include "cpucfg.h"
-#include "hypercalls/discover_impl.h"
-#include "hypercalls/pvlock.h"
 #include "iocsr.h"
 
 #include <stdbool.h>
@@ -22,11 +20,7 @@ struct arch_vm {
 	uint32_t cpucfg[LOONGARCH_NR_CPUCFG]; /* what every vCPU's CPUCFG instruction returns */
 	uint32_t pv_features; /* every vCPU's CPUCFG 0x40000004 */
 	uint32_t eiointc_features; /* KVM_DEV_LOONGARCH_EXTIOI_CTRL_INIT_FEATURE */
-	struct loongarch_targets *targets; /* --targets, NULL without */
-	char *targets_text; /* the targets config as JSON, for snapshots */
 	uint64_t saved_counter; /* the stable counter of the last timer save or restore */
-	struct discover_impl_service discover; /* the targets' identities, answered to the guest */
-	struct pvlock_service pvlock; /* the PV-lock calls' answers */
 	struct loongarch_iocsr iocsr; /* the IOCSR registers roam emulates */
 };
 
@@ -38,7 +32,7 @@ struct arch_vcpu {
 int loongarch_get_regs(struct vcpu *vcpu, struct kvm_regs *regs);
 int loongarch_set_regs(struct vcpu *vcpu, const struct kvm_regs *regs);
 
-/* KVM_GET_ONE_REG / KVM_SET_ONE_REG of a 64-bit register; `what` names it ("CSR.CPUID", "CPUCFG2"). */
+/* KVM_GET_ONE_REG / KVM_SET_ONE_REG of a 64-bit register (core/vcpu_reg.h); `what` names it ("CSR.CPUID"). */
 int loongarch_get_one(struct vcpu *vcpu, uint64_t id, uint64_t *value, const char *what);
 int loongarch_set_one(struct vcpu *vcpu, uint64_t id, uint64_t value, const char *what);
 
@@ -51,5 +45,8 @@ int __loongarch_attr(int fd, bool set, uint32_t group, uint64_t attr, void *valu
 
 /* Reads CPUCFG word `index` of the CPU roam runs on (the cpucfg instruction, allowed in user mode). */
 uint32_t loongarch_host_cpucfg(uint32_t index);
+
+/* The interrupt controllers' component (IPI, EIOINTC, PCH-PIC state; irqchip_kvm.c). */
+extern const struct component loongarch_irqchip_component;
 
 #endif

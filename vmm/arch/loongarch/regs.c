@@ -3,6 +3,7 @@
 
 #include "core/sys_ioctl.h"
 #include "core/vcpu.h"
+#include "core/vcpu_reg.h"
 
 #include <linux/kvm.h>
 #include <stdio.h>
@@ -22,26 +23,18 @@ int loongarch_set_regs(struct vcpu *vcpu, const struct kvm_regs *regs)
 
 int loongarch_get_one(struct vcpu *vcpu, uint64_t id, uint64_t *value, const char *what)
 {
-	char object[64];
-	struct kvm_one_reg reg = {.id = id, .addr = (uint64_t)(uintptr_t)value};
-	snprintf(object, sizeof(object), "%s %s", vcpu->name, what);
-	long ret = SYS_IOCTL(vcpu->fd, KVM_GET_ONE_REG, &reg, object);
-	return ret < 0 ? (int)ret : 0;
+	return vcpu_get_one_reg(vcpu, id, value, what);
 }
 
 int loongarch_set_one(struct vcpu *vcpu, uint64_t id, uint64_t value, const char *what)
 {
-	char object[64];
-	struct kvm_one_reg reg = {.id = id, .addr = (uint64_t)(uintptr_t)&value};
-	snprintf(object, sizeof(object), "%s %s", vcpu->name, what);
-	long ret = SYS_IOCTL(vcpu->fd, KVM_SET_ONE_REG, &reg, object);
-	return ret < 0 ? (int)ret : 0;
+	return vcpu_set_one_reg(vcpu, id, value, what);
 }
 
 int __loongarch_attr(int fd, bool set, uint32_t group, uint64_t attr, void *value)
 {
 	struct kvm_device_attr da = {.group = group, .attr = attr, .addr = (uint64_t)(uintptr_t)value};
-	long ret = __sys_ioctl(fd, set ? KVM_SET_DEVICE_ATTR : KVM_GET_DEVICE_ATTR, &da);
+	long ret = set ? __SYS_IOCTL(fd, KVM_SET_DEVICE_ATTR, &da) : __SYS_IOCTL(fd, KVM_GET_DEVICE_ATTR, &da);
 	return ret < 0 ? (int)ret : 0;
 }
 

@@ -6,9 +6,11 @@
  * The guest's stable counter is VM-wide: KVM derives the VM's counter offset from vCPU 0's COUNTER register.
  */
 #include "arch.h"
+#include "core/component.h"
 #include "core/log.h"
 #include "core/sys_ioctl.h"
 #include "core/vcpu.h"
+#include "core/vcpu_component.h"
 #include "core/vm.h"
 #include "cpucfg.h"
 #include "loongarch.h"
@@ -109,14 +111,7 @@ uint32_t arch_snapshot_id(void)
 	return 2;
 }
 
-uint32_t arch_section_version(uint32_t id)
-{
-	return id == SNAPSHOT_SEC_TIMER	    ? LOONGARCH_TIMER_STATE_VERSION
-	       : id == SNAPSHOT_SEC_IRQCHIP ? LOONGARCH_IRQCHIP_STATE_VERSION
-					    : LOONGARCH_VCPU_STATE_VERSION;
-}
-
-int arch_save_vcpu(struct vcpu *vcpu, struct snap_writer *w)
+static int vcpu_save(struct vcpu *vcpu, struct snap_writer *w)
 {
 	struct loongarch_vcpu_state *st = calloc(1, sizeof(*st));
 	int ret = st ? state_get(vcpu, st) : -ENOMEM;
@@ -126,11 +121,9 @@ int arch_save_vcpu(struct vcpu *vcpu, struct snap_writer *w)
 	return ret ? ret : w->err;
 }
 
-int arch_load_vcpu(struct snap_reader *r, uint32_t version, void **state)
+static int vcpu_load(struct snap_reader *r, uint32_t version, void **state)
 {
-	if (version != LOONGARCH_VCPU_STATE_VERSION)
-		return log_errno(-EBADMSG, "vCPU state version %u is not %u, the one this roam reads", version,
-				 LOONGARCH_VCPU_STATE_VERSION);
+	(void)version; /* vcpu_component_restore admits only the current one */
 	struct loongarch_vcpu_state *st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
@@ -142,7 +135,7 @@ int arch_load_vcpu(struct snap_reader *r, uint32_t version, void **state)
 	return 0;
 }
 
-int arch_check_vcpu(struct vcpu *vcpu, void *state, char *report, size_t size)
+static int vcpu_check(struct vcpu *vcpu, void *state, char *report, size_t size)
 {
 	const struct loongarch_vcpu_state *st = state;
 	int problems = 0;
@@ -167,18 +160,37 @@ int arch_check_vcpu(struct vcpu *vcpu, void *state, char *report, size_t size)
 	return problems;
 }
 
-int arch_apply_vcpu(struct vcpu *vcpu, void *state)
+static int vcpu_apply(struct vcpu *vcpu, void *state)
 {
 	return state_set(vcpu, state);
 }
 
-void arch_free_vcpu_state(void *state)
+static const struct vcpu_state_ops vcpu_ops = {
+    .save = vcpu_save,
+    .load = vcpu_load,
+    .check = vcpu_check,
+    .apply = vcpu_apply,
+    .free = free,
+};
+
+/* After everything is restored: the guest's stable counter must not have gone backwards. */
+static int vcpu_restore_finish(struct vm *vm)
 {
-	free(state);
+	uint64_t now;
+	int ret = loongarch_get_one(&vm->vcpus[0], KVM_REG_LOONGARCH_COUNTER, &now, "COUNTER");
+	if (!ret && now < vm->arch->saved_counter)
+		ret = log_errno(-EIO, "the guest's stable counter went backwards on restore (%#llx, saved %#llx)",
+				(unsigned long long)now, (unsigned long long)vm->arch->saved_counter);
+	return ret;
 }
 
-int arch_save_timer(struct vm *vm, struct snap_writer *w)
+static const struct component vcpu_component =
+    VCPU_COMPONENT(LOONGARCH_VCPU_STATE_VERSION, &vcpu_ops, vcpu_restore_finish);
+
+static int timer_save(struct component_ctx *ctx, uint32_t instance, struct snap_writer *w)
 {
+	(void)instance;
+	struct vm *vm = ctx->vm;
 	uint64_t counter;
 	int ret = loongarch_get_one(&vm->vcpus[0], KVM_REG_LOONGARCH_COUNTER, &counter, "COUNTER");
 	if (!ret) {
@@ -188,11 +200,11 @@ int arch_save_timer(struct vm *vm, struct snap_writer *w)
 	return ret ? ret : w->err;
 }
 
-int arch_restore_timer(struct vm *vm, struct snap_reader *r, uint32_t version)
+static int timer_restore(struct component_ctx *ctx, uint32_t instance, uint32_t version, struct snap_reader *r)
 {
-	if (version != LOONGARCH_TIMER_STATE_VERSION)
-		return log_errno(-EBADMSG, "timer state version %u is not %u, the one this roam reads", version,
-				 LOONGARCH_TIMER_STATE_VERSION);
+	(void)instance;
+	(void)version; /* only LOONGARCH_TIMER_STATE_VERSION exists */
+	struct vm *vm = ctx->vm;
 	uint64_t counter;
 	if (loongarch_timer_state_restore(r, &counter))
 		return log_errno(-EBADMSG, "timer state: bad %s", r->what ? r->what : "data");
@@ -201,14 +213,23 @@ int arch_restore_timer(struct vm *vm, struct snap_reader *r, uint32_t version)
 	return loongarch_set_one(&vm->vcpus[0], KVM_REG_LOONGARCH_COUNTER, counter, "COUNTER");
 }
 
-int arch_finish_restore(struct vm *vm)
+static const struct component timer_component = {
+    .name = "timer",
+    .section = SNAPSHOT_SEC_TIMER,
+    .version = LOONGARCH_TIMER_STATE_VERSION,
+    .save = timer_save,
+    .restore = timer_restore,
+};
+
+/* The counter before the vCPUs, the interrupt controllers (IPI, EIOINTC, PCH-PIC) after them. */
+static const struct component *const cpu_components[] = {&timer_component, &vcpu_component,
+							 &loongarch_irqchip_component};
+
+static const struct arch_components components = {.cpu = cpu_components, .nr_cpu = 3};
+
+const struct arch_components *arch_components(void)
 {
-	uint64_t now;
-	int ret = loongarch_get_one(&vm->vcpus[0], KVM_REG_LOONGARCH_COUNTER, &now, "COUNTER");
-	if (!ret && now < vm->arch->saved_counter)
-		ret = log_errno(-EIO, "the guest's stable counter went backwards on restore (%#llx, saved %#llx)",
-				(unsigned long long)now, (unsigned long long)vm->arch->saved_counter);
-	return ret;
+	return &components;
 }
 
 void arch_host_identity(uint64_t id[2])
@@ -219,12 +240,12 @@ void arch_host_identity(uint64_t id[2])
 
 const char *arch_targets_text(struct vm *vm)
 {
-	return vm->arch->targets_text;
+	return vm->targets.text;
 }
 
 void arch_targets_summary(struct vm *vm, struct snapshot_targets_info *info)
 {
-	const struct loongarch_targets *t = vm->arch->targets;
+	const struct loongarch_targets *t = vm->targets.config;
 	info->count = (uint32_t)t->nr_impls;
 	for (int i = 0; i < t->nr_impls && i < SNAPSHOT_TARGETS_MAX; i++) {
 		snprintf(info->target[i].name, sizeof(info->target[i].name), "%s", t->impls[i].name);

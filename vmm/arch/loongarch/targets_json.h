@@ -1,7 +1,8 @@
 /*
- * The LoongArch JSON files of migration targets, in the arm64 formats' style and with their helpers
- * (arm64/targets_json_util.h; docs/loongarch.md has the fields): a CPU profile ("format": "roam-cpu-profile",
- * "arch": "loongarch64") per host, a targets config ("roam-targets"), and the --json form of a check report.
+ * The LoongArch JSON files of migration targets, in the arm64 formats' style and with the shared helpers
+ * (targets/tjson.h; docs/loongarch.md has the fields): a CPU profile ("format": "roam-cpu-profile",
+ * "arch": "loongarch64") per host and a targets config ("roam-targets"). Loading, saving and the check report's
+ * JSON are the shared code's (targets/targets.h, targets/report.h).
  * 32-bit words are hex strings; readers refuse unknown keys, missing words, duplicates and values out of range
  * with one line "<file>: <JSON path>: <reason>", and writers produce the same bytes for the same struct.
  */
@@ -12,8 +13,6 @@
 
 #include <stddef.h>
 
-#define LOONGARCH_JSON_MAX_FILE (1u << 20)
-
 /* The profile / targets as JSON text ending in a newline (malloc'd), or NULL without memory. */
 char *loongarch_profile_to_json(const struct loongarch_cpu_profile *p);
 char *loongarch_targets_to_json(const struct loongarch_targets *t);
@@ -23,14 +22,5 @@ int loongarch_profile_from_json(const char *text, size_t len, const char *origin
 				char *err, size_t err_len);
 int loongarch_targets_from_json(const char *text, size_t len, const char *origin, struct loongarch_targets *t,
 				char *err, size_t err_len);
-
-/* Read or atomically write a file ("-": standard input/output). Return 0 or -errno with one line in `err`. */
-int loongarch_profile_load(const char *path, struct loongarch_cpu_profile *p, char *err, size_t err_len);
-int loongarch_profile_save(const char *path, const struct loongarch_cpu_profile *p, char *err, size_t err_len);
-int loongarch_targets_load(const char *path, struct loongarch_targets *t, char *err, size_t err_len);
-int loongarch_targets_save(const char *path, const struct loongarch_targets *t, char *err, size_t err_len);
-
-/* {"host", "targets", "ok", "errors", "findings": [{"severity", "code", "message"}], "dropped"} (malloc'd). */
-char *loongarch_check_report_json(const struct loongarch_check_report *r, const char *targets_label);
 
 #endif

@@ -15,6 +15,7 @@
 #include "layout.h"
 #include "loongarch.h"
 #include "power.h"
+#include "targets/targets_vm.h"
 #include "targets_kvm.h"
 
 #include <asm/kvm_para.h>
@@ -47,7 +48,7 @@ static const struct {
 int arch_vm_init(struct vm *vm)
 {
 	for (size_t i = 0; i < sizeof(loongarch_required_caps) / sizeof(loongarch_required_caps[0]); i++)
-		if (__sys_ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, (void *)loongarch_required_caps[i].cap) <= 0)
+		if (__SYS_IOCTL_VALUE(vm->vm_fd, KVM_CHECK_EXTENSION, loongarch_required_caps[i].cap) <= 0)
 			return log_errno(-ENOTSUP, "KVM on this host lacks %s, which roam needs for %s",
 					 loongarch_required_caps[i].name, loongarch_required_caps[i].why);
 	vm->arch = calloc(1, sizeof(*vm->arch));
@@ -58,14 +59,14 @@ int arch_vm_init(struct vm *vm)
 	/* Beyond 4 vCPUs the EIOINTC routes with its virtualization extension (the guest sees VIRT_EXTIOI). */
 	vm->arch->eiointc_features = vm->cfg.nr_vcpus > LOONGARCH_EIOINTC_PLAIN_MAX_VCPUS ? EIOINTC_VIRT_FEATURES : 0;
 	int ret = loongarch_power_create(vm);
-	return ret ? ret : loongarch_targets_prepare(vm);
+	return ret ? ret : targets_vm_load(vm, &loongarch_targets_ops);
 }
 
 void arch_vm_fini(struct vm *vm)
 {
 	if (!vm->arch)
 		return;
-	loongarch_targets_release(vm);
+	targets_vm_release(vm);
 	int fds[3] = {vm->arch->ipi_fd, vm->arch->eiointc_fd, vm->arch->pch_pic_fd};
 	for (int i = 0; i < 3; i++)
 		if (fds[i] >= 0)
@@ -81,7 +82,7 @@ void arch_vm_fini(struct vm *vm)
 static int loongarch_set_pv_features(struct vcpu *vcpu)
 {
 	struct arch_vm *a = vcpu->vm->arch;
-	bool hcalls = a->targets || vcpu->vm->pvlock;
+	bool hcalls = vcpu->vm->targets.config || vcpu->vm->pvlock;
 	uint64_t pv = a->pv_features;
 	int ret = 0;
 	if (vcpu->id == 0) {
@@ -94,7 +95,7 @@ static int loongarch_set_pv_features(struct vcpu *vcpu)
 			pv |= 1u << KVM_FEATURE_USER_HCALL;
 	}
 	ret = __loongarch_attr(vcpu->fd, true, KVM_LOONGARCH_VCPU_CPUCFG, CPUCFG_KVM_FEATURE, &pv);
-	if (ret == -EINVAL && vcpu->id == 0 && hcalls && !a->targets) {
+	if (ret == -EINVAL && vcpu->id == 0 && hcalls && !vcpu->vm->targets.config) {
 		/* Only the PV lock wanted hypercalls: run without them rather than not at all. */
 		log_info("KVM on this host cannot pass user-service hypercalls to roam (USER_HCALL); the guest gets no "
 			 "PV-lock hypercalls");
@@ -141,7 +142,7 @@ void arch_vcpu_fini(struct vcpu *vcpu)
 static int loongarch_create_device(struct vm *vm, uint32_t type, const char *name, int *fd)
 {
 	struct kvm_create_device dev = {.type = type};
-	long ret = __sys_ioctl(vm->vm_fd, KVM_CREATE_DEVICE, &dev);
+	long ret = __SYS_IOCTL(vm->vm_fd, KVM_CREATE_DEVICE, &dev);
 	if (ret < 0)
 		return log_errno((int)ret, "KVM_CREATE_DEVICE(%s): %s%s", name, strerror((int)-ret),
 				 ret == -ENODEV ? " (this host's KVM has no in-kernel LoongArch interrupt controllers; "

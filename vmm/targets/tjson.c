@@ -1,7 +1,7 @@
-/* Helpers for reading and writing the migration targets JSON files: see targets_json_util.h. */
-#include "targets_json_util.h"
+/* Helpers for reading and writing the migration targets JSON files: see tjson.h. */
+#include "tjson.h"
 
-#include "targets_json.h"
+#include "targets.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -168,13 +168,7 @@ int tjson_get_object(struct tjson_ctx *c, json_t *obj, const char *path, const c
 
 /* Parses the text and checks "format", "version" and "arch". */
 int tjson_load_root(struct tjson_ctx *c, const char *text, size_t len, const char *format, const char *other_format,
-		    const char *other_hint, json_t **root)
-{
-	return tjson_load_root_arch(c, text, len, format, other_format, other_hint, "arm64", root);
-}
-
-int tjson_load_root_arch(struct tjson_ctx *c, const char *text, size_t len, const char *format,
-			 const char *other_format, const char *other_hint, const char *arch, json_t **root)
+		    const char *other_hint, const char *arch, json_t **root)
 {
 	json_error_t je;
 	*root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
@@ -196,12 +190,12 @@ int tjson_load_root_arch(struct tjson_ctx *c, const char *text, size_t len, cons
 	}
 	v = json_object_get(*root, "version");
 	if (!v)
-		return tjson_fail(c, "version", "missing (expected %d)", ARM64_JSON_VERSION);
+		return tjson_fail(c, "version", "missing (expected %d)", TARGETS_JSON_VERSION);
 	if (!json_is_integer(v))
 		return tjson_fail(c, "version", "not an integer");
-	if (json_integer_value(v) != ARM64_JSON_VERSION)
+	if (json_integer_value(v) != TARGETS_JSON_VERSION)
 		return tjson_fail(c, "version", "%lld is not supported (this roam reads version %d)",
-				  (long long)json_integer_value(v), ARM64_JSON_VERSION);
+				  (long long)json_integer_value(v), TARGETS_JSON_VERSION);
 	v = json_object_get(*root, "arch");
 	if (!v)
 		return tjson_fail(c, "arch", "missing (expected \"%s\")", arch);
@@ -254,16 +248,192 @@ char *tjson_dump(json_t *root)
 	return out;
 }
 
-json_t *tjson_header(const char *format)
-{
-	return tjson_header_arch(format, "arm64");
-}
-
-json_t *tjson_header_arch(const char *format, const char *arch)
+json_t *tjson_header(const char *format, const char *arch)
 {
 	json_t *root = json_object();
 	json_object_set_new(root, "format", json_string(format));
-	json_object_set_new(root, "version", json_integer(ARM64_JSON_VERSION));
+	json_object_set_new(root, "version", json_integer(TARGETS_JSON_VERSION));
 	json_object_set_new(root, "arch", json_string(arch));
 	return root;
+}
+
+int tjson_get_ids(struct tjson_ctx *c, json_t *obj, const char *path, const struct targets_ident *ids, int nr,
+		  uint64_t *id)
+{
+	for (int i = 0; i < nr; i++) {
+		int ret = tjson_get_hex(c, obj, path, ids[i].key, ids[i].max, &id[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void tjson_set_ids(json_t *obj, const struct targets_ident *ids, int nr, const uint64_t *id)
+{
+	for (int i = 0; i < nr; i++)
+		json_object_set_new(obj, ids[i].key, tjson_hex(id[i]));
+}
+
+/* One entry of "targets": an object of "name" and the identity registers, and nothing else. */
+static int tjson_get_impl(struct tjson_ctx *c, json_t *v, const char *path, const struct targets_ident *ids, int nr_ids,
+			  struct targets_impl *impl)
+{
+	const char *keys[TARGETS_MAX_IDS + 2] = {"name"};
+	char what[96] = "name";
+	size_t used = strlen(what);
+	for (int i = 0; i < nr_ids; i++) {
+		keys[i + 1] = ids[i].key;
+		used += (size_t)snprintf(what + used, sizeof(what) - used, "%s%s", i == nr_ids - 1 ? " and " : ", ",
+					 ids[i].key);
+	}
+	if (!json_is_object(v))
+		return tjson_fail(c, path, "not an object with %s", what);
+	int ret = tjson_get_string(c, v, path, "name", impl->name, sizeof(impl->name));
+	if (!ret)
+		ret = tjson_get_ids(c, v, path, ids, nr_ids, impl->id);
+	return ret ? ret : tjson_check_keys(c, v, path, keys);
+}
+
+/* Reads the "targets" array of obj into out[] (*nr entries). */
+static int tjson_get_impls(struct tjson_ctx *c, json_t *obj, const struct targets_ids *ids, struct targets_impl *out,
+			   int max, int *nr)
+{
+	json_t *arr, *v;
+	int ret = tjson_get_member(c, obj, "", "targets", &arr);
+	*nr = 0;
+	if (ret)
+		return ret;
+	if (!json_is_array(arr))
+		return tjson_fail(c, "targets", "not an array");
+	if (json_array_size(arr) == 0)
+		return tjson_fail(c, "targets", "empty; list at least one host");
+	if (json_array_size(arr) > (size_t)max)
+		return tjson_fail(c, "targets", "%zu entries, more than the %d roam supports", json_array_size(arr),
+				  max);
+	size_t i;
+	json_array_foreach(arr, i, v)
+	{
+		char path[32];
+		snprintf(path, sizeof(path), "targets[%zu]", i);
+		memset(&out[i], 0, sizeof(out[i]));
+		if ((ret = tjson_get_impl(c, v, path, ids->regs, ids->nr, &out[i])))
+			return ret;
+		for (size_t k = 0; k < i; k++) {
+			bool same = true;
+			for (int m = 0; m < ids->nr_match && same; m++)
+				same = out[k].id[m] == out[i].id[m];
+			if (same)
+				return tjson_fail(c, path, "the same %s as targets[%zu] (\"%s\")", ids->match_label, k,
+						  out[k].name);
+		}
+		(*nr)++;
+	}
+	return 0;
+}
+
+/* The "targets" array. */
+static json_t *tjson_impls(const struct targets_impl *impls, int nr, const struct targets_ident *ids, int nr_ids)
+{
+	json_t *arr = json_array();
+	for (int i = 0; i < nr; i++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "name", tjson_string(impls[i].name));
+		tjson_set_ids(o, ids, nr_ids, impls[i].id);
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+int tjson_get_notes(struct tjson_ctx *c, json_t *obj, char *notes, int max, size_t note_len, int *nr)
+{
+	json_t *arr = json_object_get(obj, "lowered"), *v;
+	size_t i;
+	*nr = 0;
+	if (!arr)
+		return 0;
+	if (!json_is_array(arr))
+		return tjson_fail(c, "lowered", "not an array of strings");
+	if (json_array_size(arr) > (size_t)max)
+		return tjson_fail(c, "lowered", "more than %d notes", max);
+	json_array_foreach(arr, i, v)
+	{
+		char path[32];
+		snprintf(path, sizeof(path), "lowered[%zu]", i);
+		if (!json_is_string(v))
+			return tjson_fail(c, path, "not a string");
+		if (json_string_length(v) >= note_len || strlen(json_string_value(v)) != json_string_length(v))
+			return tjson_fail(c, path, "longer than %zu bytes or with a NUL character", note_len - 1);
+		memcpy(notes + i * note_len, json_string_value(v), json_string_length(v) + 1);
+		(*nr)++;
+	}
+	return 0;
+}
+
+json_t *tjson_notes(const char *notes, int nr, size_t note_len)
+{
+	json_t *arr = json_array();
+	for (int i = 0; i < nr; i++)
+		json_array_append_new(arr, tjson_string(notes + (size_t)i * note_len));
+	return arr;
+}
+
+json_t *tjson_profile_head(const struct targets_arch_ops *ops, const char *name, const char *kernel, const uint64_t *id)
+{
+	json_t *root = tjson_header(TARGETS_PROFILE_FORMAT, ops->arch);
+	json_object_set_new(root, "name", tjson_string(name));
+	json_object_set_new(root, "kernel", tjson_string(kernel));
+	tjson_set_ids(root, ops->id.regs, ops->id.nr, id);
+	return root;
+}
+
+int tjson_get_profile_head(struct tjson_ctx *c, json_t *root, const struct targets_arch_ops *ops, char *name,
+			   char *kernel, size_t kernel_len, uint64_t *id)
+{
+	int ret = tjson_get_string(c, root, "", "name", name, TARGETS_NAME_LEN);
+	if (!ret)
+		ret = tjson_get_string(c, root, "", "kernel", kernel, kernel_len);
+	return ret ? ret : tjson_get_ids(c, root, "", ops->id.regs, ops->id.nr, id);
+}
+
+json_t *tjson_targets_head(const struct targets_arch_ops *ops, const struct targets_impl *impls, int nr,
+			   const uint64_t *guest_id)
+{
+	json_t *root = tjson_header(TARGETS_FORMAT, ops->arch);
+	json_object_set_new(root, "targets", tjson_impls(impls, nr, ops->id.regs, ops->id.nr));
+	json_t *guest = json_object();
+	tjson_set_ids(guest, ops->id.regs, ops->id.nr, guest_id);
+	json_object_set_new(root, "guest", guest);
+	return root;
+}
+
+int tjson_get_targets_head(struct tjson_ctx *c, json_t *root, const struct targets_arch_ops *ops,
+			   struct targets_impl *impls, int max, int *nr, uint64_t *guest_id)
+{
+	const char *keys[TARGETS_MAX_IDS + 1] = {NULL};
+	json_t *guest;
+	for (int i = 0; i < ops->id.nr; i++)
+		keys[i] = ops->id.regs[i].key;
+	int ret = tjson_get_impls(c, root, &ops->id, impls, max, nr);
+	if (!ret)
+		ret = tjson_get_object(c, root, "", "guest", &guest);
+	if (!ret)
+		ret = tjson_get_ids(c, guest, "guest", ops->id.regs, ops->id.nr, guest_id);
+	return ret ? ret : tjson_check_keys(c, guest, "guest", keys);
+}
+
+int tjson_load_profile(struct tjson_ctx *c, const char *text, size_t len, const struct targets_arch_ops *ops,
+		       const char *const *keys, json_t **root)
+{
+	int ret = tjson_load_root(c, text, len, TARGETS_PROFILE_FORMAT, TARGETS_FORMAT,
+				  "this is a targets file; roam targets merge takes CPU profiles", ops->arch, root);
+	return ret ? ret : tjson_check_keys(c, *root, "", keys);
+}
+
+int tjson_load_targets(struct tjson_ctx *c, const char *text, size_t len, const struct targets_arch_ops *ops,
+		       const char *const *keys, json_t **root)
+{
+	int ret = tjson_load_root(c, text, len, TARGETS_FORMAT, TARGETS_PROFILE_FORMAT,
+				  "this is one host's CPU profile; make a targets file with roam targets merge",
+				  ops->arch, root);
+	return ret ? ret : tjson_check_keys(c, *root, "", keys);
 }
