@@ -14,12 +14,11 @@
 # the disk file unchanged (sha256 before and after).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-fail() { echo "hostile test: $*" >&2; exit 1; }
+. "$root/tests/lab/lib.sh"
+lab_init "hostile test" 900
+out=$share/out.txt
 
-set +e
-"$root/tools/lab" run --timeout 900 -- sh -c '
+try lab -- sh -c '
 cd /tmp
 G=/opt/roam/guests
 head -c 4194304 /dev/urandom >disk.img
@@ -44,8 +43,6 @@ roam cpu-profile -o p.json >/dev/null && roam targets merge p.json -o t.json >/d
 run hcall-targets roam run -c 2 --targets t.json -k $G/hostile_hcall.bin
 run ucall roam run -k $G/hostile_ucall.bin
 echo "=== end"' >"$out" 2>&1
-status=$?
-set -e
 # The output is long (the ucall flood's lines): show what matters, everything on failure.
 grep -vE '^ucall\| roam: guest: \\x1b' "$out" | cut -c1-300
 [ $status = 0 ] || fail "the lab run exited $status"
