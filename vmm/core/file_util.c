@@ -77,8 +77,11 @@ static void remove_stale(const char *path)
 		if (strlen(n) != base_len + suffix_len + 6 || strncmp(n, base, base_len) ||
 		    strncmp(n + base_len, ATOMIC_FILE_SUFFIX, suffix_len))
 			continue;
-		int fd = openat(dfd, n, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		struct stat st, named;
+		/* Only a regular file is opened (a device or a FIFO under such a name is left alone, unopened). */
+		if (fstatat(dfd, n, &named, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(named.st_mode))
+			continue;
+		int fd = openat(dfd, n, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0)
 			continue;
 		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
