@@ -344,12 +344,34 @@ static void test_summaries(void)
 	CHECK(!strcmp(api_summarize_states(paused, 0), "none"));
 }
 
+/*
+ * Errors that quote a request's bytes which are not UTF-8 (jansson's text near a bad token, an unknown command's
+ * name): the reply still has its "error", those bytes written "\xNN". Found by tests/fuzz/fuzz_api.
+ */
+static void test_non_utf8_errors(void)
+{
+	struct fake_vm vm = {.nr_vcpus = 2};
+	static const char *const lines[] = {"{\"sm*6\\\xdb\xaa\x04", "{\"cmd\":\"st\xd9\"}", "\xff\xfe"};
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		void (*after)(void *);
+		char *reply = handle_str(&vm, lines[i], &after);
+		json_t *j = json_loads(reply ? reply : "", 0, NULL);
+		CHECK(json_is_false(json_object_get(j, "ok")));
+		CHECK(json_is_string(json_object_get(j, "error")));
+		if (!json_is_string(json_object_get(j, "error")))
+			fprintf(stderr, "line %zu: %s\n", i, reply ? reply : "(none)");
+		json_decref(j);
+		free(reply);
+	}
+}
+
 int main(void)
 {
 	test_lines_basic();
 	test_lines_limit();
 	test_requests();
 	test_error_codes();
+	test_non_utf8_errors();
 	test_deep_failure_matches_stderr();
 	test_summaries();
 	return check_exit();

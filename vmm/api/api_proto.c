@@ -183,12 +183,38 @@ static char *api_dump(json_t *reply)
 	return text;
 }
 
+/*
+ * A message as a JSON string. A message may quote a request's bytes (jansson's error near a token, an unknown
+ * command's name) that are not UTF-8, which JSON strings cannot hold: then every byte outside printable ASCII is
+ * written "\xNN" instead, so the reply still has its "error".
+ */
+static json_t *api_json_message(const char *message)
+{
+	json_t *s = json_string(message);
+	if (s)
+		return s;
+	size_t len = strlen(message), o = 0;
+	char *text = malloc(4 * len + 1);
+	if (!text)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)message; *p; p++) {
+		if (*p >= ' ' && *p <= '~')
+			text[o++] = (char)*p;
+		else
+			o += (size_t)sprintf(text + o, "\\x%02x", *p);
+	}
+	text[o] = '\0';
+	s = json_string(text);
+	free(text);
+	return s;
+}
+
 char *api_error_reply(enum api_error_code code, const char *message)
 {
 	json_t *reply = json_object();
 	if (reply) {
 		json_object_set_new(reply, "ok", json_false());
-		json_object_set_new(reply, "error", json_string(message));
+		json_object_set_new(reply, "error", api_json_message(message));
 		json_object_set_new(reply, "code", json_string(api_error_code_name(code)));
 	}
 	return api_dump(reply);
