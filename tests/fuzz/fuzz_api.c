@@ -147,7 +147,15 @@ static void through_server(const uint8_t *data, size_t size, int nfds)
 			shut = true;
 		}
 		struct pollfd p = {.fd = c, .events = (short)(POLLIN | (sent < size || !fds_sent ? POLLOUT : 0))};
-		FUZZ_ASSERT(poll(&p, 1, 10000) == 1, "the server did not answer within 10 s");
+		int pr;
+		do /* libFuzzer's timeout alarm interrupts it */
+			pr = poll(&p, 1, 10000);
+		while (pr < 0 && errno == EINTR);
+		FUZZ_ASSERT(
+		    pr == 1,
+		    "the server did not answer within 10 s (%zu of %zu bytes sent, descriptors %s, %s, %zu bytes "
+		    "of replies, %d descriptors open)",
+		    sent, size, fds_sent ? "sent" : "not sent", shut ? "shut down" : "not shut down", got, open_fds());
 		if (p.revents & POLLOUT) {
 			size_t n = size - sent > 4096 ? 4096 : size - sent;
 			struct iovec iov = {.iov_base = (void *)(data + sent), .iov_len = n ? n : 1};
@@ -222,6 +230,7 @@ static void through_ctl(const uint8_t *data, size_t size)
 	int saved = dup(STDIN_FILENO);
 	dup2(p[0], STDIN_FILENO);
 	close(p[0]);
+	clearerr(stdin); /* ctl reads it with stdio: the last run's end of file must not stick */
 	char *argv[] = {"ctl", sock_path, "raw", "-", "--timeout", "10", NULL};
 	int status = ctl_main(6, argv, devnull, devnull);
 	FUZZ_ASSERT(status == 0 || status == 1, "ctl exited %d", status);
