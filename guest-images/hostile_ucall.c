@@ -1,7 +1,7 @@
 /*
  * hostile_ucall: a flood of ucalls (guest-images/include/ucall.h, docs/security.md), driven by tests/lab/hostile.sh
  * with `roam run`:
- *   - 20,000 PRINT messages carrying terminal escape sequences, carriage returns, newlines and a forged
+ *   - 10,000 PRINT messages carrying terminal escape sequences, carriage returns, newlines and a forged
  *     "roam: guest abort at ..." line, with no NUL in the message array;
  *   - 5,000 malformed stores to the ucall window (4 bytes, or at offset 8), and 5,000 SYNCs;
  *   - then a ucall whose address is not RAM.
@@ -12,7 +12,7 @@
 
 #include "arch/arm64/layout.h"
 
-#define FLOOD 20000
+#define FLOOD 10000
 
 static struct ucall evil;
 
