@@ -30,6 +30,7 @@ struct api_client {
 	char *out; /* replies not yet sent */
 	size_t out_len, out_cap;
 	struct api_line_reader reader;
+	bool subscribed; /* it asked for events ({"cmd": "events"}): every event line goes to it too */
 };
 
 struct api_server {
@@ -44,6 +45,12 @@ struct api_server {
 	pthread_t thread;
 	bool thread_started;
 	struct api_client *clients[API_MAX_CLIENTS];
+	/* Events from any thread (api_server_emit), handed to the server thread through event_fd. */
+	int event_fd;
+	pthread_mutex_t events_lock;
+	char *events; /* newline-separated lines not yet queued to the subscribers */
+	size_t events_len, events_cap;
+	void (*on_close)(void *ctx);
 };
 
 /* Refuses a path in use or not a socket; removes a stale socket. */
@@ -130,16 +137,24 @@ int api_server_open(const char *path, struct api_server **out)
 	memcpy(srv->path, path, len + 1);
 	srv->listen_fd = -1;
 	srv->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (srv->stop_fd < 0) {
+	srv->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (srv->stop_fd < 0 || srv->event_fd < 0) {
 		ret = log_errno(-errno, "api: eventfd: %s", strerror(errno));
+		if (srv->stop_fd >= 0)
+			close(srv->stop_fd);
+		if (srv->event_fd >= 0)
+			close(srv->event_fd);
 		free(srv);
 		return ret;
 	}
+	pthread_mutex_init(&srv->events_lock, NULL);
 	ret = api_listen(srv, &addr);
 	if (ret < 0) {
 		if (srv->listen_fd >= 0)
 			close(srv->listen_fd);
 		close(srv->stop_fd);
+		close(srv->event_fd);
+		pthread_mutex_destroy(&srv->events_lock);
 		free(srv);
 		return ret;
 	}
@@ -194,13 +209,18 @@ static void api_client_answer(struct api_server *srv, struct api_client *c, enum
 {
 	void (*after_reply)(void *ctx) = NULL;
 	char *reply;
-	if (status == API_LINE_TOO_LARGE)
+	if (status == API_LINE_TOO_LARGE) {
 		reply = api_too_large_reply();
-	else if (c->reader.len == 0)
+	} else if (c->reader.len == 0) {
 		return; /* an empty line asks nothing */
-	else
+	} else if (api_line_is_subscribe(c->reader.buf, c->reader.len)) {
+		/* The server's own command: from now on this client also gets every event line. */
+		c->subscribed = true;
+		reply = strdup("{\"ok\":true,\"events\":true}");
+	} else {
 		reply = api_handle_line(srv->cmds, srv->nr_cmds, srv->ctx, c->reader.buf, c->reader.len, &after_reply,
 					&c->passed_fd);
+	}
 	if (!reply) {
 		c->broken = true; /* out of memory */
 		return;
@@ -321,20 +341,75 @@ static void api_flush_all(struct api_server *srv, int ms)
 	}
 }
 
+/* Queues the events emitted since the last call to every subscribed client. */
+static void api_deliver_events(struct api_server *srv)
+{
+	uint64_t count;
+	ssize_t unused = read(srv->event_fd, &count, sizeof(count));
+	(void)unused;
+	pthread_mutex_lock(&srv->events_lock);
+	char *events = srv->events;
+	size_t len = srv->events_len;
+	srv->events = NULL;
+	srv->events_len = srv->events_cap = 0;
+	pthread_mutex_unlock(&srv->events_lock);
+	for (size_t off = 0; off < len;) {
+		const char *nl = memchr(events + off, '\n', len - off);
+		size_t line = nl ? (size_t)(nl - (events + off)) : len - off;
+		for (int i = 0; i < API_MAX_CLIENTS; i++)
+			if (srv->clients[i] && srv->clients[i]->subscribed && !srv->clients[i]->broken)
+				api_client_queue(srv->clients[i], events + off, line);
+		off += line + 1;
+	}
+	free(events);
+}
+
+int api_server_emit(struct api_server *srv, const char *line)
+{
+	size_t len = strlen(line);
+	pthread_mutex_lock(&srv->events_lock);
+	if (srv->events_len + len + 1 > srv->events_cap) {
+		size_t cap = (srv->events_len + len + 1) * 2;
+		char *p = cap <= API_MAX_PENDING_REPLY ? realloc(srv->events, cap) : NULL;
+		if (!p) {
+			pthread_mutex_unlock(&srv->events_lock);
+			return -ENOMEM; /* nobody is taking them: drop */
+		}
+		srv->events = p;
+		srv->events_cap = cap;
+	}
+	memcpy(srv->events + srv->events_len, line, len);
+	srv->events[srv->events_len + len] = '\n';
+	srv->events_len += len + 1;
+	pthread_mutex_unlock(&srv->events_lock);
+	uint64_t one = 1;
+	ssize_t unused = write(srv->event_fd, &one, sizeof(one));
+	(void)unused;
+	return 0;
+}
+
+void api_server_on_close(struct api_server *srv, void (*fini)(void *ctx))
+{
+	srv->on_close = fini;
+}
+
+#define API_FIXED_FDS 3 /* stop_fd, listen_fd, event_fd */
+
 static void *api_thread(void *arg)
 {
 	struct api_server *srv = arg;
-	struct pollfd fds[2 + API_MAX_CLIENTS];
+	struct pollfd fds[API_FIXED_FDS + API_MAX_CLIENTS];
 	int idx[API_MAX_CLIENTS];
 	for (;;) {
 		nfds_t n = 0;
 		fds[n++] = (struct pollfd){.fd = srv->stop_fd, .events = POLLIN};
 		fds[n++] = (struct pollfd){.fd = srv->listen_fd, .events = POLLIN};
+		fds[n++] = (struct pollfd){.fd = srv->event_fd, .events = POLLIN};
 		for (int i = 0; i < API_MAX_CLIENTS; i++) {
 			struct api_client *c = srv->clients[i];
 			if (!c)
 				continue;
-			idx[n - 2] = i;
+			idx[n - API_FIXED_FDS] = i;
 			fds[n++] = (struct pollfd){
 			    .fd = c->fd, .events = (short)((c->eof ? 0 : POLLIN) | (c->out_len ? POLLOUT : 0))};
 		}
@@ -346,8 +421,10 @@ static void *api_thread(void *arg)
 		}
 		if (fds[0].revents)
 			break;
-		for (nfds_t k = 2; k < n; k++) {
-			struct api_client *c = srv->clients[idx[k - 2]];
+		if (fds[2].revents & POLLIN)
+			api_deliver_events(srv);
+		for (nfds_t k = API_FIXED_FDS; k < n; k++) {
+			struct api_client *c = srv->clients[idx[k - API_FIXED_FDS]];
 			short ev = fds[k].revents;
 			if (ev & POLLOUT)
 				api_client_flush(c);
@@ -358,11 +435,12 @@ static void *api_thread(void *arg)
 			if (c->out_len)
 				api_client_flush(c);
 			if (c->broken || (c->eof && !c->out_len))
-				api_client_close(srv, idx[k - 2]);
+				api_client_close(srv, idx[k - API_FIXED_FDS]);
 		}
 		if (fds[1].revents & POLLIN)
 			api_accept(srv);
 	}
+	api_deliver_events(srv); /* the last events (a migration's end) still go out */
 	api_flush_all(srv, API_FLUSH_AT_EXIT_MS);
 	return NULL;
 }
@@ -389,6 +467,8 @@ void api_server_close(struct api_server *srv)
 		(void)unused;
 		pthread_join(srv->thread, NULL);
 	}
+	if (srv->on_close)
+		srv->on_close(srv->ctx);
 	for (int i = 0; i < API_MAX_CLIENTS; i++)
 		if (srv->clients[i])
 			api_client_close(srv, i);
@@ -397,5 +477,8 @@ void api_server_close(struct api_server *srv)
 		unlink(srv->path);
 	close(srv->listen_fd);
 	close(srv->stop_fd);
+	close(srv->event_fd);
+	pthread_mutex_destroy(&srv->events_lock);
+	free(srv->events);
 	free(srv);
 }

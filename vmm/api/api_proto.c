@@ -287,3 +287,13 @@ const char *api_summarize_states(const char *const *states, int n)
 			return "mixed";
 	return states[0];
 }
+
+bool api_line_is_subscribe(const char *line, size_t len)
+{
+	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
+	const json_t *cmd = req ? json_object_get(req, "cmd") : NULL;
+	bool yes = json_is_object(req) && json_object_size(req) == 1 && json_is_string(cmd) &&
+		   !strcmp(json_string_value(cmd), "events");
+	json_decref(req);
+	return yes;
+}

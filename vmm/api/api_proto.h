@@ -128,6 +128,9 @@ int api_arg_vcpu(struct api_call *call, int nr_vcpus, int *id);
 char *api_handle_line(const struct api_command *cmds, size_t nr, void *ctx, const char *line, size_t len,
 		      void (**after_reply)(void *ctx), int *passed_fd);
 
+/* Whether the line is the server's own {"cmd": "events"} (a subscription to event lines), with no other member. */
+bool api_line_is_subscribe(const char *line, size_t len);
+
 /* {"ok":false,"error":MESSAGE,"code":CODE} as compact JSON (malloc'ed; NULL only when out of memory). */
 char *api_error_reply(enum api_error_code code, const char *message);
 

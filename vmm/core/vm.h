@@ -28,6 +28,8 @@ enum roam_exit {
 	ROAM_EXIT_RESET = 3, /* the guest asked for a reset; roam does not reboot guests */
 	ROAM_EXIT_CRASH = 4, /* the guest reported a crash (PSCI SYSTEM_EVENT crash) */
 	ROAM_EXIT_SIGNAL = 5, /* roam was told to stop (SIGTERM, SIGINT, SIGHUP, the console escape, the API's quit) */
+	ROAM_EXIT_SNAPSHOT_STOPPED = 6, /* `snapshot --stop`: the guest's state is in the snapshot */
+	ROAM_EXIT_MIGRATED = 7, /* a live migration moved the guest away: it runs on the destination */
 };
 
 #define VM_MAX_DEVICE_OPTIONS 32
