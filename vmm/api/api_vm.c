@@ -202,18 +202,13 @@ static int api_vm_snapshot(struct api_call *call)
 				     "\"%s\": give an absolute path (roam ctl makes relative ones absolute)", file);
 	if (atomic_load(&vm->stopping))
 		return api_call_fail(call, API_ERR_VM_STOPPING, "the VM is stopping");
-	int fd = -1;
-	if (to_fd) {
-		fd = *call->passed_fd;
-		*call->passed_fd = -1; /* vm_snapshot_save closes it */
-	}
 	struct vm_snapshot_result res;
 	char err[600];
 	bool stop_after = stop && json_is_true(stop);
 	struct vm_snapshot_options opt = {
 	    .stop = stop_after, .track = track && json_is_true(track), .diff = diff && json_is_true(diff)};
 	if (api_vm_job_busy(call))
-		return -1;
+		return -1; /* (a passed descriptor left unused is closed by the server) */
 	if ((opt.track || opt.diff) && to_fd)
 		return api_call_fail(call, API_ERR_BAD_ARGUMENT,
 				     "--track and --diff need a file: a diff names its base "
@@ -223,6 +218,11 @@ static int api_vm_snapshot(struct api_call *call)
 		    call, API_ERR_BAD_ARGUMENT,
 		    "--diff: no base: take a snapshot with --track first (it starts the dirty tracking "
 		    "a diff needs)");
+	int fd = -1;
+	if (to_fd) {
+		fd = *call->passed_fd;
+		*call->passed_fd = -1; /* vm_snapshot_save closes it */
+	}
 	int ret = vm_snapshot_save_opts(vm, file, fd, &opt, &res, err, sizeof(err));
 	if (ret == -ESRCH) /* the vCPUs exited instead of pausing */
 		return api_call_fail(call, API_ERR_VM_STOPPING, "the VM is stopping");

@@ -111,7 +111,7 @@ static void *job_thread(void *arg)
 		      "pages", (json_int_t)res.pages, "total_ms", tenth(res.total_ms), "downtime_ms",
 		      tenth(res.downtime_ms), "moved", res.moved, "uncertain", res.uncertain);
 	if (ret) {
-		log_error("migrate: %s", err);
+		log_error("migrate: %s%s", err, res.uncertain ? "" : "; the guest runs on here");
 		json_object_set_new(report, "error", json_string(err));
 		json_object_set_new(report, "code",
 				    json_string(res.uncertain ? "migrate-uncertain" : "migrate-failed"));

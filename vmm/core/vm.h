@@ -71,6 +71,7 @@ struct vm_config {
 	struct vm_device_option device_options[VM_MAX_DEVICE_OPTIONS]; /* --disk, --net, ...: in command-line order */
 	int nr_device_options;
 	const char *api_path; /* --api: the control socket (cmd_run serves it), NULL for none */
+	bool incoming; /* restore --incoming: a disk still locked (by the source) is claimed when the guest arrives */
 	bool start_paused; /* --paused: every vCPU starts paused (created -> paused) until resumed through the API */
 	bool no_pvlock; /* --no-pvlock: no PV-lock region or hypercalls */
 	enum vm_prefault prefault; /* restore --prefault */

@@ -37,6 +37,10 @@ struct migrate_options {
 #define MIGRATE_DEFAULT_DOWNTIME_MS 300
 #define MIGRATE_DEFAULT_ROUNDS 30
 #define MIGRATE_DEFAULT_ANSWER_MS 60000
+/* How long a destination waits for its source to let go of shared resources (disk locks) once the guest is in. */
+#define MIGRATE_CLAIM_TIMEOUT_MS 10000
+/* While the destination does its early work, a dirty round every this many ms. */
+#define MIGRATE_MEMORY_IN_POLL_MS 200
 
 /* One round, for progress reports. */
 struct migrate_round {
