@@ -94,7 +94,7 @@ echo "destination exit $status" >>/share/mig2.txt'
 	}
 	grep -q "^roam: disk /share/disk.img: in use (by the migration's source" "$share/dst2.err" ||
 		fail "the destination did not wait for the source's disk lock"
-	grep -q "^roam: migration from unix:/tmp/m2: the guest runs here$" "$share/dst2.err" ||
+	grep -q "^roam: migration from unix:/tmp/m2: the guest runs here " "$share/dst2.err" ||
 		fail "the destination did not report the guest running"
 	python3 - "$share/dst2.txt" "$(cat "$share/before")" "$share/src.txt" <<'PY'
 import re, sys
@@ -154,7 +154,7 @@ EOF
 	grep -q "^ctl exit 0$" "$share/mig.txt" || fail "the migration failed"
 	grep -q "^source exit 7$" "$share/mig.txt" || fail "the source did not exit 7 (migrated)"
 	grep -q "^destination exit 0$" "$share/c1.err" || fail "the destination's roam did not exit 0"
-	grep -q "^roam: migration from dev:/dev/roam-peer: the guest runs here$" "$share/c1.err" ||
+	grep -q "^roam: migration from dev:/dev/roam-peer: the guest runs here " "$share/c1.err" ||
 		fail "the destination did not report the guest running"
 	grep -q "this host has Arm erratum 834220" "$share/c1.err" ||
 		fail "the destination (cortex-a57) did not prefault the moved memory"

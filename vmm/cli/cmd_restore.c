@@ -199,6 +199,7 @@ static int restore_accept(const struct restore_args *a, struct snapshot_reader *
 	}
 	in->fd = migrate_endpoint_two_way(&ep) ? fd : -1;
 	in->spec = a->incoming;
+	in->accepted_ns = vm_now_ns();
 	if (snapshot_reader_open_fd(r, fd, ep.spec, arch_name(), in->fd >= 0 ? SNAPSHOT_READ_OPEN_AFTER_END : 0) < 0) {
 		log_error("%s", r->err);
 		if (in->fd >= 0)

@@ -240,6 +240,7 @@ int run_session(struct vm_config *cfg, uint64_t start_ns, struct snapshot_reader
 	/* A restore fills the new VM from the snapshot before anything runs. */
 	if (ret == 0 && restore)
 		ret = run_restore(&vm, restore, incoming);
+	uint64_t end_ns = vm_now_ns(); /* an incoming stream's END was read */
 	if (ret == 0 && incoming) {
 		/* The source let go of the disks before its last byte; they are ours before the guest runs. */
 		const struct component *table[COMPONENT_MAX];
@@ -251,7 +252,12 @@ int run_session(struct vm_config *cfg, uint64_t start_ns, struct snapshot_reader
 		if (vm_start(&vm) == 0) {
 			if (incoming && incoming->fd >= 0) {
 				migrate_send(incoming->fd, "running");
-				log_info("migration from %s: the guest runs here", incoming->spec);
+				log_info(
+				    "migration from %s: the guest runs here (%llu MiB in %.0f ms; from the last byte "
+				    "to the vCPUs' start %.1f ms)",
+				    incoming->spec, (unsigned long long)(restore->offset >> 20),
+				    (double)(end_ns - incoming->accepted_ns) / 1e6,
+				    (double)(vm_now_ns() - end_ns) / 1e6);
 			}
 			incoming = NULL; /* answered */
 			if (api && api_vm_serve(api, &vm) < 0)

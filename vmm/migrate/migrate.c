@@ -35,7 +35,7 @@ struct migration {
 	bool memory_in; /* the destination said "memory-in": its early work is done (or we stopped waiting) */
 	uint64_t memory_in_wait_ns; /* when the rounds began to wait for it, 0 before */
 	bool released; /* the devices let go of their shared resources (disk locks) for the destination */
-	uint64_t start_ns, pause_ns;
+	uint64_t start_ns, pause_ns, end_ns; /* end: END written */
 	char *err;
 	size_t err_len;
 };
@@ -317,6 +317,7 @@ static int send_final(struct migration *m, struct migrate_result *res)
 		component_walk_release(m->vm, m->table, m->n);
 		m->released = true;
 		ret = snapshot_writer_commit(&m->w);
+		m->end_ns = vm_now_ns();
 	}
 	res->bytes = m->w.offset;
 	return ret;
@@ -432,6 +433,10 @@ int migrate_vm(struct vm *vm, const struct migrate_endpoint *dest, int fd, const
 	}
 	res->total_ms = ms_since(m->start_ns);
 	res->downtime_ms = m->pause_ns ? ms_since(m->pause_ns) : 0;
+	if (m->end_ns) {
+		res->final_send_ms = (double)(m->end_ns - m->pause_ns) / 1e6;
+		res->answer_ms = ms_since(m->end_ns);
+	}
 	vm_dirty_log_stop(vm);
 	if (ret && m->released && !res->uncertain &&
 	    component_walk_claim(vm, m->table, m->n, MIGRATE_CLAIM_TIMEOUT_MS) < 0) {

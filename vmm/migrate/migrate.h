@@ -59,6 +59,9 @@ struct migrate_result {
 	uint64_t bytes, pages;
 	double total_ms; /* from the start to the destination's answer (or END for one-way) */
 	double downtime_ms; /* from pausing the guest here to the destination's "running" (or END for one-way) */
+	/* The downtime's parts: paused -> the last dirty pages and the state sent, END -> "running" (the destination).
+	 */
+	double final_send_ms, answer_ms;
 	bool moved; /* the guest left: this roam must stop it (ROAM_EXIT_MIGRATED) */
 	bool uncertain; /* no answer after END: the guest stays paused here (see above) */
 };
