@@ -68,6 +68,15 @@ struct device_desc {
 	 */
 	void (*pause)(void *state);
 	void (*resume)(void *state);
+	/*
+	 * Optional, for live migration between two roams that share a resource (a disk image on shared storage):
+	 * release() lets go of what the other roam needs to take the device over (a disk's lock), on the source once
+	 * its final state is written; claim() takes it, on the destination before its guest runs (waiting up to
+	 * timeout_ms for the source to let go) and on the source again when the move failed. claim() returns 0 or
+	 * -errno after a message, and is a no-op when the device holds it already.
+	 */
+	void (*release)(void *state);
+	int (*claim)(void *state, int timeout_ms);
 };
 
 /* A list of device types: the registry's (device_registry()), or a test's. */

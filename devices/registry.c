@@ -77,6 +77,23 @@ void devices_resume_all(struct vm *vm)
 			vm->devices[i].desc->resume(vm->devices[i].state);
 }
 
+static void devices_release_all(struct vm *vm)
+{
+	for (int i = 0; i < vm->nr_devices; i++)
+		if (vm->devices[i].desc->release)
+			vm->devices[i].desc->release(vm->devices[i].state);
+}
+
+static int devices_claim_all(struct vm *vm, int timeout_ms)
+{
+	for (int i = 0; i < vm->nr_devices; i++) {
+		int ret = vm->devices[i].desc->claim ? vm->devices[i].desc->claim(vm->devices[i].state, timeout_ms) : 0;
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 void devices_fdt_all(struct vm *vm, struct fdt_builder *b)
 {
 	for (int i = 0; i < vm->nr_devices; i++)
@@ -153,4 +170,6 @@ const struct component devices_component = {
     .restore_finish = devices_restore_finish,
     .pause = devices_pause_all,
     .resume = devices_resume_all,
+    .release = devices_release_all,
+    .claim = devices_claim_all,
 };

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define VIRTIO_ID_BLOCK 2
@@ -58,6 +59,7 @@ struct virtio_blk {
 	char path[VM_DEVICE_OPTION_VALUE_MAX];
 	int fd;
 	bool readonly;
+	bool locked; /* holds the image's flock (a migration's destination takes it once the guest arrives) */
 	uint64_t capacity; /* in 512-byte sectors */
 	char id[VIRTIO_BLK_ID_BYTES];
 	struct virtq_chain chain;
@@ -274,14 +276,51 @@ static void virtio_blk_destroy(void *state)
 	free(b);
 }
 
-static int virtio_blk_open(struct virtio_blk *b)
+static int virtio_blk_lock(struct virtio_blk *b)
+{
+	int ret = flock(b->fd, (b->readonly ? LOCK_SH : LOCK_EX) | LOCK_NB);
+	b->locked = ret == 0;
+	return ret < 0 ? -errno : 0;
+}
+
+static void virtio_blk_release(void *state)
+{
+	struct virtio_blk *b = state;
+	if (b->locked && flock(b->fd, LOCK_UN) == 0)
+		b->locked = false;
+}
+
+/* Takes the image's lock, retrying every 5 ms for up to timeout_ms while another process holds it. */
+static int virtio_blk_claim(void *state, int timeout_ms)
+{
+	struct virtio_blk *b = state;
+	for (int waited = 0; !b->locked; waited += 5) {
+		int ret = virtio_blk_lock(b);
+		if (ret == -EWOULDBLOCK && waited < timeout_ms) {
+			nanosleep(&(struct timespec){.tv_nsec = 5000000}, NULL);
+			continue;
+		}
+		if (ret)
+			return log_errno(ret, "disk %s: another process still has it open after %d s (flock: %s)",
+					 b->path, timeout_ms / 1000, strerror(-ret));
+	}
+	return 0;
+}
+
+static int virtio_blk_open(struct virtio_blk *b, bool incoming)
 {
 	b->fd = open(b->path, (b->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (b->fd < 0)
 		return log_errno(-errno, "disk %s: cannot open it%s: %s", b->path, b->readonly ? "" : " for writing",
 				 strerror(errno));
-	if (flock(b->fd, (b->readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
-		return log_errno(-errno, "disk %s: another process has it open (flock: %s)", b->path, strerror(errno));
+	int locked = virtio_blk_lock(b);
+	if (locked == -EWOULDBLOCK && incoming)
+		log_info(
+		    "disk %s: in use (by the migration's source, on shared storage?): taken when the guest arrives",
+		    b->path);
+	else if (locked)
+		return log_errno(locked, "disk %s: another process has it open (flock: %s)", b->path,
+				 strerror(-locked));
 	struct stat st;
 	if (fstat(b->fd, &st) < 0)
 		return log_errno(-errno, "disk %s: fstat: %s", b->path, strerror(errno));
@@ -315,7 +354,7 @@ static int virtio_blk_create(struct vm *vm, int instance, void **state)
 	const char *value = device_option_value(&vm->cfg, virtio_blk_option.name, instance);
 	if (!value || !blk_parse(value, b->path, sizeof(b->path), &b->readonly, err, sizeof(err)))
 		return log_errno(-EINVAL, "%s", value ? err : "virtio-blk: no --disk for this instance");
-	int ret = virtio_blk_open(b);
+	int ret = virtio_blk_open(b, vm->cfg.incoming);
 	if (ret < 0)
 		return ret;
 
@@ -347,4 +386,6 @@ const struct device_desc virtio_blk_device = {
     .restore = virtio_mmio_dev_restore,
     .pause = virtio_mmio_dev_pause,
     .resume = virtio_mmio_dev_resume,
+    .release = virtio_blk_release,
+    .claim = virtio_blk_claim,
 };

@@ -118,6 +118,13 @@ void arch_targets_summary(struct vm *vm, struct snapshot_targets_info *info);
 /* The VM's targets config as text (JSON), or NULL without --targets. The string belongs to the VM. */
 const char *arch_targets_text(struct vm *vm);
 
+/*
+ * A live migration's destination once the whole memory arrived, while the source guest still runs: work a restore
+ * would otherwise do in the guest's downtime (arm64: the stage-2 prefault of erratum-834220 hosts). Returns 0 or
+ * -errno after a message; the restore's own end does the work then.
+ */
+int arch_restore_memory_in(struct vm *vm);
+
 /* Frees vm->arch. Safe when arch_vm_init failed or was not called. */
 void arch_vm_fini(struct vm *vm);
 

@@ -31,22 +31,21 @@
 /* snapshot: the real argument checks (api_snapshot_args), then the passed descriptor is taken and closed. */
 static int fake_snapshot(struct api_call *call)
 {
-	const char *file;
-	bool stop;
-	if (api_snapshot_args(call, &file, &stop) < 0)
+	struct api_snapshot_request req = {0};
+	if (api_snapshot_args(call, &req) < 0)
 		return -1;
-	if (!strcmp(file, "-")) {
+	if (!strcmp(req.file, "-")) {
 		close(*call->passed_fd);
 		*call->passed_fd = -1;
 	}
 	json_object_set_new(call->reply, "bytes", json_integer(4096));
-	if (stop)
+	if (req.stop)
 		call->after_reply = fake_stop;
 	return 0;
 }
 
 static const char *const vcpu_arg[] = {"vcpu", NULL};
-static const char *const snapshot_args[] = {"path", "stop", NULL};
+static const char *const snapshot_args[] = {"path", "stop", "track", "diff", NULL};
 static const struct api_command fake_commands[] = {
     {"pause", vcpu_arg, fake_pause}, {"resume", vcpu_arg, fake_pause},		 {"status", NULL, fake_status},
     {"quit", NULL, fake_quit},	     {"snapshot", snapshot_args, fake_snapshot},

@@ -24,6 +24,7 @@
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"
 #include "fuzz_util.h"
+#include "fuzz_vm.h"
 #include "hypercalls/discover_impl.h"
 #include "hypercalls/pvlock.h"
 #include "pvlock/pvlock.h"
@@ -553,19 +554,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	for (size_t i = 0; i < DISK_SIZE; i++)
-		pristine_disk[i] = (uint8_t)(i * 7 + i / 512);
-	vm.kvm_fd = vm.vm_fd = vm.stop_eventfd = -1;
-	vm.cfg.nr_vcpus = 2;
-	memory_init(&vm.mem);
-	bus_init(&vm.mmio);
-	int slot = memory_add_slot(&vm.mem, "ram", arch_region(VM_REGION_RAM)->base, RAM_SIZE, false);
-	FUZZ_ASSERT(slot >= 0, "ram");
-	ram = &vm.mem.slots[slot];
+	fuzz_disk_pattern(pristine_disk, DISK_SIZE);
+	ram = fuzz_vm_init(&vm, RAM_SIZE, &ro_slot);
 	fuzz_maybe_write_seeds(write_seeds);
-
-	FUZZ_ASSERT(pvlock_create(&vm, &vm.pvlock) == 0, "pvlock");
-	ro_slot = memory_find_slot(&vm.mem, arch_region(VM_REGION_PVLOCK)->base);
 	ro_copy = malloc(ro_slot->size);
 	memcpy(ro_copy, ro_slot->host, ro_slot->size);
 	void *ucall_state;

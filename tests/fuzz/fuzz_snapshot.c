@@ -5,7 +5,7 @@
  * its device record) and TARGETS with snapshot_meta.h and checks that what decodes encodes back to the same bytes
  * (write-read-write stable); reads memory and memory-delta sections into buffers (slots up to 16 MiB) or skips them
  * verified; and runs `roam snapshot-info` (text from the file, --json from the pipe) on the same bytes. (The restore
- * path's own sections, BASE and the components', have their harness with vm_snapshot.c.)
+ * walk into a VM, through the components' restore hooks, is fuzz_restore's.)
  *
  * Invariants: a section handed over has a verified checksum (outside inspect mode) and a payload within the limits;
  * a memory section's geometry is consistent; a payload that decodes re-encodes identically; nothing leaks or
@@ -19,6 +19,7 @@
 #include "cli/commands.h"
 #include "core/device_options.h"
 #include "core/vm.h"
+#include "fuzz_snapshot_crc.h"
 #include "fuzz_util.h"
 #include "snapshot/crc32c.h"
 #include "snapshot/snapshot.h"
@@ -218,40 +219,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		close(saved);
 	}
 	return 0;
-}
-
-/* Makes the checksums of a mutated snapshot right again, as far as its framing goes, so that its contents are read. */
-static void fix_checksums(uint8_t *data, size_t size)
-{
-	if (size < SNAPSHOT_HEADER_SIZE)
-		return;
-	snapshot_put_le32(data + SNAPSHOT_HEADER_SIZE - 4, crc32c(data, SNAPSHOT_HEADER_SIZE - 4));
-	uint64_t count = 0;
-	for (size_t off = SNAPSHOT_HEADER_SIZE; size - off >= SNAPSHOT_SECTION_HEADER_SIZE;) {
-		uint8_t *h = data + off;
-		struct snapshot_raw_section s;
-		snapshot_decode_section_header(h, &s);
-		size_t payload = off + SNAPSHOT_SECTION_HEADER_SIZE;
-		if (s.length > size - payload || size - payload - s.length < SNAPSHOT_SECTION_TRAILER_SIZE) {
-			snapshot_put_le32(h + 28, crc32c(h, 28));
-			return;
-		}
-		if (s.id == SNAPSHOT_SEC_END && s.length == 8)
-			for (int i = 0; i < 8; i++)
-				data[payload + (size_t)i] = (uint8_t)(count >> (8 * i));
-		snapshot_put_le32(h + 28, crc32c(h, 28));
-		snapshot_put_le32(data + payload + s.length, crc32c(data + payload, s.length));
-		off = payload + s.length + SNAPSHOT_SECTION_TRAILER_SIZE;
-		count++;
-	}
-}
-
-size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
-{
-	size = LLVMFuzzerMutate(data, size, max_size);
-	if (seed % 4)
-		fix_checksums(data, size);
-	return size;
 }
 
 /* Writes a snapshot built by `build` into DIR/NAME through the real writer (to a memfd), then copies it out. */

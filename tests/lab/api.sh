@@ -86,7 +86,7 @@ wait_ticks /tmp/console 1
 step "bad requests: an error each, the VM runs on"
 expect 1 '^roam: ctl: malformed JSON: ' ctl raw 'not json'
 expect 1 '^roam: ctl: a request must be a JSON object' ctl raw '[1]'
-expect 1 '^roam: ctl: unknown command "migrate" \(commands: pause, resume, status, quit, snapshot\)$' ctl raw '{"cmd":"migrate"}'
+expect 1 '^roam: ctl: unknown command "reboot" \(commands: pause, resume, status, quit, snapshot, migrate\)$' ctl raw '{"cmd":"reboot"}'
 expect 1 '^roam: ctl: pause: no vCPU 7: this VM has vCPUs 0 to 1$' ctl pause 7
 expect 1 '^roam: ctl: pause: "vcpu" must be a vCPU number \(an integer\), not a string$' \
 	ctl raw '{"cmd":"pause","vcpu":"1"}'
@@ -123,7 +123,7 @@ grep -q '"ok":true,"state":"running"' /tmp/idle.out || fail "the client that wai
 step "error codes; a failed snapshot: the client gets the line roam logged, and the VM runs on"
 expect 1 '"code":"no-such-vcpu"\}$' ctl pause 7 --json
 expect 1 '"code":"bad-request"\}$' ctl raw 'not json'
-expect 1 '"code":"unknown-command"\}$' ctl raw '{"cmd":"migrate"}'
+expect 1 '"code":"unknown-command"\}$' ctl raw '{"cmd":"reboot"}'
 expect 1 '"code":"bad-argument"\}$' ctl raw '{"cmd":"snapshot","path":"relative.snap"}'
 why='/nonexistent/vm.snap: cannot create a temporary file next to it: No such file or directory'
 expect 1 "^roam: ctl: snapshot: $why\$" ctl snapshot /nonexistent/vm.snap

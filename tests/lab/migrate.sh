@@ -34,7 +34,7 @@ lab --cpu cortex-a72 -- sh -c '
 roam run --targets /share/targets.json --api /tmp/s -m 64 -k /opt/roam/guests/count.bin >/share/count0.txt 2>&1 &
 wait_line -p $! /share/count0.txt "^count: " && wait_api /tmp/s || exit 1
 roam ctl /tmp/s snapshot /share/count.snap --stop || exit 1
-wait'
+wait; [ $? = 6 ]'
 lab --cpu cortex-a57 -- sh -c 'roam restore /share/count.snap >/share/count1.txt 2>&1'
 cat "$share/count1.txt" | grep '^roam:' || true
 EXPECT_MIDR=$guest_midr python3 "$root/tests/lab/check_count.py" "$share/count0.txt" "$share/count1.txt"
@@ -52,7 +52,7 @@ roam run --targets /share/targets.json --api /tmp/s -c 2 -m 256 -k /opt/roam/ker
 pid=$!
 wait_lines -p $pid /share/linux0.txt "roam-guest: wrote" 3 450 || exit 1
 roam ctl /tmp/s snapshot /share/linux.snap --stop || exit 1
-wait $pid'
+wait $pid; [ $? = 6 ]'
 grep -q "roam-guest: migrate running on 2 CPUs, CPU part 0xd07" "$share/linux0.txt" || {
 	cat "$share/linux0.txt"
 	fail "the Linux guest did not start its workload on 2 CPUs seeing the configured CPU part"

@@ -25,12 +25,12 @@ lab -- sh -c '
 roam run --api /tmp/s -m 64 -k /opt/roam/guests/count.bin >/share/same0.txt 2>&1 &
 wait_line -p $! /share/same0.txt "^count: " && wait_api /tmp/s || exit 1
 roam ctl /tmp/s snapshot /tmp/snap1 --stop || exit 1
-wait
+wait; [ $? = 6 ] || { echo "a roam stopped by snapshot --stop did not exit 6"; exit 1; }
 for i in 1 2 3 4 5; do
 	roam restore --api /tmp/s /tmp/snap$i >/share/same$i.txt 2>&1 &
 	wait_line -p $! /share/same$i.txt "^count: " && wait_api /tmp/s || exit 1
 	roam ctl /tmp/s snapshot /tmp/snap$((i + 1)) --stop || exit 1
-	wait || exit 1
+	wait; [ $? = 6 ] || exit 1
 done
 roam restore /tmp/snap6 >/share/same6.txt 2>&1'
 check_count "$share"/same{0,1,2,3,4,5,6}.txt

@@ -5,12 +5,13 @@
 # snapshot recorded (--rng) recreated.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-TEST=snapshot_compat LAB_TIMEOUT=300
-. "$root/tests/lab/share_lib.sh"
+. "$root/tests/lab/lib.sh"
+lab_init "snapshot_compat test" 300
 data=$root/tests/data/snapshots
 cp "$data/main-11cfa4c-count-rng.snap" "$share/old.snap"
 step "restore a snapshot written by main 11cfa4c (before the component table)"
-lab -- sh -c 'roam restore /share/old.snap >/share/after.txt 2>&1; echo "restore exit $?"' | tee "$share/lab.txt"
+try_tee "$share/lab.txt" lab -- sh -c 'roam restore /share/old.snap >/share/after.txt 2>&1; echo "restore exit $?"'
+[ "$status" = 0 ] || fail "tools/lab exited $status"
 cat "$share/after.txt"
 grep -q 'restore exit 0' "$share/lab.txt" || fail "roam restore of the old snapshot failed"
 grep -q 'roam: restore: the snapshot.s devices: --rng' "$share/after.txt" || fail "the recorded --rng was not recreated"

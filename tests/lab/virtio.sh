@@ -78,7 +78,7 @@ net)
 snap)
 	written=$(value "roam-guest: snap written md5=")
 	[ -n "$written" ] || problem "the guest did not report what it wrote"
-	expect "l1: first roam exit status 0"
+	expect "l1: first roam exit status 6"
 	expect "before: roam-guest: snap round 3 md5=$written rng=16"
 	expect "virtio-blk0: the snapshot's device differs from this VM's"
 	expect "this VM's device 2 is virtio-rng, the snapshot's is virtio-blk; restore with the snapshot's devices"

@@ -9,6 +9,8 @@
 
 #include "api/api_proto.h"
 
+struct api_server;
+
 #include <dirent.h>
 #include <stdatomic.h>
 #include <unistd.h>
@@ -18,6 +20,8 @@ struct fake_vm {
 	int nr_vcpus;
 	atomic_int last_vcpu;
 	atomic_int stops; /* the server's thread runs the after-reply actions */
+	struct api_server *srv; /* for a test's job events */
+	atomic_int jobs;
 };
 
 static int fake_pause(struct api_call *call)

@@ -41,7 +41,7 @@ expect 1 "^roam: kernel $tmp/Image.gz: not an arm64 Image: it is gzip-compressed
 expect 2 '^roam: run: --paused needs --api SOCKET: without the control API nothing could resume the vCPUs$' \
 	run -k "$tmp/text" --paused
 expect 2 '^roam: ctl: no SOCKET and COMMAND given; see roam ctl --help$' ctl
-expect 2 "^roam: ctl: unknown command 'frob' \\(commands: status, pause, resume, quit, snapshot, raw\\); see roam ctl --help$" \
+expect 2 "^roam: ctl: unknown command 'frob' \\(commands: status, pause, resume, quit, snapshot, migrate, events, wait, raw\\); see roam ctl --help$" \
 	ctl "$tmp/api.sock" frob
 expect 2 "^roam: ctl: pause: 'one' is not a vCPU number; see roam ctl --help$" ctl "$tmp/api.sock" pause one
 expect 1 "^roam: ctl: cannot connect to $tmp/api.sock: No such file or directory \\(is roam run --api running" \

@@ -76,11 +76,61 @@ static int fake_snapshot(struct api_call *call)
 	return api_call_fail_logged(call, API_ERR_SNAPSHOT_FAILED, "%s", err);
 }
 
+/* A job's events as api_vm_jobs.c sends them, from the job's own thread: started, one round, then done or failed. */
+struct fake_job {
+	struct fake_vm *vm;
+	int id;
+	bool fail;
+};
+
+static void *fake_job_thread(void *arg)
+{
+	struct fake_job *job = arg;
+	char line[256];
+	const char *head = "{\"event\":\"job\",\"kind\":\"migrate\",\"job\":";
+	snprintf(line, sizeof(line), "%s%d,\"state\":\"started\"}", head, job->id);
+	api_server_emit(job->vm->srv, line);
+	usleep(20000);
+	snprintf(line, sizeof(line), "%s%d,\"state\":\"round\",\"round\":1,\"pages\":64}", head, job->id);
+	api_server_emit(job->vm->srv, line);
+	if (job->fail)
+		snprintf(line, sizeof(line), "%s%d,\"state\":\"failed\",\"error\":\"the destination went away\"}", head,
+			 job->id);
+	else
+		snprintf(line, sizeof(line),
+			 "%s%d,\"state\":\"done\",\"rounds\":3,\"bytes\":3145728,\"pages\":768,\"total_ms\":40,"
+			 "\"downtime_ms\":2.5}",
+			 head, job->id);
+	api_server_emit(job->vm->srv, line);
+	free(job);
+	return NULL;
+}
+
+/* migrate {"dest"}: answers {"job": N} and runs the job in a thread; the destination "/fail" fails. */
+static int fake_migrate(struct api_call *call)
+{
+	struct fake_vm *vm = call->ctx;
+	struct fake_job *job = malloc(sizeof(*job));
+	const char *dest = json_string_value(json_object_get(call->request, "dest"));
+	*job = (struct fake_job){vm, atomic_fetch_add(&vm->jobs, 1) + 1, dest && !strcmp(dest, "/fail")};
+	pthread_t t;
+	int id = job->id;
+	CHECK_EQ(pthread_create(&t, NULL, fake_job_thread, job), 0);
+	pthread_detach(t);
+	json_object_set_new(call->reply, "job", json_integer(id));
+	return 0;
+}
+
 static const char *const vcpu_arg[] = {"vcpu", NULL};
 static const char *const snapshot_args[] = {"path", "stop", NULL};
+static const char *const migrate_args[] = {"dest", "max_downtime_ms", "max_bandwidth", "max_rounds", NULL};
 static const struct api_command fake_commands[] = {
-    {"pause", vcpu_arg, fake_pause}, {"resume", vcpu_arg, fake_pause},		 {"status", NULL, fake_status},
-    {"quit", NULL, fake_quit},	     {"snapshot", snapshot_args, fake_snapshot},
+    {"pause", vcpu_arg, fake_pause},
+    {"resume", vcpu_arg, fake_pause},
+    {"status", NULL, fake_status},
+    {"quit", NULL, fake_quit},
+    {"snapshot", snapshot_args, fake_snapshot},
+    {"migrate", migrate_args, fake_migrate},
 };
 
 static char dir[] = "/tmp/roam-test-api-XXXXXX";
@@ -202,7 +252,7 @@ static void test_clients(void)
 	CHECK(client_line(busy, line, sizeof(line)) > 0); /* the empty line got no reply */
 	CHECK_CONTAINS(line, "a request must be a JSON object");
 	CHECK(client_line(busy, line, sizeof(line)) > 0);
-	CHECK_CONTAINS(line, "unknown command \\\"frob\\\" (commands: pause, resume, status, quit, snapshot)");
+	CHECK_CONTAINS(line, "unknown command \\\"frob\\\" (commands: pause, resume, status, quit, snapshot, migrate)");
 	CHECK_CONTAINS(line, "\"code\":\"unknown-command\"}");
 	CHECK(client_line(busy, line, sizeof(line)) > 0);
 	CHECK(!strcmp(line, "{\"ok\":true}"));
@@ -664,6 +714,85 @@ static void test_two_vms_fail_at_once(void)
 	api_server_close(srv_b);
 }
 
+/* Whether a line arrives on fd within ms milliseconds. */
+static bool line_within(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	return poll(&p, 1, ms) == 1;
+}
+
+/*
+ * Events go to the clients that subscribed, never to the others, and always after the reply of the request that
+ * caused them; roam ctl migrate follows its own job to the end and reports it; wait stops at the first match.
+ */
+static void test_events(void)
+{
+	char line[512];
+	int sub = client_connect(sock_path), other = client_connect(sock_path);
+	client_send(sub, "{\"cmd\":\"events\"}\n", strlen("{\"cmd\":\"events\"}\n"));
+	CHECK(client_line(sub, line, sizeof(line)) > 0);
+	CHECK(!strcmp(line, "{\"ok\":true,\"events\":true}"));
+	client_send(sub, "{\"cmd\":\"events\",\"x\":1}\n",
+		    strlen("{\"cmd\":\"events\",\"x\":1}\n")); /* not the built-in: the table has no events */
+	CHECK(client_line(sub, line, sizeof(line)) > 0);
+	CHECK_CONTAINS(line, "\"code\":\"unknown-command\"");
+
+	client_send(other, "{\"cmd\":\"migrate\",\"dest\":\"/x\"}\n",
+		    strlen("{\"cmd\":\"migrate\",\"dest\":\"/x\"}\n"));
+	CHECK(client_line(other, line, sizeof(line)) > 0);
+	CHECK_CONTAINS(line, "{\"ok\":true,\"job\":");
+	const char *states[] = {"\"state\":\"started\"", "\"state\":\"round\"", "\"state\":\"done\""};
+	for (int i = 0; i < 3; i++) {
+		CHECK(client_line(sub, line, sizeof(line)) > 0);
+		CHECK_CONTAINS(line, states[i]);
+	}
+	CHECK(!line_within(other, 100)); /* not subscribed: nothing */
+	/* The subscriber still gets replies to its own requests, in order with the events. */
+	client_send(sub, "{\"cmd\":\"resume\"}\n", strlen("{\"cmd\":\"resume\"}\n"));
+	CHECK(client_line(sub, line, sizeof(line)) > 0);
+	CHECK(!strcmp(line, "{\"ok\":true}"));
+	close(other);
+
+	struct ctl_result r = ctl(sock_path, "migrate", "/x", NULL);
+	CHECK_EQ(r.status, 0);
+	CHECK(!strcmp(r.out, "migrate: the guest moved: 3 rounds, 3.0 MiB, 768 pages, total 40 ms, downtime 2.5 ms\n"));
+	ctl_free(&r);
+	r = ctl(sock_path, "migrate", "/x", "--progress", NULL);
+	CHECK_EQ(r.status, 0);
+	CHECK_CONTAINS(r.err, "migrate: round 1: 64 pages sent");
+	ctl_free(&r);
+	r = ctl(sock_path, "migrate", "/fail", NULL);
+	CHECK_EQ(r.status, 1);
+	CHECK(!strcmp(r.err, "roam: ctl: migrate: the destination went away\n"));
+	ctl_free(&r);
+	r = ctl(sock_path, "migrate", "/x", "--json", NULL);
+	CHECK_EQ(r.status, 0);
+	CHECK_CONTAINS(r.out, "\"state\":\"started\"");
+	CHECK_CONTAINS(r.out, "\"downtime_ms\":2.5");
+	ctl_free(&r);
+	r = ctl(sock_path, "migrate", "/x", "--max-downtime", "0x10", NULL);
+	CHECK_EQ(r.status, 2);
+	CHECK_CONTAINS(r.err, "--max-downtime: expected a whole number from 0 to 3600000");
+	ctl_free(&r);
+
+	/* The other jobs' events went to the first subscriber too: 4 jobs of 3 events each. */
+	int seen = 0;
+	while (line_within(sub, 100) && client_line(sub, line, sizeof(line)) > 0)
+		seen++;
+	CHECK_EQ(seen, 12);
+	close(sub);
+
+	/* wait: none comes within the time given. */
+	r = ctl(sock_path, "wait", "exited", "--timeout", "1", NULL);
+	CHECK_EQ(r.status, 1);
+	CHECK(!strcmp(r.err, "roam: ctl: no such event within 1 s\n"));
+	ctl_free(&r);
+	r = ctl(sock_path, "wait", NULL);
+	CHECK_EQ(r.status, 2);
+	CHECK_CONTAINS(r.err, "wait needs an EVENT");
+	ctl_free(&r);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -676,6 +805,7 @@ int main(void)
 	struct fake_vm vm = {.name = "vm-a", .nr_vcpus = 2};
 	struct api_server *srv, *second;
 	CHECK_EQ(api_server_open(sock_path, &srv), 0);
+	vm.srv = srv;
 	struct stat st;
 	CHECK(stat(sock_path, &st) == 0 && S_ISSOCK(st.st_mode));
 	CHECK_EQ(st.st_mode & 07777, 0600);
@@ -690,6 +820,7 @@ int main(void)
 	test_two_vms_fail_at_once();
 	test_ctl(&vm);
 	test_ctl_unterminated_reply();
+	test_events();
 
 	api_server_close(srv);
 	CHECK(access(sock_path, F_OK) < 0 && errno == ENOENT);

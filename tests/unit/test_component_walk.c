@@ -309,8 +309,12 @@ static uint32_t two(const struct vm *v)
 #define BASE SNAPSHOT_SEC_PVLOCK
 #define DELTA SNAPSHOT_SEC_TARGETS
 
-static const struct component any_base_component = {
-    .name = "base", .section = BASE, .version = 1, .flags = COMPONENT_ANY_ORDER, .count = two, .restore = any_restore};
+static const struct component any_base_component = {.name = "base",
+						    .section = BASE,
+						    .version = 1,
+						    .flags = COMPONENT_ANY_ORDER | COMPONENT_MEMORY,
+						    .count = two,
+						    .restore = any_restore};
 static const struct component delta_component = {.name = "delta",
 						 .section = DELTA,
 						 .version = 1,
@@ -319,6 +323,23 @@ static const struct component delta_component = {.name = "delta",
 						 .count = two,
 						 .restore = any_restore};
 static const struct component *const any_table[] = {&counter_component, &any_base_component, &delta_component};
+
+/* hooks->memory_in: how often it ran, and how many sections had been read then. */
+struct memory_in_seen {
+	int calls;
+	uint64_t after_sections;
+	struct snapshot_reader *r;
+};
+
+static void memory_in(void *opaque, struct vm *v)
+{
+	struct memory_in_seen *s = opaque;
+	(void)v;
+	s->calls++;
+	s->after_sections = s->r->sections;
+}
+
+static struct memory_in_seen seen_memory_in;
 
 static int restore_any(const struct sec *secs, int n, const uint32_t *already, int nr_already, char *err,
 		       size_t err_len)
@@ -333,9 +354,11 @@ static int restore_any(const struct sec *secs, int n, const uint32_t *already, i
 	}
 	CHECK_EQ(snapshot_writer_commit(&w), 0);
 	struct snapshot_reader r;
+	struct component_walk_hooks hooks = {.memory_in = memory_in, .opaque = &seen_memory_in};
+	seen_memory_in = (struct memory_in_seen){.r = &r};
 	int ret = snapshot_reader_open_path(&r, path, "test", 0);
 	if (!ret)
-		ret = component_walk_restore_after(&vm, &r, any_table, 3, already, nr_already, NULL);
+		ret = component_walk_restore_after(&vm, &r, any_table, 3, already, nr_already, &hooks);
 	snprintf(err, err_len, "%s", r.err);
 	snapshot_reader_close(&r);
 	unlink(path);
@@ -350,9 +373,14 @@ static void test_any_order(void)
 				     {DELTA, 0, 1, M}, {DELTA, 1, 1, M}, {C, 0, 2, M},
 				     {C, 1, 2, M},     {C, 2, 2, M},	 {DELTA, 0, 1, M}};
 	CHECK_EQ(restore_any(stream, 9, NULL, 0, err, sizeof(err)), 0);
+	/* Once, as soon as both memory sections were read: before the deltas, while a source still runs. */
+	CHECK_EQ(seen_memory_in.calls, 1);
+	CHECK_EQ(seen_memory_in.after_sections, 2);
 	/* A snapshot's order: memory last, no delta. */
 	const struct sec file[] = {{C, 0, 2, M}, {C, 1, 2, M}, {C, 2, 2, M}, {BASE, 0, 1, M}, {BASE, 1, 1, M}};
 	CHECK_EQ(restore_any(file, 5, NULL, 0, err, sizeof(err)), 0);
+	CHECK_EQ(seen_memory_in.calls, 1);
+	CHECK_EQ(seen_memory_in.after_sections, 5);
 	const struct sec early_delta[] = {{BASE, 0, 1, M}, {DELTA, 1, 1, M}};
 	CHECK(restore_any(early_delta, 2, NULL, 0, err, sizeof(err)) < 0);
 	CHECK_CONTAINS(err, "section \"targets 1\": out of order: it needs \"base 1\" first");
@@ -366,6 +394,7 @@ static void test_any_order(void)
 	const uint32_t from_base[] = {BASE};
 	const struct sec diff[] = {{DELTA, 1, 1, M}, {C, 0, 2, M}, {C, 1, 2, M}, {C, 2, 2, M}};
 	CHECK_EQ(restore_any(diff, 4, from_base, 1, err, sizeof(err)), 0);
+	CHECK_EQ(seen_memory_in.calls, 0); /* the memory came from the base */
 }
 
 /* The CONFIG stage and the sections' order of a snapshot written before the component table. */

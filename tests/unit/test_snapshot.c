@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -391,6 +392,7 @@ struct pipe_job {
 	int fd;
 	bool small;
 	bool abort_early;
+	bool keep_open; /* a migration's connection: open after END (the answer comes back on it) */
 	int ret;
 };
 
@@ -410,7 +412,8 @@ static void *pipe_writer(void *arg)
 	} else if (job->ret == 0) {
 		job->ret = sample_write(&w, job->small, 64);
 	}
-	close(job->fd);
+	if (!job->keep_open)
+		close(job->fd);
 	return NULL;
 }
 
@@ -457,6 +460,32 @@ static void test_pipe(const char *dir)
 		CHECK(files_equal(path, copy));
 		sample_free(&s);
 	}
+}
+
+/* A migration: the reader stops at END although the connection stays open, and the answer goes back on it. */
+static void test_open_after_end(void)
+{
+	int sv[2];
+	pthread_t t;
+	struct snapshot_reader r;
+	struct sample_snapshot s;
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	struct pipe_job job = {.fd = sv[1], .keep_open = true};
+	CHECK_EQ(pthread_create(&t, NULL, pipe_writer, &job), 0);
+	CHECK_EQ(snapshot_reader_open_fd(&r, sv[0], "unix:/x", SAMPLE_ARCH, SNAPSHOT_READ_OPEN_AFTER_END), 0);
+	CHECK_EQ(sample_read_all(&r, &s), 0);
+	CHECK(r.ended);
+	check_sample(&s, 64);
+	CHECK_EQ(write(sv[0], "running\n", 8), 8);
+	pthread_join(t, NULL);
+	CHECK_EQ(job.ret, 0);
+	char answer[16] = "";
+	CHECK_EQ(read(sv[1], answer, sizeof(answer) - 1), 8);
+	CHECK(!strcmp(answer, "running\n"));
+	snapshot_reader_close(&r);
+	close(sv[0]);
+	close(sv[1]);
+	sample_free(&s);
 }
 
 static int count_temp_files(const char *dir)
@@ -669,6 +698,7 @@ int main(void)
 	test_refusals(dir);
 	test_versions(dir);
 	test_pipe(dir);
+	test_open_after_end();
 	test_atomic(dir);
 	test_killed(dir);
 	test_memfd_holes(dir);

@@ -3,8 +3,9 @@
  * the registers, negotiates features (and is refused without VIRTIO_F_VERSION_1), and sends read, write, flush,
  * get-id and discard requests to a disk on a temporary file; a read-only disk refuses writes with
  * VIRTIO_BLK_S_IOERR; malformed chains put the device into NEEDS_RESET until a reset; a read into more than 4 GiB of
- * buffers fails instead of reporting a used length cut to 32 bits; and the snapshot hooks give
- * save -> restore -> save identical bytes, with the restored device carrying on where the first stopped.
+ * buffers fails instead of reporting a used length cut to 32 bits; the snapshot hooks give save -> restore -> save
+ * identical bytes, with the restored device carrying on where the first stopped; and a live migration's destination
+ * opens a disk its source holds and takes the lock once the source releases it.
  */
 #include "devices/device.h"
 #include "snapshot/snap_codec.h"
@@ -31,9 +32,10 @@ struct blk_test {
 	uint64_t hdr, status;
 };
 
-static int create_disk(struct blk_test *t, const char *path, bool readonly)
+static int create_disk_incoming(struct blk_test *t, const char *path, bool readonly, bool incoming)
 {
 	test_vm_init(&t->vm);
+	t->vm.cfg.incoming = incoming;
 	t->vm.cfg.nr_device_options = 1;
 	snprintf(t->vm.cfg.device_options[0].name, sizeof(t->vm.cfg.device_options[0].name), "disk");
 	snprintf(t->vm.cfg.device_options[0].value, sizeof(t->vm.cfg.device_options[0].value), "%s%s", path,
@@ -44,6 +46,11 @@ static int create_disk(struct blk_test *t, const char *path, bool readonly)
 	t->hdr = drv_alloc(&t->drv, 16);
 	t->status = drv_alloc(&t->drv, 1);
 	return ret;
+}
+
+static int create_disk(struct blk_test *t, const char *path, bool readonly)
+{
+	return create_disk_incoming(t, path, readonly, false);
 }
 
 static void destroy_disk(struct blk_test *t)
@@ -341,6 +348,42 @@ static void test_huge_read(void)
 	unlink(path);
 }
 
+/*
+ * A live migration's hand-over of the image's lock: a second roam cannot open a disk in use, but a destination
+ * (restore --incoming) can, and takes the lock only once the source lets go; the source cannot take it back then.
+ */
+static void test_handover(const char *path)
+{
+	static struct blk_test src, dst, other;
+	struct stderr_capture cap;
+	CHECK_EQ(create_disk(&src, path, false), 0);
+	stderr_capture_begin(&cap);
+	CHECK_EQ(create_disk(&other, path, false), -EWOULDBLOCK);
+	char *text = stderr_capture_end(&cap);
+	CHECK_CONTAINS(text, "another process has it open (flock: ");
+	free(text);
+	destroy_disk(&other);
+
+	stderr_capture_begin(&cap);
+	CHECK_EQ(create_disk_incoming(&dst, path, false, true), 0);
+	CHECK_EQ(virtio_blk_device.claim(dst.dev, 30), -EWOULDBLOCK); /* the source still has it */
+	text = stderr_capture_end(&cap);
+	CHECK_CONTAINS(text, "in use (by the migration's source, on shared storage?): taken when the guest arrives");
+	CHECK_CONTAINS(text, "another process still has it open after 0 s");
+	free(text);
+	CHECK_EQ(virtio_blk_device.claim(src.dev, 0), 0); /* holds it: a no-op */
+	virtio_blk_device.release(src.dev);
+	CHECK_EQ(virtio_blk_device.claim(dst.dev, 30), 0);
+	CHECK_EQ(virtio_blk_device.claim(dst.dev, 0), 0);
+	stderr_capture_begin(&cap);
+	CHECK_EQ(virtio_blk_device.claim(src.dev, 10), -EWOULDBLOCK);
+	free(stderr_capture_end(&cap));
+	/* The move failed: the destination goes, the source takes its disk back. */
+	destroy_disk(&dst);
+	CHECK_EQ(virtio_blk_device.claim(src.dev, 10), 0);
+	destroy_disk(&src);
+}
+
 int main(void)
 {
 	static struct blk_test t;
@@ -365,6 +408,7 @@ int main(void)
 	test_snapshot(&t, path); /* destroys t */
 	test_readonly(path, fd);
 	test_huge_read();
+	test_handover(path);
 	close(fd);
 	unlink(path);
 	return check_exit();

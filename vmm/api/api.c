@@ -41,6 +41,7 @@ struct api_client {
 	char *out; /* replies not yet sent */
 	size_t out_len, out_cap;
 	struct api_line_reader reader;
+	bool subscribed; /* it asked for events ({"cmd": "events"}): every event line goes to it too */
 };
 
 struct api_server {
@@ -59,6 +60,12 @@ struct api_server {
 	uint64_t no_fd_until_ns; /* out of descriptors without a spare: the listening socket is ignored until then */
 	uint64_t no_fd_logged_ns; /* when the last "out of descriptors" line was logged (0: never) */
 	struct api_client *clients[API_MAX_CLIENTS];
+	/* Events from any thread (api_server_emit), handed to the server thread through event_fd. */
+	int event_fd;
+	pthread_mutex_t events_lock;
+	char *events; /* newline-separated lines not yet queued to the subscribers */
+	size_t events_len, events_cap;
+	void (*on_close)(void *ctx);
 };
 
 static uint64_t api_now_ns(void)
@@ -154,13 +161,19 @@ int api_server_open(const char *path, struct api_server **out)
 	srv->idle_ms = API_IDLE_TIMEOUT_MS;
 	srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC); /* -1 is survivable: accept then backs off */
 	srv->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (srv->stop_fd < 0) {
+	srv->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (srv->stop_fd < 0 || srv->event_fd < 0) {
 		ret = log_errno(-errno, "api: eventfd: %s", strerror(errno));
 		if (srv->spare_fd >= 0)
 			close(srv->spare_fd);
+		if (srv->stop_fd >= 0)
+			close(srv->stop_fd);
+		if (srv->event_fd >= 0)
+			close(srv->event_fd);
 		free(srv);
 		return ret;
 	}
+	pthread_mutex_init(&srv->events_lock, NULL);
 	ret = api_listen(srv, &addr);
 	if (ret < 0) {
 		if (srv->listen_fd >= 0)
@@ -168,6 +181,8 @@ int api_server_open(const char *path, struct api_server **out)
 		if (srv->spare_fd >= 0)
 			close(srv->spare_fd);
 		close(srv->stop_fd);
+		close(srv->event_fd);
+		pthread_mutex_destroy(&srv->events_lock);
 		free(srv);
 		return ret;
 	}
@@ -248,6 +263,10 @@ static void api_client_answer(struct api_server *srv, struct api_client *c, enum
 		    "the request came with %d descriptors or more; a request carries at most one (all were closed)",
 		    c->bad_fds);
 		reply = api_error_reply(API_ERR_BAD_REQUEST, msg);
+	} else if (api_line_is_subscribe(c->reader.buf, c->reader.len)) {
+		/* The server's own command: from now on this client also gets every event line. */
+		c->subscribed = true;
+		reply = strdup("{\"ok\":true,\"events\":true}");
 	} else {
 		reply = api_handle_line(srv->cmds, srv->nr_cmds, srv->ctx, c->reader.buf, c->reader.len, &after_reply,
 					&c->passed_fd);
@@ -462,8 +481,8 @@ static int api_drop_idle(struct api_server *srv)
 	uint64_t now = api_now_ns(), limit = (uint64_t)srv->idle_ms * 1000000, next = UINT64_MAX;
 	for (int i = 0; i < API_MAX_CLIENTS; i++) {
 		struct api_client *c = srv->clients[i];
-		if (!c)
-			continue;
+		if (!c || c->subscribed)
+			continue; /* a subscriber waits for events, however long a migration takes */
 		struct pollfd p = {.fd = c->fd, .events = POLLIN};
 		if (now - c->active_ns >= limit && !c->eof && poll(&p, 1, 0) == 1) {
 			next = 0; /* a request came while the server was busy (a long snapshot): serve it first */
@@ -510,10 +529,64 @@ static void api_flush_all(struct api_server *srv, int ms)
 	}
 }
 
+/* Queues the events emitted since the last call to every subscribed client. */
+static void api_deliver_events(struct api_server *srv)
+{
+	uint64_t count;
+	ssize_t unused = read(srv->event_fd, &count, sizeof(count));
+	(void)unused;
+	pthread_mutex_lock(&srv->events_lock);
+	char *events = srv->events;
+	size_t len = srv->events_len;
+	srv->events = NULL;
+	srv->events_len = srv->events_cap = 0;
+	pthread_mutex_unlock(&srv->events_lock);
+	for (size_t off = 0; off < len;) {
+		const char *nl = memchr(events + off, '\n', len - off);
+		size_t line = nl ? (size_t)(nl - (events + off)) : len - off;
+		for (int i = 0; i < API_MAX_CLIENTS; i++)
+			if (srv->clients[i] && srv->clients[i]->subscribed && !srv->clients[i]->broken)
+				api_client_queue(srv->clients[i], events + off, line);
+		off += line + 1;
+	}
+	free(events);
+}
+
+int api_server_emit(struct api_server *srv, const char *line)
+{
+	size_t len = strlen(line);
+	pthread_mutex_lock(&srv->events_lock);
+	if (srv->events_len + len + 1 > srv->events_cap) {
+		size_t cap = (srv->events_len + len + 1) * 2;
+		char *p = cap <= API_MAX_PENDING_REPLY ? realloc(srv->events, cap) : NULL;
+		if (!p) {
+			pthread_mutex_unlock(&srv->events_lock);
+			return -ENOMEM; /* nobody is taking them: drop */
+		}
+		srv->events = p;
+		srv->events_cap = cap;
+	}
+	memcpy(srv->events + srv->events_len, line, len);
+	srv->events[srv->events_len + len] = '\n';
+	srv->events_len += len + 1;
+	pthread_mutex_unlock(&srv->events_lock);
+	uint64_t one = 1;
+	ssize_t unused = write(srv->event_fd, &one, sizeof(one));
+	(void)unused;
+	return 0;
+}
+
+void api_server_on_close(struct api_server *srv, void (*fini)(void *ctx))
+{
+	srv->on_close = fini;
+}
+
+#define API_FIXED_FDS 3 /* stop_fd, listen_fd, event_fd */
+
 static void *api_thread(void *arg)
 {
 	struct api_server *srv = arg;
-	struct pollfd fds[2 + API_MAX_CLIENTS];
+	struct pollfd fds[API_FIXED_FDS + API_MAX_CLIENTS];
 	int idx[API_MAX_CLIENTS];
 	for (;;) {
 		int timeout = api_drop_idle(srv);
@@ -522,11 +595,12 @@ static void *api_thread(void *arg)
 		/* Out of descriptors: a queued client keeps the socket readable, so it is not polled for a while. */
 		bool accepting = api_now_ns() >= srv->no_fd_until_ns;
 		fds[n++] = (struct pollfd){.fd = srv->listen_fd, .events = accepting ? POLLIN : 0};
+		fds[n++] = (struct pollfd){.fd = srv->event_fd, .events = POLLIN};
 		for (int i = 0; i < API_MAX_CLIENTS; i++) {
 			struct api_client *c = srv->clients[i];
 			if (!c)
 				continue;
-			idx[n - 2] = i;
+			idx[n - API_FIXED_FDS] = i;
 			fds[n++] = (struct pollfd){
 			    .fd = c->fd, .events = (short)((c->eof ? 0 : POLLIN) | (c->out_len ? POLLOUT : 0))};
 		}
@@ -538,8 +612,10 @@ static void *api_thread(void *arg)
 		}
 		if (fds[0].revents)
 			break;
-		for (nfds_t k = 2; k < n; k++) {
-			struct api_client *c = srv->clients[idx[k - 2]];
+		if (fds[2].revents & POLLIN)
+			api_deliver_events(srv);
+		for (nfds_t k = API_FIXED_FDS; k < n; k++) {
+			struct api_client *c = srv->clients[idx[k - API_FIXED_FDS]];
 			short ev = fds[k].revents;
 			if (ev & POLLOUT)
 				api_client_flush(c);
@@ -550,11 +626,12 @@ static void *api_thread(void *arg)
 			if (c->out_len)
 				api_client_flush(c);
 			if (c->broken || (c->eof && !c->out_len))
-				api_client_close(srv, idx[k - 2]);
+				api_client_close(srv, idx[k - API_FIXED_FDS]);
 		}
 		if (fds[1].revents & POLLIN)
 			api_accept(srv);
 	}
+	api_deliver_events(srv); /* the last events (a migration's end) still go out */
 	api_flush_all(srv, API_FLUSH_AT_EXIT_MS);
 	return NULL;
 }
@@ -581,6 +658,8 @@ void api_server_close(struct api_server *srv)
 		(void)unused;
 		pthread_join(srv->thread, NULL);
 	}
+	if (srv->on_close)
+		srv->on_close(srv->ctx);
 	for (int i = 0; i < API_MAX_CLIENTS; i++)
 		if (srv->clients[i])
 			api_client_close(srv, i);
@@ -591,5 +670,8 @@ void api_server_close(struct api_server *srv)
 	close(srv->stop_fd);
 	if (srv->spare_fd >= 0)
 		close(srv->spare_fd);
+	close(srv->event_fd);
+	pthread_mutex_destroy(&srv->events_lock);
+	free(srv->events);
 	free(srv);
 }

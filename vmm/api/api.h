@@ -39,6 +39,16 @@ void api_server_set_idle_timeout(struct api_server *srv, int ms);
 int api_server_start(struct api_server *srv, const struct api_command *cmds, size_t nr, void *ctx);
 
 /*
+ * Sends one event line (compact JSON without a newline; copied) to every client that subscribed with
+ * {"cmd": "events"} (the server answers that command itself, {"ok": true, "events": true}, and the connection then
+ * carries events between its replies). Safe from any thread. Returns 0, or -ENOMEM when the line is dropped.
+ */
+int api_server_emit(struct api_server *srv, const char *line);
+
+/* Registers `fini(ctx)`, run by api_server_close once no handler runs any more (e.g. to end a job thread). */
+void api_server_on_close(struct api_server *srv, void (*fini)(void *ctx));
+
+/*
  * Stops the thread (pending replies get up to a second to go out), closes every connection, removes the socket file
  * if it is still ours and frees the server. NULL is a no-op. After it returns no handler runs any more.
  */

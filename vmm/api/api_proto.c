@@ -154,25 +154,38 @@ int api_arg_vcpu(struct api_call *call, int nr_vcpus, int *id)
 	return 0;
 }
 
-int api_snapshot_args(struct api_call *call, const char **file, bool *stop)
+/* A boolean argument: false when absent. Returns 0 or -1 (not a boolean). */
+static int api_arg_bool(const json_t *request, const char *name, bool *value)
+{
+	const json_t *arg = json_object_get(request, name);
+	*value = arg && json_is_true(arg);
+	return !arg || json_is_boolean(arg) ? 0 : -1;
+}
+
+int api_snapshot_args(struct api_call *call, struct api_snapshot_request *req)
 {
 	const json_t *path = json_object_get(call->request, "path");
-	const json_t *stop_arg = json_object_get(call->request, "stop");
 	if (!json_is_string(path) || !json_string_value(path)[0])
 		return api_call_fail(call, API_ERR_BAD_ARGUMENT,
 				     "needs \"path\": a file name, or \"-\" with a passed descriptor");
-	if (stop_arg && !json_is_boolean(stop_arg))
-		return api_call_fail(call, API_ERR_BAD_ARGUMENT, "\"stop\" must be true or false");
-	*file = json_string_value(path);
-	*stop = stop_arg && json_is_true(stop_arg);
-	bool to_fd = !strcmp(*file, "-");
+	static const char *const flags[] = {"stop", "track", "diff"};
+	bool *values[] = {&req->stop, &req->track, &req->diff};
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (api_arg_bool(call->request, flags[i], values[i]) < 0)
+			return api_call_fail(call, API_ERR_BAD_ARGUMENT, "\"%s\" must be true or false", flags[i]);
+	req->file = json_string_value(path);
+	bool to_fd = !strcmp(req->file, "-");
 	if (to_fd && (!call->passed_fd || *call->passed_fd < 0))
 		return api_call_fail(call, API_ERR_BAD_ARGUMENT,
 				     "\"-\" needs the output descriptor passed with the request "
 				     "(roam ctl SOCK snapshot - does that)");
-	if (!to_fd && (*file)[0] != '/')
+	if (!to_fd && req->file[0] != '/')
 		return api_call_fail(call, API_ERR_BAD_ARGUMENT,
-				     "\"%s\": give an absolute path (roam ctl makes relative ones absolute)", *file);
+				     "\"%s\": give an absolute path (roam ctl makes relative ones absolute)",
+				     req->file);
+	if ((req->track || req->diff) && to_fd)
+		return api_call_fail(call, API_ERR_BAD_ARGUMENT,
+				     "--track and --diff need a file: a diff names its base by path");
 	return 0;
 }
 
@@ -335,4 +348,14 @@ const char *api_summarize_states(const char *const *states, int n)
 		if (strcmp(states[i], states[0]))
 			return "mixed";
 	return states[0];
+}
+
+bool api_line_is_subscribe(const char *line, size_t len)
+{
+	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
+	const json_t *cmd = req ? json_object_get(req, "cmd") : NULL;
+	bool yes = json_is_object(req) && json_object_size(req) == 1 && json_is_string(cmd) &&
+		   !strcmp(json_string_value(cmd), "events");
+	json_decref(req);
+	return yes;
 }

@@ -120,12 +120,21 @@ int api_call_fail_logged(struct api_call *call, enum api_error_code code, const 
  */
 int api_arg_vcpu(struct api_call *call, int nr_vcpus, int *id);
 
+/* The snapshot command's arguments, checked (docs/api.md). */
+struct api_snapshot_request {
+	const char *file; /* an absolute file name, or "-": the descriptor passed with the request */
+	bool stop; /* end the VM after writing */
+	bool track; /* this snapshot is the base of the next diff */
+	bool diff; /* only what changed since that base */
+};
+
 /*
- * Checks the snapshot command's arguments (docs/api.md): "path", an absolute file name, or "-" when a descriptor was
- * passed with the request (call->passed_fd, which the caller then takes), and the optional "stop". Sets *file and
- * *stop. Returns 0, or api_call_fail (bad-argument) naming the bad argument.
+ * Checks the snapshot command's arguments: "path", an absolute file name, or "-" when a descriptor was passed with
+ * the request (call->passed_fd, which the caller then takes), and the optional booleans "stop", "track" and "diff"
+ * (the last two need a file: a diff names its base by path). Returns 0, or api_call_fail (bad-argument) naming the
+ * bad argument.
  */
-int api_snapshot_args(struct api_call *call, const char **file, bool *stop);
+int api_snapshot_args(struct api_call *call, struct api_snapshot_request *req);
 
 /*
  * Handles one request line: parses it, finds the command in `cmds` (nr entries), checks the argument names, runs
@@ -135,6 +144,9 @@ int api_snapshot_args(struct api_call *call, const char **file, bool *stop);
  */
 char *api_handle_line(const struct api_command *cmds, size_t nr, void *ctx, const char *line, size_t len,
 		      void (**after_reply)(void *ctx), int *passed_fd);
+
+/* Whether the line is the server's own {"cmd": "events"} (a subscription to event lines), with no other member. */
+bool api_line_is_subscribe(const char *line, size_t len);
 
 /* {"ok":false,"error":MESSAGE,"code":CODE} as compact JSON (malloc'ed; NULL only when out of memory). */
 char *api_error_reply(enum api_error_code code, const char *message);

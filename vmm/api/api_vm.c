@@ -7,6 +7,7 @@
 #include "api_vm.h"
 
 #include "api.h"
+#include "api_vm_jobs.h"
 #include "core/log.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
@@ -71,7 +72,7 @@ static const struct api_vm_status_section api_vm_status_sections[] = {
 
 static int api_vm_status(struct api_call *call)
 {
-	struct vm *vm = call->ctx;
+	struct vm *vm = api_vm_of(call);
 	const char **states = calloc((size_t)vm->nr_vcpus, sizeof(*states));
 	json_t *vcpus = json_array();
 	if (!states || !vcpus) {
@@ -106,7 +107,7 @@ static int api_vm_status(struct api_call *call)
 
 static int api_vm_pause(struct api_call *call)
 {
-	struct vm *vm = call->ctx;
+	struct vm *vm = api_vm_of(call);
 	int id;
 	if (api_arg_vcpu(call, vm->nr_vcpus, &id) < 0)
 		return -1;
@@ -134,7 +135,7 @@ static bool api_vm_resume_pending(struct vm *vm, int first, int last)
 
 static int api_vm_resume(struct api_call *call)
 {
-	struct vm *vm = call->ctx;
+	struct vm *vm = api_vm_of(call);
 	int id;
 	if (api_arg_vcpu(call, vm->nr_vcpus, &id) < 0)
 		return -1;
@@ -156,7 +157,7 @@ static int api_vm_resume(struct api_call *call)
 static void api_vm_stop(void *ctx)
 {
 	log_info("stopping the VM (API quit)");
-	vm_request_stop(ctx, ROAM_EXIT_SIGNAL);
+	vm_request_stop(((struct api_vm *)ctx)->vm, ROAM_EXIT_SIGNAL);
 }
 
 static int api_vm_quit(struct api_call *call)
@@ -165,33 +166,42 @@ static int api_vm_quit(struct api_call *call)
 	return 0;
 }
 
-/* After a snapshot --stop: the VM ends as if the guest had powered off (its state is in the snapshot). */
+/* After a snapshot --stop: the VM ends; its state is in the snapshot (exit status 6). */
 static void api_vm_stop_saved(void *ctx)
 {
-	vm_request_stop(ctx, ROAM_EXIT_POWEROFF);
+	vm_request_stop(((struct api_vm *)ctx)->vm, ROAM_EXIT_SNAPSHOT_STOPPED);
 }
 
 /*
- * snapshot {"path": FILE or "-", "stop": bool}: pauses every vCPU, writes the snapshot (atomically for a file; to
- * the descriptor the client passed for "-"), then resumes or, with stop, ends the VM.
+ * snapshot {"path": FILE or "-", "stop": bool, "track": bool, "diff": bool}: pauses every vCPU, writes the snapshot
+ * (atomically for a file; to the descriptor the client passed for "-"), then resumes or, with stop, ends the VM.
+ * track: this snapshot is the base of the next diff (dirty tracking runs from now on); diff: only what changed
+ * since that base (snapshot/diff_chain.h).
  */
 static int api_vm_snapshot(struct api_call *call)
 {
-	struct vm *vm = call->ctx;
-	const char *file;
-	bool stop_after;
-	if (api_snapshot_args(call, &file, &stop_after) < 0)
+	struct vm *vm = api_vm_of(call);
+	struct api_snapshot_request req = {0};
+	if (api_snapshot_args(call, &req) < 0)
 		return -1;
 	if (atomic_load(&vm->stopping))
 		return api_call_fail(call, API_ERR_VM_STOPPING, "the VM is stopping");
+	struct vm_snapshot_options opt = {.stop = req.stop, .track = req.track, .diff = req.diff};
+	if (api_vm_job_busy(call))
+		return -1; /* (a passed descriptor left unused is closed by the server) */
+	if (opt.diff && !vm->chain.tracking)
+		return api_call_fail(
+		    call, API_ERR_BAD_ARGUMENT,
+		    "--diff: no base: take a snapshot with --track first (it starts the dirty tracking "
+		    "a diff needs)");
 	int fd = -1;
-	if (!strcmp(file, "-")) {
+	if (!strcmp(req.file, "-")) {
 		fd = *call->passed_fd;
 		*call->passed_fd = -1; /* vm_snapshot_save closes it */
 	}
 	struct vm_snapshot_result res;
 	char err[600];
-	int ret = vm_snapshot_save(vm, file, fd, stop_after, &res, err, sizeof(err));
+	int ret = vm_snapshot_save_opts(vm, req.file, fd, &opt, &res, err, sizeof(err));
 	if (ret == -ESRCH) /* the vCPUs exited instead of pausing */
 		return api_call_fail(call, API_ERR_VM_STOPPING, "the VM is stopping");
 	if (ret < 0) /* what a component logged (a KVM ioctl), else the writer's reason */
@@ -200,7 +210,7 @@ static int api_vm_snapshot(struct api_call *call)
 	json_object_set_new(call->reply, "pages", json_integer((json_int_t)res.pages));
 	json_object_set_new(call->reply, "save_ms", json_real(res.save_ms));
 	json_object_set_new(call->reply, "downtime_ms", json_real(res.downtime_ms));
-	if (stop_after)
+	if (req.stop)
 		call->after_reply = api_vm_stop_saved;
 	return 0;
 }
@@ -208,7 +218,7 @@ static int api_vm_snapshot(struct api_call *call)
 /* ---- the command table ---- */
 
 static const char *const api_vm_vcpu_arg[] = {"vcpu", NULL};
-static const char *const api_vm_snapshot_args[] = {"path", "stop", NULL};
+static const char *const api_vm_snapshot_args[] = {"path", "stop", "track", "diff", NULL};
 
 /* The VM's commands. A new one is a handler above and a line here (its arguments: a NULL-terminated list). */
 static const struct api_command api_vm_commands[] = {
@@ -217,9 +227,31 @@ static const struct api_command api_vm_commands[] = {
     {"status", NULL, api_vm_status},
     {"quit", NULL, api_vm_quit},
     {"snapshot", api_vm_snapshot_args, api_vm_snapshot},
+    {"migrate", api_vm_migrate_args, api_vm_migrate},
 };
+
+/* After the server thread stopped: a job still running is waited for, then the context goes. */
+static void api_vm_fini(void *ctx)
+{
+	struct api_vm *a = ctx;
+	api_vm_jobs_fini(a);
+	free(a);
+}
 
 int api_vm_serve(struct api_server *srv, struct vm *vm)
 {
-	return api_server_start(srv, api_vm_commands, sizeof(api_vm_commands) / sizeof(api_vm_commands[0]), vm);
+	struct api_vm *a = calloc(1, sizeof(*a));
+	if (!a)
+		return log_errno(-ENOMEM, "api: out of memory");
+	a->vm = vm;
+	a->srv = srv;
+	api_vm_jobs_init(a);
+	api_server_on_close(srv, api_vm_fini);
+	int ret = api_server_start(srv, api_vm_commands, sizeof(api_vm_commands) / sizeof(api_vm_commands[0]), a);
+	if (ret) {
+		api_server_on_close(srv, NULL);
+		api_vm_jobs_fini(a);
+		free(a);
+	}
+	return ret;
 }

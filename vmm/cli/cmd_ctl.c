@@ -7,6 +7,7 @@
  */
 #include "api/api_proto.h"
 #include "commands.h"
+#include "ctl_follow.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -29,9 +30,11 @@ struct ctl_options {
 	int vcpu; /* pause/resume with an argument: its value */
 	bool json;
 	bool stop; /* snapshot --stop */
+	bool track, diff; /* snapshot --track / --diff */
 	bool timeout_set;
 	int timeout_s;
-	char path[4096]; /* snapshot: the absolute path, or "-" */
+	char path[4096]; /* snapshot and migrate: the absolute path, "-", or (migrate) a transport */
+	struct ctl_follow_options follow; /* migrate, events, wait */
 };
 
 struct ctl_buf {
@@ -47,13 +50,22 @@ static const char ctl_usage_text[] =
     "  pause [VCPU]    pause the VM, or one vCPU; answers once they have left the guest\n"
     "  resume [VCPU]   resume the VM, or one vCPU\n"
     "  quit            stop the VM (roam run exits with status 5)\n"
-    "  snapshot FILE [--stop]  pause, write a snapshot to FILE (- for standard output), then resume,\n"
-    "                  or end the VM with --stop\n"
+    "  snapshot FILE [--stop] [--track] [--diff]\n"
+    "                  pause, write a snapshot to FILE (- for standard output), then resume, or end the VM\n"
+    "                  with --stop; --track makes it the base of the next --diff, which holds only the pages\n"
+    "                  written since (docs/migration.md)\n"
+    "  migrate DEST [--max-downtime MS] [--max-bandwidth MB/s] [--max-rounds N] [--progress]\n"
+    "                  live-migrate the VM to DEST: unix:PATH, tcp:ADDR:PORT, dev:PATH (where roam restore\n"
+    "                  --incoming waits), a FILE, or - (standard output); progress on a terminal, then the\n"
+    "                  report. The source roam exits with status 7 once the guest runs there\n"
+    "  events          print every event (JSON lines) until the VM goes or --timeout\n"
+    "  wait EVENT      wait for an event (e.g. job:done, exited) and print it\n"
     "  raw JSON        send JSON as it is, as request lines, and print the replies;\n"
     "                  raw - sends the lines of stdin (for tests)\n"
     "\n"
     "  --json          print the replies as JSON instead of a summary\n"
-    "  --timeout S     wait at most S seconds for the replies (default 30)\n"
+    "  --timeout S     wait at most S seconds for the replies (default 30; snapshot and migrate 3600;\n"
+    "                  events and wait: for ever)\n"
     "  -h, --help      this text\n"
     "\n"
     "Exit status: 0 ok, 1 the VM refused the request (roam: ctl: <error>) or no connection, 2 bad usage.\n";
@@ -85,6 +97,13 @@ static int ctl_parse_args(int argc, char **argv, struct ctl_options *o, FILE *ou
 			o->json = true;
 		} else if (!options_done && !strcmp(a, "--stop")) {
 			o->stop = true;
+		} else if (!options_done && !strcmp(a, "--track")) {
+			o->track = true;
+		} else if (!options_done && !strcmp(a, "--diff")) {
+			o->diff = true;
+		} else if (!options_done && ctl_follow_option(argc, argv, &i, &o->follow, err) != 0) {
+			if (o->follow.error)
+				return 2;
 		} else if (!options_done && !strcmp(a, "--timeout")) {
 			char *end;
 			if (i + 1 == argc)
@@ -112,12 +131,35 @@ static int ctl_parse_args(int argc, char **argv, struct ctl_options *o, FILE *ou
 	o->arg = npos > 2 ? pos[2] : NULL;
 	bool takes_vcpu = !strcmp(o->cmd, "pause") || !strcmp(o->cmd, "resume");
 	bool takes_none = !strcmp(o->cmd, "status") || !strcmp(o->cmd, "quit");
-	bool snapshot = !strcmp(o->cmd, "snapshot");
-	if (!takes_vcpu && !takes_none && !snapshot && strcmp(o->cmd, "raw"))
+	bool snapshot = !strcmp(o->cmd, "snapshot"), migrate = !strcmp(o->cmd, "migrate");
+	bool follow = migrate || !strcmp(o->cmd, "events") || !strcmp(o->cmd, "wait");
+	if (!takes_vcpu && !takes_none && !snapshot && !follow && strcmp(o->cmd, "raw"))
 		return ctl_usage_error(
-		    err, "unknown command '%s' (commands: status, pause, resume, quit, snapshot, raw)", o->cmd);
-	if (o->stop && !snapshot)
-		return ctl_usage_error(err, "%s", "--stop only goes with snapshot");
+		    err,
+		    "unknown command '%s' (commands: status, pause, resume, quit, snapshot, migrate, "
+		    "events, wait, raw)",
+		    o->cmd);
+	if ((o->stop || o->track || o->diff) && !snapshot)
+		return ctl_usage_error(err, "%s", "--stop, --track and --diff only go with snapshot");
+	if (o->follow.migrate_options && !migrate)
+		return ctl_usage_error(
+		    err, "%s", "--max-downtime, --max-bandwidth, --max-rounds and --progress only go with migrate");
+	if (o->track && o->diff)
+		return ctl_usage_error(err, "%s", "--track and --diff: a diff goes on tracking by itself; give one");
+	if (follow) {
+		if (!strcmp(o->cmd, "wait") && !o->arg)
+			return ctl_usage_error(err, "%s", "wait needs an EVENT (e.g. job:done, exited)");
+		if (migrate && !o->arg)
+			return ctl_usage_error(err, "%s",
+					       "migrate needs a DEST: unix:PATH, tcp:ADDR:PORT, dev:PATH, FILE or -");
+		if (!strcmp(o->cmd, "events") && o->arg)
+			return ctl_usage_error(err, "unexpected argument '%s'", o->arg);
+		if (!o->timeout_set)
+			o->timeout_s = migrate ? 3600 : 0; /* 0: no limit */
+		if (migrate && !ctl_follow_dest(o->arg, o->path, sizeof(o->path), err))
+			return 2;
+		return npos > 3 ? ctl_usage_error(err, "unexpected argument '%s'", pos[npos - 1]) : 0;
+	}
 	if (snapshot) {
 		if (!o->arg)
 			return ctl_usage_error(err, "%s", "snapshot needs a FILE (or - for standard output)");
@@ -199,6 +241,10 @@ static int ctl_build_request(const struct ctl_options *o, struct ctl_buf *req, s
 		json_object_set_new(r, "path", json_string(o->path));
 		if (o->stop)
 			json_object_set_new(r, "stop", json_true());
+		if (o->track)
+			json_object_set_new(r, "track", json_true());
+		if (o->diff)
+			json_object_set_new(r, "diff", json_true());
 	} else if (o->arg) {
 		json_object_set_new(r, "vcpu", json_integer(o->vcpu));
 	}
@@ -253,27 +299,6 @@ static size_t ctl_count_lines(const struct ctl_buf *b)
 }
 
 /* Sends `req` while reading replies, until `nreq` reply lines arrived. Returns 0 or -errno after a message. */
-/* Sends the first bytes of the request with our standard output attached (SCM_RIGHTS): roam writes the snapshot
- * straight into it, so `roam ctl SOCK snapshot - | ssh host roam restore -` streams. */
-static ssize_t ctl_send_with_stdout(int fd, const char *data, size_t len)
-{
-	union {
-		struct cmsghdr align;
-		char space[CMSG_SPACE(sizeof(int))];
-	} control;
-	memset(&control, 0, sizeof(control));
-	struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
-	struct msghdr msg = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control)};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	int out = STDOUT_FILENO;
-	memcpy(CMSG_DATA(cm), &out, sizeof(int));
-	return sendmsg(fd, &msg, MSG_NOSIGNAL);
-}
-
 static int ctl_exchange(int fd, const struct ctl_options *o, const struct ctl_buf *req, size_t nreq,
 			struct ctl_buf *replies, FILE *err)
 {
@@ -295,9 +320,8 @@ static int ctl_exchange(int fd, const struct ctl_options *o, const struct ctl_bu
 			return ret == 0 ? -ETIMEDOUT : -errno;
 		}
 		if (p.revents & POLLOUT) {
-			ssize_t n = sent == 0 && !strcmp(o->path, "-")
-					? ctl_send_with_stdout(fd, req->data, req->len)
-					: send(fd, req->data + sent, req->len - sent, MSG_NOSIGNAL);
+			ssize_t n =
+			    ctl_send_part(fd, req->data + sent, req->len - sent, sent == 0 && !strcmp(o->path, "-"));
 			if (n > 0)
 				sent += (size_t)n;
 			else if (n < 0 && errno != EAGAIN && errno != EINTR)
@@ -422,7 +446,11 @@ int ctl_main(int argc, char **argv, FILE *out, FILE *err)
 	int status = 1;
 	/* Connect first: with raw - the connection stays open while stdin is read. */
 	int fd = ctl_connect(o.sock, err);
-	if (fd >= 0) {
+	if (fd >= 0 && (!strcmp(o.cmd, "migrate") || !strcmp(o.cmd, "events") || !strcmp(o.cmd, "wait"))) {
+		status = ctl_follow(fd, o.sock, o.cmd, o.cmd[0] == 'm' ? o.path : o.arg, o.timeout_s, o.json, &o.follow,
+				    out, err);
+		close(fd);
+	} else if (fd >= 0) {
 		size_t nreq = 0;
 		ret = ctl_build_request(&o, &req, &nreq);
 		if (ret < 0)

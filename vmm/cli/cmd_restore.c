@@ -199,7 +199,8 @@ static int restore_accept(const struct restore_args *a, struct snapshot_reader *
 	}
 	in->fd = migrate_endpoint_two_way(&ep) ? fd : -1;
 	in->spec = a->incoming;
-	if (snapshot_reader_open_fd(r, fd, ep.spec, arch_name(), 0) < 0) {
+	in->accepted_ns = vm_now_ns();
+	if (snapshot_reader_open_fd(r, fd, ep.spec, arch_name(), in->fd >= 0 ? SNAPSHOT_READ_OPEN_AFTER_END : 0) < 0) {
 		log_error("%s", r->err);
 		if (in->fd >= 0)
 			migrate_send(in->fd, "refused %s", r->err);
@@ -234,6 +235,7 @@ int cmd_restore(int argc, char **argv)
 			log_error("%s", r->err);
 	}
 	if (ret == 0 && base && vm_restore_config(r, &cfg, &targets_json, base) == 0) {
+		cfg.incoming = a.incoming != NULL;
 		if (targets_json)
 			cfg.targets_path = a.incoming ? a.incoming : a.file; /* names the source in target messages */
 		if (base->path[0] && a.base)

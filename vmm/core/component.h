@@ -51,6 +51,8 @@ struct component_config {
 struct component_walk_hooks {
 	/* A PRECHECK section was checked: `problems` reasons (one line each in report) this host cannot take it. */
 	void (*prechecked)(void *opaque, int problems, const char *report);
+	/* Every present instance of the memory component has its full section (a live migration's first pass). */
+	void (*memory_in)(void *opaque, struct vm *vm);
 	void *opaque;
 };
 
@@ -74,6 +76,8 @@ struct component_ctx {
 #define COMPONENT_OPTIONAL 0x2u /* written without the mandatory flag: a roam that does not know it skips it */
 #define COMPONENT_ANY_ORDER 0x4u /* its sections may stand anywhere after the description (memory in a stream) */
 #define COMPONENT_REPEATABLE 0x8u /* with ANY_ORDER: any number of sections per instance, none included */
+/* Guest memory: once every instance has its section, a restore's hooks->memory_in runs (once). */
+#define COMPONENT_MEMORY 0x10u
 
 struct component {
 	const char *name; /* "timer", "vcpu", ...: the section's name in messages */
@@ -120,6 +124,9 @@ struct component {
 	/* Around a save, in table order and in reverse: hold still (device I/O threads), then go on. */
 	void (*pause)(struct vm *vm);
 	void (*resume)(struct vm *vm);
+	/* Live migration's hand-over of shared resources (struct device_desc's release and claim). */
+	void (*release)(struct vm *vm);
+	int (*claim)(struct vm *vm, int timeout_ms);
 
 	/* The component's own constant data, for hooks shared by several components (e.g. vcpu_component.h). */
 	const void *data;

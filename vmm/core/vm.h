@@ -28,6 +28,8 @@ enum roam_exit {
 	ROAM_EXIT_RESET = 3, /* the guest asked for a reset; roam does not reboot guests */
 	ROAM_EXIT_CRASH = 4, /* the guest reported a crash (PSCI SYSTEM_EVENT crash) */
 	ROAM_EXIT_SIGNAL = 5, /* roam was told to stop (SIGTERM, SIGINT, SIGHUP, the console escape, the API's quit) */
+	ROAM_EXIT_SNAPSHOT_STOPPED = 6, /* `snapshot --stop`: the guest's state is in the snapshot */
+	ROAM_EXIT_MIGRATED = 7, /* a live migration moved the guest away: it runs on the destination */
 };
 
 #define VM_MAX_DEVICE_OPTIONS 32
@@ -69,6 +71,7 @@ struct vm_config {
 	struct vm_device_option device_options[VM_MAX_DEVICE_OPTIONS]; /* --disk, --net, ...: in command-line order */
 	int nr_device_options;
 	const char *api_path; /* --api: the control socket (cmd_run serves it), NULL for none */
+	bool incoming; /* restore --incoming: a disk still locked (by the source) is claimed when the guest arrives */
 	bool start_paused; /* --paused: every vCPU starts paused (created -> paused) until resumed through the API */
 	bool no_pvlock; /* --no-pvlock: no PV-lock region or hypercalls */
 	enum vm_prefault prefault; /* restore --prefault */

@@ -13,6 +13,7 @@
 #include "snapshot/snapshot.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,7 +32,10 @@ struct migration {
 	uint64_t *dirty[MEMORY_MAX_SLOTS]; /* per writable slot: the pages to send next */
 	bool *was_paused; /* vCPUs the user had paused: left paused on resume */
 	bool paused; /* the vCPUs (and devices) are paused by the migration */
-	uint64_t start_ns, pause_ns;
+	bool memory_in; /* the destination said "memory-in": its early work is done (or we stopped waiting) */
+	uint64_t memory_in_wait_ns; /* when the rounds began to wait for it, 0 before */
+	bool released; /* the devices let go of their shared resources (disk locks) for the destination */
+	uint64_t start_ns, pause_ns, end_ns; /* end: END written */
 	char *err;
 	size_t err_len;
 };
@@ -123,6 +127,49 @@ static int await_ready(struct migration *m)
 				  m->opt->answer_timeout_ms / 1000),
 		       -ETIMEDOUT;
 	return errbuf_set(m->err, m->err_len, "the destination answered '%s'", n > 0 ? line : strerror(-n)), -EPROTO;
+}
+
+/*
+ * Two-way transports: whether the destination said "memory-in" (the whole memory applied, its early work done),
+ * waiting up to wait_ms for it. Returns 1, 0 not yet, or -errno after a message.
+ */
+static int poll_memory_in(struct migration *m, int wait_ms)
+{
+	struct pollfd p = {.fd = m->fd, .events = POLLIN};
+	if (poll(&p, 1, wait_ms) <= 0)
+		return 0;
+	char line[512];
+	int n = migrate_recv(m->fd, line, sizeof(line), 1000);
+	if (n > 0 && !strcmp(line, "memory-in"))
+		return 1;
+	if (n > 0 && !strncmp(line, "failed", 6))
+		return errbuf_set(m->err, m->err_len, "the destination failed: %s",
+				  line[6] == ' ' ? line + 7 : "no reason given"),
+		       -EPERM;
+	if (n == 0 || n == -ECONNRESET)
+		return errbuf_set(m->err, m->err_len, "the destination closed the connection"), -ECONNRESET;
+	return errbuf_set(m->err, m->err_len, "the destination answered '%s'", n > 0 ? line : strerror(-n)), -EPROTO;
+}
+
+/*
+ * Whether the rounds may end now: converged, and on a two-way transport the destination has the whole memory and has
+ * done its early work (arm64: the stage-2 prefault, seconds on erratum-834220 hosts), so that none of it falls in
+ * the downtime. While it works the rounds go on. Returns 1, 0, or -errno after a message.
+ */
+static int may_pause(struct migration *m, bool converged)
+{
+	if (!converged || m->fd < 0 || m->memory_in)
+		return converged;
+	if (!m->memory_in_wait_ns)
+		m->memory_in_wait_ns = vm_now_ns();
+	int in = poll_memory_in(m, MIGRATE_MEMORY_IN_POLL_MS);
+	if (in < 0)
+		return in;
+	if (!in && ms_since(m->memory_in_wait_ns) >= m->opt->answer_timeout_ms)
+		log_info("migrate: no \"memory-in\" from the destination within %d s: pausing the guest anyway",
+			 m->opt->answer_timeout_ms / 1000);
+	m->memory_in = in || ms_since(m->memory_in_wait_ns) >= m->opt->answer_timeout_ms;
+	return m->memory_in;
 }
 
 static uint64_t slot_words(const struct memory_slot *s)
@@ -230,8 +277,9 @@ static int send_rounds(struct migration *m, struct migrate_result *res,
 		if (progress)
 			progress(opaque, &r);
 		res->rounds = r.round + 1;
-		if (migrate_converged(m->opt, &r, stalled))
-			return 0;
+		int pause = may_pause(m, migrate_converged(m->opt, &r, stalled));
+		if (pause)
+			return pause < 0 ? pause : 0;
 		uint64_t bytes0 = m->w.offset;
 		int64_t sent = send_dirty(m);
 		if (sent < 0)
@@ -264,8 +312,13 @@ static int send_final(struct migration *m, struct migrate_result *res)
 	int k = pick(m, false, sel);
 	uint64_t pages;
 	ret = component_walk_write(m->vm, &m->w, sel, k, &pages);
-	if (!ret)
+	if (!ret) {
+		/* The destination claims the disks before its guest runs: let go of them before the last byte. */
+		component_walk_release(m->vm, m->table, m->n);
+		m->released = true;
 		ret = snapshot_writer_commit(&m->w);
+		m->end_ns = vm_now_ns();
+	}
 	res->bytes = m->w.offset;
 	return ret;
 }
@@ -274,7 +327,10 @@ static int send_final(struct migration *m, struct migrate_result *res)
 static int await_running(struct migration *m, struct migrate_result *res)
 {
 	char line[512];
-	int n = migrate_recv(m->fd, line, sizeof(line), m->opt->answer_timeout_ms);
+	int n;
+	do /* a late "memory-in" (the rounds stopped waiting for it) */
+		n = migrate_recv(m->fd, line, sizeof(line), m->opt->answer_timeout_ms);
+	while (n > 0 && !strcmp(line, "memory-in"));
 	if (n > 0 && !strncmp(line, "running", 7))
 		return 0;
 	if (n > 0 && !strncmp(line, "failed", 6))
@@ -377,7 +433,18 @@ int migrate_vm(struct vm *vm, const struct migrate_endpoint *dest, int fd, const
 	}
 	res->total_ms = ms_since(m->start_ns);
 	res->downtime_ms = m->pause_ns ? ms_since(m->pause_ns) : 0;
+	if (m->end_ns) {
+		res->final_send_ms = (double)(m->end_ns - m->pause_ns) / 1e6;
+		res->answer_ms = ms_since(m->end_ns);
+	}
 	vm_dirty_log_stop(vm);
+	if (ret && m->released && !res->uncertain &&
+	    component_walk_claim(vm, m->table, m->n, MIGRATE_CLAIM_TIMEOUT_MS) < 0) {
+		/* The destination may hold a disk: running here too could corrupt it. */
+		res->uncertain = true;
+		size_t len = strlen(err);
+		errbuf_set(err + len, err_len - len, "; a disk cannot be taken back, so the guest stays paused here");
+	}
 	if (!ret) {
 		res->moved = true; /* the caller stops the VM: the vCPUs stay paused until then */
 	} else if (!res->uncertain) {

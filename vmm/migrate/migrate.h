@@ -37,6 +37,10 @@ struct migrate_options {
 #define MIGRATE_DEFAULT_DOWNTIME_MS 300
 #define MIGRATE_DEFAULT_ROUNDS 30
 #define MIGRATE_DEFAULT_ANSWER_MS 60000
+/* How long a destination waits for its source to let go of shared resources (disk locks) once the guest is in. */
+#define MIGRATE_CLAIM_TIMEOUT_MS 10000
+/* While the destination does its early work, a dirty round every this many ms. */
+#define MIGRATE_MEMORY_IN_POLL_MS 200
 
 /* One round, for progress reports. */
 struct migrate_round {
@@ -55,6 +59,9 @@ struct migrate_result {
 	uint64_t bytes, pages;
 	double total_ms; /* from the start to the destination's answer (or END for one-way) */
 	double downtime_ms; /* from pausing the guest here to the destination's "running" (or END for one-way) */
+	/* The downtime's parts: paused -> the last dirty pages and the state sent, END -> "running" (the destination).
+	 */
+	double final_send_ms, answer_ms;
 	bool moved; /* the guest left: this roam must stop it (ROAM_EXIT_MIGRATED) */
 	bool uncertain; /* no answer after END: the guest stays paused here (see above) */
 };

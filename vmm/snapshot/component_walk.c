@@ -56,6 +56,23 @@ void component_walk_resume(struct vm *vm, const struct component *const *table, 
 			table[i]->resume(vm);
 }
 
+void component_walk_release(struct vm *vm, const struct component *const *table, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (table[i]->release)
+			table[i]->release(vm);
+}
+
+int component_walk_claim(struct vm *vm, const struct component *const *table, int n, int timeout_ms)
+{
+	for (int i = 0; i < n; i++) {
+		int ret = table[i]->claim ? table[i]->claim(vm, timeout_ms) : 0;
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 int component_walk_write(struct vm *vm, struct snapshot_writer *w, const struct component *const *table, int n,
 			 uint64_t *pages)
 {
@@ -172,7 +189,17 @@ struct restore_walk {
 	void *scratch[COMPONENT_MAX];
 	bool begun[COMPONENT_MAX]; /* restore_end is owed */
 	uint64_t seen[COMPONENT_MAX]; /* COMPONENT_ANY_ORDER components: bit i, instance i was read (or preset) */
+	bool memory_in; /* hooks->memory_in was called */
 };
+
+/* Whether every present instance of component c has been read. */
+static bool all_seen(const struct restore_walk *wk, const struct vm *vm, int c)
+{
+	for (uint32_t i = 0; i < component_count(wk->table[c], vm) && i < 64; i++)
+		if (component_present(wk->table[c], vm, i) && !(wk->seen[c] >> i & 1))
+			return false;
+	return true;
+}
 
 /* Whether component c of the walk keeps its own order (not COMPONENT_ANY_ORDER). */
 static bool ordered(const struct restore_walk *wk, int c)
@@ -256,6 +283,12 @@ static int restore_unordered(struct restore_walk *wk, struct component_ctx *ctx,
 	int ret = restore_section(ctx, comp, sec);
 	wk->scratch[c] = ctx->scratch;
 	wk->seen[c] |= 1ull << i;
+	const struct component_walk_hooks *h = ctx->hooks;
+	if (!ret && h && h->memory_in && !wk->memory_in && (comp->flags & COMPONENT_MEMORY) &&
+	    all_seen(wk, ctx->vm, c)) {
+		wk->memory_in = true;
+		h->memory_in(h->opaque, ctx->vm);
+	}
 	return ret;
 }
 

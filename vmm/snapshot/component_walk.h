@@ -31,6 +31,14 @@ void component_walk_pause(struct vm *vm, const struct component *const *table, i
 void component_walk_resume(struct vm *vm, const struct component *const *table, int n);
 
 /*
+ * A live migration's hand-over: release() on the source once its last state is written, claim() on the
+ * destination before the guest runs there (and on the source when the move failed), waiting up to timeout_ms for
+ * the other side to let go. claim returns 0 or the first -errno (after a message).
+ */
+void component_walk_release(struct vm *vm, const struct component *const *table, int n);
+int component_walk_claim(struct vm *vm, const struct component *const *table, int n, int timeout_ms);
+
+/*
  * The CONFIG stage of a restore: reads the leading sections of the table's COMPONENT_CONFIG components (HOST, VM,
  * TARGETS, BASE) in order into `config` (its cfg and host set by the caller; targets_json is malloc'd). Returns 0
  * or -errno after one line naming the file and the reason.

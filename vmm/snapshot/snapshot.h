@@ -66,6 +66,8 @@ enum snapshot_section_id {
 /* snapshot_reader_open_* flags. */
 #define SNAPSHOT_READ_INSPECT 0x1u /* report checksum mismatches in sec->crc_ok and go on (snapshot-info) */
 #define SNAPSHOT_READ_NO_MMAP 0x2u /* read memory with pread even from a seekable file (tests) */
+/* The stream stays open after END (a migration's connection carries the answer back): END ends it, no read beyond. */
+#define SNAPSHOT_READ_OPEN_AFTER_END 0x4u
 
 /* The file header, decoded. */
 struct snapshot_header {

@@ -169,6 +169,10 @@ static int r_end(struct snapshot_reader *r, struct snapshot_section *sec)
 		return snapshot_in_fatal(r, sec, -EBADMSG, "corrupt (it counts %llu sections, %llu came before it)",
 					 (unsigned long long)count, (unsigned long long)r->sections);
 	uint8_t extra;
+	if (r->flags & SNAPSHOT_READ_OPEN_AFTER_END) {
+		r->ended = true;
+		return 0;
+	}
 	if (r->seekable && r->file_size > r->offset)
 		return snapshot_in_fatal(r, NULL, -EBADMSG, "%llu bytes of trailing data after the END section",
 					 (unsigned long long)(r->file_size - r->offset));

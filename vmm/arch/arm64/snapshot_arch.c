@@ -67,6 +67,11 @@ static const struct vcpu_state_ops vcpu_ops = {
     .free = vcpu_free,
 };
 
+int arch_restore_memory_in(struct vm *vm)
+{
+	return arm64_restore_prefault(vm); /* the end's prefault then maps only the pages that came later */
+}
+
 /* After everything is restored: the stage-2 prefault erratum-834220 hosts need, then the counter check. */
 static int vcpu_restore_finish(struct vm *vm)
 {

@@ -106,6 +106,12 @@ static int state_set(struct vcpu *vcpu, const struct loongarch_vcpu_state *st)
 	return ret;
 }
 
+int arch_restore_memory_in(struct vm *vm)
+{
+	(void)vm; /* nothing to do before the guest arrives */
+	return 0;
+}
+
 uint32_t arch_snapshot_id(void)
 {
 	return 2;
