@@ -1,7 +1,6 @@
 /* The fake LoongArch KVM of the unit tests: see test_loongarch_fakekvm.h. */
 #include "test_loongarch_fakekvm.h"
 
-#include "core/log.h"
 #include "core/sys_ioctl.h"
 
 #include <asm/kvm_para.h>
@@ -346,18 +345,6 @@ long sys_ioctl_raw(int fd, unsigned long request, void *arg)
 		return -fakekvm.fail_errno;
 	}
 	return fake_ioctl(fd, request, arg);
-}
-
-long sys_ioctl_named(int fd, unsigned long request, void *arg, const char *name, const char *object)
-{
-	long ret = sys_ioctl_raw(fd, request, arg);
-	if (ret < 0) {
-		if (object)
-			log_error("%s(%s): %s", name, object, strerror((int)-ret));
-		else
-			log_error("%s: %s", name, strerror((int)-ret));
-	}
-	return ret;
 }
 
 const char *fakekvm_capture(void (*fn)(void *), void *arg)

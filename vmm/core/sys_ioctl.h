@@ -10,8 +10,9 @@
  * REQUEST must be a constant: for one chosen at run time, write a conditional of two calls (set ? SYS_IOCTL(fd,
  * KVM_SET_DEVICE_ATTR, &da, o) : SYS_IOCTL(fd, KVM_GET_DEVICE_ATTR, &da, o)). Requests that take a value and no
  * pointer (_IO: KVM_CREATE_VM, KVM_CHECK_EXTENSION, KVM_RUN...) go through the _VALUE variants, which check that
- * REQUEST encodes no size. The functions behind the macros are not called directly (a fake KVM in the unit tests
- * defines them instead of sys_ioctl.c).
+ * REQUEST encodes no size. The functions behind the macros are not called directly. sys_ioctl.c defines
+ * sys_ioctl_raw, the one ioctl(2) call; a fake KVM in the unit tests defines it instead, and sys_ioctl_named.c
+ * reports the failures of either.
  */
 #ifndef ROAM_SYS_IOCTL_H
 #define ROAM_SYS_IOCTL_H

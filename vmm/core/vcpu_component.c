@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define REPORT_LEN 8192
 
@@ -61,8 +62,11 @@ int vcpu_component_restore_end(struct component_ctx *ctx, bool ok)
 	if (!vr)
 		return 0;
 	if (ok && vr->problems) {
-		log_error("%s: this host cannot take the saved vCPU state (%d problems):\n%s", ctx->r->name,
-			  vr->problems, vr->report);
+		size_t len = strlen(vr->report);
+		if (len && vr->report[len - 1] == '\n')
+			vr->report[len - 1] = '\0'; /* log_error ends the line */
+		log_error("%s: this host cannot take the saved vCPU state (%d problem%s):\n%s", ctx->r->name,
+			  vr->problems, vr->problems == 1 ? "" : "s", vr->report);
 		ret = -EINVAL;
 	}
 	for (int i = 0; ok && !ret && i < ctx->vm->nr_vcpus; i++)

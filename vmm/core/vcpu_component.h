@@ -39,7 +39,8 @@ int vcpu_component_check(struct component_ctx *ctx, uint32_t instance, uint32_t 
 	{                                                                                                              \
 		.name = "vcpu", .section = SNAPSHOT_SEC_VCPU, .version = (version_), .count = vcpu_component_count,    \
 		.save = vcpu_component_save, .restore = vcpu_component_restore,                                        \
-		.restore_end = vcpu_component_restore_end, .restore_finish = (finish_), .data = (ops_),                \
+		.restore_end = vcpu_component_restore_end, .check = vcpu_component_check, .restore_finish = (finish_), \
+		.data = (ops_),                                                                                        \
 	}
 
 #endif

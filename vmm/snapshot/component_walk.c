@@ -239,6 +239,10 @@ static int end_component(struct restore_walk *wk, struct component_ctx *ctx, int
 	ctx->scratch = wk->scratch[c];
 	int ret = wk->table[c]->restore_end ? wk->table[c]->restore_end(ctx, ok) : 0;
 	wk->scratch[c] = NULL;
+	/* Its own lines said why; the last one names it (not the section the walk had gone on to). */
+	if (ret && ok && !ctx->r->err[0])
+		snapshot_reader_fail(ctx->r, NULL, ret, "the saved %s state cannot be restored here",
+				     wk->table[c]->name);
 	return ret;
 }
 

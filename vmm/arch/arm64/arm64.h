@@ -29,7 +29,4 @@ uint64_t arm64_core_reg_x(int n);
 uint64_t arm64_core_reg_pc(void);
 uint64_t arm64_core_reg_pstate(void);
 
-/* A host CPU's identification register from sysfs ("midr_el1", "revidr_el1"); false (and 0) if there is none. */
-bool arm64_host_id_reg(int cpu, const char *name, uint64_t *value);
-
 #endif

@@ -37,8 +37,6 @@
 
 #define SYSREG(op0, op1, crn, crm, op2) (((op0) << 14) | ((op1) << 11) | ((crn) << 7) | ((crm) << 3) | (op2))
 #define ICC_CTLR_EL1 SYSREG(3, 0, 12, 12, 4)
-/* PRIbits [10:8], IDbits [13:11], SEIS [14], A3V [15], RSS [18], ExtRange [19]: fixed by the hardware. */
-#define ICC_CTLR_RO_MASK 0xcff00ull
 
 struct gic_entry {
 	uint32_t group;
@@ -216,24 +214,59 @@ int arm64_gic_save(struct vm *vm, struct snap_writer *w)
 	return ret ? ret : w->err;
 }
 
-/* Writes why a saved ICC_CTLR_EL1 cannot be restored over this host's (`here`) into buf, or "" if it can. */
+/*
+ * Writes why a saved ICC_CTLR_EL1 cannot be restored over this host's (`here`) into buf, or "" if it can. KVM checks
+ * the read-only fields (set_gic_ctlr): PRIbits [10:8] and IDbits [13:11] no more than the host's (fewer lower the
+ * vCPU's, and the saved active-priority registers are as many as those bits give), SEIS [14] and A3V [15] the same.
+ */
 static void icc_ctlr_problem(uint64_t attr, uint64_t saved, uint64_t here, char *buf, size_t size)
 {
+	unsigned pri_saved = (unsigned)((saved >> 8) & 7) + 1, pri_here = (unsigned)((here >> 8) & 7) + 1;
+	unsigned id_saved = (unsigned)(saved >> 11) & 7, id_here = (unsigned)(here >> 11) & 7;
 	buf[0] = '\0';
-	if (!((saved ^ here) & ICC_CTLR_RO_MASK))
+	if (pri_saved <= pri_here && id_saved <= id_here && !((saved ^ here) & (3u << 14)))
 		return;
+	snprintf(
+	    buf, size,
+	    "ICC_CTLR_EL1 of CPU 0x%" PRIx64 ": the source's GIC has %u priority bits and %s-bit interrupt IDs (SEIS "
+	    "%u, A3V %u), this host's %u and %s-bit (SEIS %u, A3V %u): KVM restores a GIC CPU interface only onto as "
+	    "many priority and ID bits or more, with the same SEIS and A3V",
+	    attr >> 32, pri_saved, id_saved ? "24" : "16", (unsigned)(saved >> 14) & 1, (unsigned)(saved >> 15) & 1,
+	    pri_here, id_here ? "24" : "16", (unsigned)(here >> 14) & 1, (unsigned)(here >> 15) & 1);
+}
+
+/* Writes why KVM here refused the source's GICD_IIDR (`saved`) into buf; `here` is its own. */
+static void iidr_problem(uint64_t saved, uint64_t here, char *buf, size_t size)
+{
 	snprintf(buf, size,
-		 "ICC_CTLR_EL1 of CPU %#" PRIx64 ": read-only fields differ (source PRIbits %u IDbits %u SEIS %u "
-		 "A3V %u, this host PRIbits %u IDbits %u SEIS %u A3V %u): the GIC cannot be restored here",
-		 attr >> 32, (unsigned)((saved >> 8) & 7) + 1, (unsigned)(saved >> 11) & 7, (unsigned)(saved >> 14) & 1,
-		 (unsigned)(saved >> 15) & 1, (unsigned)((here >> 8) & 7) + 1, (unsigned)(here >> 11) & 7,
-		 (unsigned)(here >> 14) & 1, (unsigned)(here >> 15) & 1);
+		 "GIC: the source's GICD_IIDR %#" PRIx64 " (product %#" PRIx64 ", revision %u) is not one KVM here "
+		 "emulates (its own is %#" PRIx64 ", revision %u)",
+		 saved, saved >> 24, (unsigned)(saved >> 12) & 0xf, here, (unsigned)(here >> 12) & 0xf);
+}
+
+/*
+ * Whether KVM here takes the saved GICD_IIDR (its own product, at a revision it emulates): asked by writing it and
+ * putting this host's back, before the GIC holds any state. Returns 1 after a line in report if not.
+ */
+static int gic_iidr_check(struct vm *vm, uint64_t saved, char *report, size_t size)
+{
+	uint64_t here = 0, value = saved;
+	if (gic_attr(vm, KVM_GET_DEVICE_ATTR, KVM_DEV_ARM_VGIC_GRP_DIST_REGS, GICD_IIDR, &here) < 0 || here == saved)
+		return 0;
+	long tried = gic_attr(vm, KVM_SET_DEVICE_ATTR, KVM_DEV_ARM_VGIC_GRP_DIST_REGS, GICD_IIDR, &value);
+	value = here;
+	if (tried == 0 && gic_attr(vm, KVM_SET_DEVICE_ATTR, KVM_DEV_ARM_VGIC_GRP_DIST_REGS, GICD_IIDR, &value) == 0)
+		return 0;
+	char problem[320];
+	iidr_problem(saved, here, problem, sizeof(problem));
+	component_report_add(report, size, "%s", problem);
+	return 1;
 }
 
 static int gic_check_icc_ctlr(struct vm *vm, uint64_t attr, uint64_t saved)
 {
 	uint64_t here = 0;
-	char problem[256];
+	char problem[320];
 	if (gic_attr(vm, KVM_GET_DEVICE_ATTR, KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS, attr, &here) < 0)
 		return log_errno(-EIO, "cannot read ICC_CTLR_EL1 of this host's GIC");
 	icc_ctlr_problem(attr, saved, here, problem, sizeof(problem));
@@ -243,15 +276,15 @@ static int gic_check_icc_ctlr(struct vm *vm, uint64_t attr, uint64_t saved)
 int arm64_gic_check(struct vm *vm, struct snap_reader *r, char *report, size_t size)
 {
 	uint32_t nr_irqs = snap_get_u32(r, "GIC interrupt count");
-	snap_get_u32(r, "GICD_IIDR");
+	uint64_t iidr = snap_get_u32(r, "GICD_IIDR");
 	uint32_t nr_vcpus = snap_get_u32(r, "GIC vCPU count");
 	uint32_t count = snap_get_u32(r, "GIC register count");
 	uint32_t here_irqs = 0;
-	int problems = 0;
 	if (r->err || count > GIC_MAX_ENTRIES) {
 		component_report_add(report, size, "GIC state: cannot be decoded");
 		return 1;
 	}
+	int problems = gic_iidr_check(vm, iidr, report, size);
 	if (gic_nr_irqs(vm, &here_irqs) == 0 && (here_irqs != nr_irqs || nr_vcpus != (uint32_t)vm->nr_vcpus)) {
 		component_report_add(report, size, "GIC: saved for %u interrupts and %u vCPUs, this VM has %u and %d",
 				     nr_irqs, nr_vcpus, here_irqs, vm->nr_vcpus);
@@ -263,7 +296,7 @@ int arm64_gic_check(struct vm *vm, struct snap_reader *r, char *report, size_t s
 			 here = 0;
 		if (r->err || group != KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS || (attr & 0xffff) != ICC_CTLR_EL1)
 			continue;
-		char problem[256];
+		char problem[320];
 		if (gic_attr(vm, KVM_GET_DEVICE_ATTR, group, attr, &here) < 0)
 			continue;
 		icc_ctlr_problem(attr, value, here, problem, sizeof(problem));
@@ -291,9 +324,13 @@ int arm64_gic_restore(struct vm *vm, struct snap_reader *r)
 		return log_errno(-EINVAL, "GIC state: saved for %u interrupts and %u vCPUs, this VM has %u and %d",
 				 nr_irqs, nr_vcpus, here, vm->nr_vcpus);
 	/* GICD_IIDR first: it tells KVM which behaviour the saved state expects. */
-	if (gic_attr(vm, KVM_SET_DEVICE_ATTR, KVM_DEV_ARM_VGIC_GRP_DIST_REGS, GICD_IIDR, &iidr) < 0)
-		return log_errno(-EINVAL, "GIC state: this host's KVM does not accept the source's GICD_IIDR %#" PRIx64,
-				 iidr);
+	uint64_t iidr_here = 0;
+	gic_attr(vm, KVM_GET_DEVICE_ATTR, KVM_DEV_ARM_VGIC_GRP_DIST_REGS, GICD_IIDR, &iidr_here);
+	if (gic_attr(vm, KVM_SET_DEVICE_ATTR, KVM_DEV_ARM_VGIC_GRP_DIST_REGS, GICD_IIDR, &iidr) < 0) {
+		char problem[320];
+		iidr_problem(iidr, iidr_here, problem, sizeof(problem));
+		return log_errno(-EINVAL, "%s", problem);
+	}
 	for (uint32_t i = 0; i < count; i++) {
 		uint32_t group = snap_get_u32(r, "GIC register group");
 		uint64_t attr = snap_get_u64(r, "GIC register");

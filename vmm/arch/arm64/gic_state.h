@@ -3,9 +3,10 @@
  * Documentation/virt/kvm/devices/arm-vgic-v3.rst: distributor and redistributor registers (the raw pending latch),
  * line levels, and the CPU-interface system registers. Entries are saved in the order they must be restored:
  * GICD_IIDR and GICD_CTLR, each redistributor (configuration before line level before pending/enable/active), the
- * distributor's SPI registers in the same order, then each CPU interface. ICC_CTLR_EL1's read-only fields (PRIbits,
- * IDbits, SEIS, A3V, RSS, ExtRange) are compared with this host's on restore: a difference is an error, never
- * silently dropped.
+ * distributor's SPI registers in the same order, then each CPU interface. What KVM would refuse is an error naming
+ * it, never silently dropped: a GICD_IIDR of another GIC or of a revision KVM here does not emulate, an ICC_CTLR_EL1
+ * with more priority or ID bits than this host's GIC, or another SEIS or A3V (fewer bits are fine: KVM lowers the
+ * vCPU's CPU interface to the source's).
  */
 #ifndef ROAM_ARM64_GIC_STATE_H
 #define ROAM_ARM64_GIC_STATE_H
@@ -27,9 +28,9 @@ int arm64_gic_save(struct vm *vm, struct snap_writer *w);
 int arm64_gic_restore(struct vm *vm, struct snap_reader *r);
 
 /*
- * Would the saved GIC state restore into `vm`? Checks what this host's GIC could refuse (the read-only fields of
- * each CPU interface's ICC_CTLR_EL1, the interrupt and vCPU counts) without writing anything; appends one line per
- * problem to report and returns how many.
+ * Would the saved GIC state restore into `vm` (initialized, holding no state yet)? Checks what this host's GIC could
+ * refuse: GICD_IIDR (tried: written, and this host's put back), the read-only fields of each CPU interface's
+ * ICC_CTLR_EL1, the interrupt and vCPU counts. Appends one line per problem to report and returns how many.
  */
 int arm64_gic_check(struct vm *vm, struct snap_reader *r, char *report, size_t size);
 

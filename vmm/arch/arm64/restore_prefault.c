@@ -24,6 +24,7 @@
 #include "core/sys_ioctl.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
+#include "host_cpu.h"
 #include "layout.h"
 
 #include <errno.h>
@@ -61,18 +62,6 @@ static bool host_has_erratum_834220(void)
 	return false;
 }
 
-/* Cleans roam's writes to the point of coherency: the stub reads its page with the MMU off (non-cacheable). */
-static void clean_to_poc(void *p, size_t len)
-{
-	uint64_t ctr;
-	__asm__ volatile("mrs %0, ctr_el0" : "=r"(ctr));
-	size_t line = 4u << ((ctr >> 16) & 0xf);
-	for (uintptr_t a = (uintptr_t)p & ~(uintptr_t)(line - 1); a < (uintptr_t)p + len; a += line)
-		__asm__ volatile("dc civac, %0" ::"r"(a) : "memory");
-	__asm__ volatile("dsb sy" ::: "memory");
-	__builtin___clear_cache((char *)p, (char *)p + len); /* and no stale stub in the instruction cache */
-}
-
 /* One KVM_RUN of the stub until it reports at ARM64_PREFAULT_DONE, then completes that MMIO exit. */
 static int run_stub(struct vcpu *vcpu)
 {
@@ -108,7 +97,7 @@ static int run_passes(struct vcpu *vcpu, uint8_t *page, uint64_t page_gpa, const
 			uint64_t pair[2] = {runs[done + i].gpa, runs[done + i].pages};
 			memcpy(page + STUB_RUNS_OFFSET + 16u * (unsigned)i, pair, sizeof(pair));
 		}
-		clean_to_poc(page, PAGE);
+		arm64_host_clean_to_poc(page, PAGE); /* the stub reads its page with the MMU off */
 		const uint64_t set[][2] = {
 		    {arm64_core_reg_x(0), page_gpa + STUB_RUNS_OFFSET},
 		    {arm64_core_reg_x(1), (uint64_t)n},
@@ -165,7 +154,7 @@ static int prefault(struct vm *vm, const struct arm64_prefault_run *runs, int nr
 		memcpy(page, kept, PAGE);
 	else
 		memset(page, 0, PAGE);
-	clean_to_poc(page, PAGE);
+	arm64_host_clean_to_poc(page, PAGE);
 	free(kept);
 	for (int i = 0; i < SAVED_REGS; i++) {
 		int r = arm64_set_reg(vcpu, ids[i], saved[i], "register after the prefault stub");

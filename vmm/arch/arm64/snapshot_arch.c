@@ -11,6 +11,7 @@
 #include "core/vcpu_component.h"
 #include "core/vm.h"
 #include "gic_state.h"
+#include "host_cpu.h"
 #include "restore_prefault.h"
 #include "snapshot/snap_codec.h"
 #include "snapshot/snapshot.h"

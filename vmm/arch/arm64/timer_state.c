@@ -7,6 +7,7 @@
 #include "core/sys_ioctl.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
+#include "host_cpu.h"
 #include "restore_plan.h"
 #include "snapshot/snap_codec.h"
 #include "vcpu_state.h"
@@ -16,28 +17,12 @@
 #include <linux/kvm.h>
 #include <stdio.h>
 
-/* The host's counter as KVM's offset is defined against (EL0 virtual counter of the host, CNTVOFF = 0). */
-static uint64_t host_counter(void)
-{
-	uint64_t v;
-	__asm__ volatile("isb\n\tmrs %0, cntvct_el0" : "=r"(v)::"memory");
-	return v;
-}
-
-/* The counter frequency of this host, which is also what a guest reads (CNTFRQ_EL0 is not trapped). */
-static uint64_t host_frequency(void)
-{
-	uint64_t v;
-	__asm__ volatile("mrs %0, cntfrq_el0" : "=r"(v));
-	return v;
-}
-
 int arm64_timer_save(struct vm *vm, struct snap_writer *w)
 {
 	uint64_t cnt;
 	int ret = arm64_read_guest_counter(&vm->vcpus[0], &cnt);
 	snap_put_u64(w, cnt);
-	snap_put_u64(w, host_frequency());
+	snap_put_u64(w, arm64_host_counter_frequency());
 	return ret ? ret : w->err;
 }
 
@@ -47,15 +32,15 @@ int arm64_timer_restore(struct vm *vm, struct snap_reader *r, uint32_t version, 
 	uint64_t frequency = version >= 2 ? snap_get_u64(r, "counter frequency") : 0;
 	if (!snap_reader_done(r))
 		return log_errno(-EBADMSG, "timer state: %s", r->what);
-	char problem[160];
-	arm64_timer_frequency_problem(frequency, host_frequency(), problem, sizeof(problem));
+	char problem[256];
+	arm64_timer_frequency_problem(frequency, arm64_host_counter_frequency(), problem, sizeof(problem));
 	if (frequency && problem[0])
 		return log_errno(-EINVAL, "%s", problem);
 	vm->arch->restored_counter = saved;
 	*counter_restored = false;
 	if (__SYS_IOCTL_VALUE(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COUNTER_OFFSET) <= 0)
 		return 0; /* the vCPUs' KVM_REG_ARM_TIMER_CNT carry the saved counter instead */
-	struct kvm_arm_counter_offset off = {.counter_offset = host_counter() - saved};
+	struct kvm_arm_counter_offset off = {.counter_offset = arm64_host_counter() - saved};
 	long ret = SYS_IOCTL(vm->vm_fd, KVM_ARM_SET_COUNTER_OFFSET, &off, "guest counter");
 	if (ret < 0)
 		return (int)ret;
@@ -67,8 +52,8 @@ int arm64_timer_check(struct snap_reader *r, uint32_t version, char *report, siz
 {
 	snap_get_u64(r, "guest counter");
 	uint64_t frequency = version >= 2 ? snap_get_u64(r, "counter frequency") : 0;
-	char problem[160];
-	arm64_timer_frequency_problem(frequency, host_frequency(), problem, sizeof(problem));
+	char problem[256];
+	arm64_timer_frequency_problem(frequency, arm64_host_counter_frequency(), problem, sizeof(problem));
 	if (!frequency || !problem[0])
 		return 0;
 	component_report_add(report, size, "%s", problem);

@@ -2,9 +2,11 @@
 #include "vcpu_state.h"
 
 #include "arm64.h"
+#include "core/component.h"
 #include "core/log.h"
 #include "core/sys_ioctl.h"
 #include "core/vcpu.h"
+#include "idregs.h"
 #include "snapshot/snap_codec.h"
 
 #include <errno.h>
@@ -156,25 +158,75 @@ static bool value_is_zero(const uint8_t *v, uint32_t size)
 	return true;
 }
 
+/* Says that a saved register does not exist here, by its name where it is a system register. */
+static void report_missing(const struct vcpu *vcpu, uint64_t id, char *report, size_t size)
+{
+	char name[ARM64_IDREG_NAME_MAX];
+	if ((id & KVM_REG_ARM_COPROC_MASK) == KVM_REG_ARM64_SYSREG)
+		component_report_add(report, size, "%s: register %s (%#" PRIx64 ") does not exist on this host",
+				     vcpu->name, arm64_idreg_name((uint32_t)(id & 0xffff), name), id);
+	else
+		component_report_add(report, size, "%s: %s %#" PRIx64 " does not exist on this host", vcpu->name,
+				     reg_is_fw(id) ? "firmware pseudo-register" : "register", id);
+}
+
+/*
+ * A saved ID register whose value differs from this vCPU's: KVM takes it only where it could offer it here (fields
+ * it reports writable, no higher than the host's; MIDR/REVIDR/AIDR only with a targets config). Rather than model
+ * those rules, ask KVM: write the saved value and put this vCPU's back (it has never run, so KVM allows both).
+ * Returns 1 after a line in `report` if KVM refuses.
+ */
+static int id_reg_problem(struct vcpu *vcpu, uint64_t id, uint64_t saved, char *report, size_t size)
+{
+	uint32_t enc = (uint32_t)(id & 0xffff);
+	uint64_t here = 0;
+	struct kvm_one_reg one = {.id = id, .addr = (uint64_t)(uintptr_t)&here};
+	if ((id & KVM_REG_ARM_COPROC_MASK) != KVM_REG_ARM64_SYSREG || !arm64_idreg_in_id_range(enc) ||
+	    enc == ARM64_MPIDR_EL1)
+		return 0; /* not an ID register (MPIDR is one per vCPU, and KVM takes any) */
+	if (__SYS_IOCTL(vcpu->fd, KVM_GET_ONE_REG, &one) < 0 || here == saved)
+		return 0; /* equal, or unreadable: the restore's own write will say why */
+	one.addr = (uint64_t)(uintptr_t)&saved;
+	long tried = __SYS_IOCTL(vcpu->fd, KVM_SET_ONE_REG, &one);
+	one.addr = (uint64_t)(uintptr_t)&here;
+	if (tried == 0 && __SYS_IOCTL(vcpu->fd, KVM_SET_ONE_REG, &one) == 0)
+		return 0;
+	char name[ARM64_IDREG_NAME_MAX];
+	arm64_idreg_name(enc, name);
+	if (tried == 0)
+		component_report_add(
+		    report, size, "%s: %s: KVM here took the source's %#" PRIx64 " but not its own %#" PRIx64 " back",
+		    vcpu->name, name, saved, here);
+	else
+		component_report_add(report, size,
+				     "%s: %s was %#" PRIx64
+				     " on the source; KVM here cannot set that (this host has %#" PRIx64 ")",
+				     vcpu->name, name, saved, here);
+	return 1;
+}
+
 int arm64_vcpu_state_check(struct vcpu *vcpu, const struct arm64_vcpu_state *st, char *report, size_t size)
 {
 	struct kvm_reg_list *list;
 	if (reg_list(vcpu, &list) < 0) {
-		snprintf(report + strlen(report), size - strlen(report), "%s: cannot list its registers\n", vcpu->name);
+		component_report_add(report, size, "%s: cannot list its registers", vcpu->name);
 		return 1;
 	}
 	int problems = 0;
 	for (uint32_t i = 0; i < st->nr_regs; i++) {
 		const struct arm64_reg_value *reg = &st->regs[i];
+		const uint8_t *value = st->values + reg->offset;
 		bool known = false;
 		for (uint64_t j = 0; j < list->n && !known; j++)
 			known = list->reg[j] == reg->id;
-		if (known || (reg_is_fw(reg->id) && value_is_zero(st->values + reg->offset, reg->size)))
-			continue;
-		problems++;
-		size_t used = strlen(report);
-		snprintf(report + used, size - used, "%s: register %#" PRIx64 " (%s) does not exist on this host\n",
-			 vcpu->name, reg->id, reg_is_fw(reg->id) ? "firmware pseudo-register" : "saved by the source");
+		if (known && reg->size == sizeof(uint64_t)) {
+			uint64_t v;
+			memcpy(&v, value, sizeof(v));
+			problems += id_reg_problem(vcpu, reg->id, v, report, size);
+		} else if (!known && !(reg_is_fw(reg->id) && value_is_zero(value, reg->size))) {
+			report_missing(vcpu, reg->id, report, size);
+			problems++;
+		}
 	}
 	free(list);
 	return problems;

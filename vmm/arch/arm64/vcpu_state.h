@@ -40,8 +40,9 @@ void arm64_vcpu_state_free(struct arm64_vcpu_state *st);
 
 /*
  * Compatibility: every saved register must exist on this vCPU, except a firmware pseudo-register whose saved value
- * is 0 (its "not available" default). Appends one line per problem to `report` (a NUL-terminated buffer of `size`
- * bytes) and returns the number of problems.
+ * is 0 (its "not available" default), and KVM must take every saved ID register value (tried on the never-run vCPU:
+ * the saved value written, this vCPU's put back). Appends one line per problem to `report` (a NUL-terminated buffer
+ * of `size` bytes) and returns the number of problems.
  */
 int arm64_vcpu_state_check(struct vcpu *vcpu, const struct arm64_vcpu_state *st, char *report, size_t size);
 

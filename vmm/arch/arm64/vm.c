@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <linux/kvm.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -211,17 +210,4 @@ uint64_t arm64_core_reg_pstate(void)
 {
 	return KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE |
 	       (offsetof(struct kvm_regs, regs.pstate) / sizeof(uint32_t));
-}
-
-bool arm64_host_id_reg(int cpu, const char *name, uint64_t *value)
-{
-	char path[128];
-	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/regs/identification/%s", cpu, name);
-	FILE *f = fopen(path, "r");
-	unsigned long long v = 0;
-	bool ok = f && fscanf(f, "%llx", &v) == 1;
-	if (f)
-		fclose(f);
-	*value = ok ? v : 0;
-	return ok;
 }
