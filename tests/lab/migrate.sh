@@ -32,9 +32,10 @@ step "1: count guest, cortex-a72 -> cortex-a57"
 lab --cpu cortex-a72 -- sh -c '
 . ./lib.sh
 roam run --targets /share/targets.json --api /tmp/s -m 64 -k /opt/roam/guests/count.bin >/share/count0.txt 2>&1 &
-wait_line -p $! /share/count0.txt "^count: " && wait_api /tmp/s || exit 1
+p=$!
+wait_line -p $p /share/count0.txt "^count: " && wait_api /tmp/s || exit 1
 roam ctl /tmp/s snapshot /share/count.snap --stop || exit 1
-wait; [ $? = 6 ]'
+wait $p; [ $? = 6 ]'
 lab --cpu cortex-a57 -- sh -c 'roam restore /share/count.snap >/share/count1.txt 2>&1'
 cat "$share/count1.txt" | grep '^roam:' || true
 EXPECT_MIDR=$guest_midr python3 "$root/tests/lab/check_count.py" "$share/count0.txt" "$share/count1.txt"

@@ -23,14 +23,16 @@ step "1: five snapshot/restore cycles on one host"
 lab -- sh -c '
 . ./lib.sh
 roam run --api /tmp/s -m 64 -k /opt/roam/guests/count.bin >/share/same0.txt 2>&1 &
-wait_line -p $! /share/same0.txt "^count: " && wait_api /tmp/s || exit 1
+p=$!
+wait_line -p $p /share/same0.txt "^count: " && wait_api /tmp/s || exit 1
 roam ctl /tmp/s snapshot /tmp/snap1 --stop || exit 1
-wait; [ $? = 6 ] || { echo "a roam stopped by snapshot --stop did not exit 6"; exit 1; }
+wait $p; [ $? = 6 ] || { echo "a roam stopped by snapshot --stop did not exit 6"; exit 1; }
 for i in 1 2 3 4 5; do
 	roam restore --api /tmp/s /tmp/snap$i >/share/same$i.txt 2>&1 &
-	wait_line -p $! /share/same$i.txt "^count: " && wait_api /tmp/s || exit 1
+	p=$!
+	wait_line -p $p /share/same$i.txt "^count: " && wait_api /tmp/s || exit 1
 	roam ctl /tmp/s snapshot /tmp/snap$((i + 1)) --stop || exit 1
-	wait; [ $? = 6 ] || exit 1
+	wait $p; [ $? = 6 ] || exit 1
 done
 roam restore /tmp/snap6 >/share/same6.txt 2>&1'
 check_count "$share"/same{0,1,2,3,4,5,6}.txt
@@ -41,7 +43,8 @@ lab -- roam cpu-profile --name max -o /share/max.json >/dev/null
 lab -- sh -c '
 . ./lib.sh
 roam run --targets /share/targets.json --api /tmp/s -m 64 -k /opt/roam/guests/count.bin >/share/cross0.txt 2>&1 &
-wait_line -p $! /share/cross0.txt "^count: " && wait_api /tmp/s || exit 1
+p=$!
+wait_line -p $p /share/cross0.txt "^count: " && wait_api /tmp/s || exit 1
 roam ctl /tmp/s snapshot - --stop >/share/cross.snap || exit 1
 wait
 cat /share/cross.snap | roam restore - >/share/cross1.txt 2>&1'
