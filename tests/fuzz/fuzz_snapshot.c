@@ -276,7 +276,7 @@ static int build_odd(struct snapshot_writer *w)
 static int build_delta(struct snapshot_writer *w)
 {
 	uint8_t *m = sample_memory(8), pages[1] = {0x2d}; /* pages 0, 2, 3, 5 */
-	int64_t n = m ? snapshot_write_memory(w, 0, 0x40000000, m, 8 * SAMPLE_PAGE, SAMPLE_PAGE, -1) : -ENOMEM;
+	int64_t n = m ? snapshot_write_memory(w, 0, 0x40000000, m, 8 * SAMPLE_PAGE, SAMPLE_PAGE, NULL) : -ENOMEM;
 	if (n >= 0) {
 		memset(m + 2 * SAMPLE_PAGE, 0, SAMPLE_PAGE);
 		n = snapshot_write_memory_delta(w, 0, 0x40000000, m, 8 * SAMPLE_PAGE, SAMPLE_PAGE, pages);

@@ -12,7 +12,10 @@
 #                   (tools/lab pair, dev:/dev/roam-peer), the merged targets config of both: the `count` guest moves
 #                   mid-count, nothing lost or repeated, its MIDR the configured one on both hosts, its counter never
 #                   going backwards.
-# usage: live.sh local|pair
+#   live.sh pair-linux   the same two hosts with the busy 2-vCPU Linux guest of `local` on an ext4 disk in the
+#                   share: its ticks go on across the move with none lost or repeated, every file it wrote before
+#                   and after keeps its checksum, the a57 destination prefaults early, the downtime is printed.
+# usage: live.sh local|pair|pair-linux
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mode=${1:-}
@@ -21,6 +24,29 @@ mode=${1:-}
 # The figures of "migrate: the guest moved: ..." in FILE, for the log.
 report() {
 	grep -h "^migrate: the guest moved" "$@" || true
+}
+
+# check_moved_linux DST-CONSOLE BEFORE SRC-CONSOLE: the busy Linux guest's ticks ("wrote fN", one a second) run
+# 1, 2, 3, ... across both consoles, and the moved guest's check found every file it wrote intact.
+check_moved_linux() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read().replace("\r", "")
+# The guest's ticks ("wrote fN", one a second) across both consoles: none lost or repeated (a line cut by the move
+# continues on the destination).
+ticks = [int(n) for n in re.findall(r"roam-guest: wrote f(\d+)", open(sys.argv[3]).read().replace("\r", "") + text)]
+if not ticks or ticks != list(range(1, len(ticks) + 1)):
+    sys.exit(f"live test: the guest's ticks are not 1, 2, 3, ... across the move: {ticks}")
+m = re.search(r"roam-guest: check ok=(\d+) bad=(\d+) answer=42", text)
+if not m:
+    print(text[-3000:])
+    sys.exit("live test: the moved guest did not answer its console")
+ok, bad, before = int(m.group(1)), int(m.group(2)), int(sys.argv[2])
+if bad or ok < before + 1:
+    sys.exit(f"live test: {ok} files intact, {bad} damaged; {before} were written before the move")
+print(f"live test: ticks 1 to {len(ticks)} in order across the move; {before} files written before it, all {ok} "
+      "checksums intact after it")
+PY
 }
 
 live_local() {
@@ -96,24 +122,7 @@ echo "destination exit $status" >>/share/mig2.txt'
 		fail "the destination did not wait for the source's disk lock"
 	grep -q "^roam: migration from unix:/tmp/m2: the guest runs here " "$share/dst2.err" ||
 		fail "the destination did not report the guest running"
-	python3 - "$share/dst2.txt" "$(cat "$share/before")" "$share/src.txt" <<'PY'
-import re, sys
-text = open(sys.argv[1]).read().replace("\r", "")
-# The guest's ticks ("wrote fN", one a second) across both consoles: none lost or repeated (a line cut by the move
-# continues on the destination).
-ticks = [int(n) for n in re.findall(r"roam-guest: wrote f(\d+)", open(sys.argv[3]).read().replace("\r", "") + text)]
-if not ticks or ticks != list(range(1, len(ticks) + 1)):
-    sys.exit(f"live test: the guest's ticks are not 1, 2, 3, ... across the move: {ticks}")
-m = re.search(r"roam-guest: check ok=(\d+) bad=(\d+) answer=42", text)
-if not m:
-    print(text[-3000:])
-    sys.exit("live test: the moved guest did not answer its console")
-ok, bad, before = int(m.group(1)), int(m.group(2)), int(sys.argv[2])
-if bad or ok < before + 1:
-    sys.exit(f"live test: {ok} files intact, {bad} damaged; {before} were written before the move")
-print(f"live test: ticks 1 to {len(ticks)} in order across the move; {before} files written before it, all {ok} "
-      "checksums intact after it")
-PY
+	check_moved_linux "$share/dst2.txt" "$(cat "$share/before")" "$share/src.txt"
 	echo "live test (local): passed"
 }
 
@@ -162,11 +171,71 @@ EOF
 	echo "live test (pair): passed"
 }
 
+live_pair_linux() {
+	lab_init "live test (pair, Linux)" 800
+	truncate -s 64M "$share/disk.img"
+	PATH=$PATH:/usr/sbin:/sbin mkfs.ext4 -q -F "$share/disk.img"
+	cat >"$share/command" <<'CMD'
+md5sum -c /mnt/sums >/tmp/check 2>&1; echo "roam-guest: check ok=$(grep -c ': OK$' /tmp/check) bad=$(grep -vc ': OK$' /tmp/check) answer=$((6 * 7))"; poweroff -f
+CMD
+	# Host a (cortex-a72) profiles itself, merges with b's profile and runs the guest; once b listens, it moves it.
+	cat >"$share/a.sh" <<'EOF'
+. ./lib.sh
+roam cpu-profile --name cortex-a72 -o /share/a72.json >/dev/null || exit 1
+wait_for 300 "host b's profile" test -e /share/a57.json || exit 1
+roam targets merge /share/a57.json /share/a72.json -o /share/targets.json >/dev/null || exit 1
+roam run --targets /share/targets.json --api /tmp/s -c 2 -m 256 -k /opt/roam/kernel/Image \
+	-i /opt/roam/guests/linux-initrd.cpio.gz --disk /share/disk.img -p "console=ttyS0 quiet roam.run=migrate" \
+	>/share/src.txt 2>/share/src.err &
+src=$!
+wait_lines -p $src /share/src.txt "roam-guest: wrote" 2 600 && wait_api /tmp/s || exit 1
+wait_for 120 "host b's destination" test -e /share/b-ready || exit 1
+grep -c "roam-guest: wrote" /share/src.txt >/share/before
+try roam ctl /tmp/s migrate dev:/dev/roam-peer >/share/mig.txt 2>&1
+echo "ctl exit $status" >>/share/mig.txt
+try wait $src
+echo "source exit $status" >>/share/mig.txt
+EOF
+	# Host b (cortex-a57) waits for the guest; once it writes there, the checking command goes to its console.
+	cat >"$share/b.sh" <<'EOF'
+. ./lib.sh
+roam cpu-profile --name cortex-a57 -o /share/a57.tmp >/dev/null && mv /share/a57.tmp /share/a57.json || exit 1
+mkfifo /tmp/in
+roam restore --incoming dev:/dev/roam-peer </tmp/in >/share/dst.txt 2>/share/dst.err &
+dst=$!
+exec 3>/tmp/in
+sleep 1
+touch /share/b-ready
+wait_line -p $dst /share/dst.txt "roam-guest: wrote" 900 || { kill $dst; exit 1; }
+cat /share/command >&3
+try wait $dst
+echo "destination exit $status" >>/share/dst.err
+EOF
+	try "$root/tools/lab" pair --share "$share" --timeout "$LAB_TIMEOUT" --cpu cortex-a72 --peer-cpu cortex-a57 -- \
+		'sh ./a.sh' 'sh ./b.sh'
+	cat "$share/mig.txt" 2>/dev/null || true
+	grep -h "^roam: migrat" "$share/src.err" "$share/dst.err" 2>/dev/null || true
+	[ "$status" = 0 ] || {
+		tail -n 20 "$share"/src.err "$share"/dst.err "$share"/dst.txt 2>/dev/null || true
+		fail "the lab commands failed (exit $status)"
+	}
+	grep -q "^ctl exit 0$" "$share/mig.txt" || fail "the migration failed"
+	grep -q "^source exit 7$" "$share/mig.txt" || fail "the source did not exit 7 (migrated)"
+	grep -q "^destination exit 0$" "$share/dst.err" || fail "the destination's roam did not exit 0"
+	grep -q "^roam: migration from dev:/dev/roam-peer: the guest runs here " "$share/dst.err" ||
+		fail "the destination did not report the guest running"
+	grep -q "this host has Arm erratum 834220" "$share/dst.err" ||
+		fail "the destination (cortex-a57) did not prefault the moved memory"
+	check_moved_linux "$share/dst.txt" "$(cat "$share/before")" "$share/src.txt"
+	echo "live test (pair, Linux): passed"
+}
+
 case "$mode" in
 local) live_local ;;
 pair) live_pair ;;
+pair-linux) live_pair_linux ;;
 *)
-	echo "usage: live.sh local|pair" >&2
+	echo "usage: live.sh local|pair|pair-linux" >&2
 	exit 2
 	;;
 esac

@@ -93,7 +93,7 @@ int sample_write(struct snapshot_writer *w, bool small, uint32_t mem_pages)
 		if (!m)
 			goto fail;
 		m[SAMPLE_PAGE + 100] = 1;
-		int64_t n = snapshot_write_memory(w, 0, 0x40000000, m, 2 * SAMPLE_PAGE, SAMPLE_PAGE, -1);
+		int64_t n = snapshot_write_memory(w, 0, 0x40000000, m, 2 * SAMPLE_PAGE, SAMPLE_PAGE, NULL);
 		free(m);
 		if (n != 1)
 			goto fail;
@@ -108,9 +108,9 @@ int sample_write(struct snapshot_writer *w, bool small, uint32_t mem_pages)
 		goto fail;
 	uint8_t *m0 = sample_memory(mem_pages), *m1 = calloc(4, SAMPLE_PAGE);
 	int64_t n0 =
-	    m0 && m1 ? snapshot_write_memory(w, 0, 0x40000000, m0, (uint64_t)mem_pages * SAMPLE_PAGE, SAMPLE_PAGE, -1)
+	    m0 && m1 ? snapshot_write_memory(w, 0, 0x40000000, m0, (uint64_t)mem_pages * SAMPLE_PAGE, SAMPLE_PAGE, NULL)
 		     : -ENOMEM;
-	int64_t n1 = n0 >= 0 ? snapshot_write_memory(w, 1, 0x100000000ull, m1, 4 * SAMPLE_PAGE, SAMPLE_PAGE, -1) : n0;
+	int64_t n1 = n0 >= 0 ? snapshot_write_memory(w, 1, 0x100000000ull, m1, 4 * SAMPLE_PAGE, SAMPLE_PAGE, NULL) : n0;
 	free(m0);
 	free(m1);
 	if (n0 < 0 || n1 != 0)
@@ -177,7 +177,7 @@ int sample_rewrite(struct snapshot_writer *w, const struct sample_snapshot *s)
 		const struct sample_record *rec = &s->rec[i];
 		int64_t ret =
 		    rec->id == SNAPSHOT_SEC_MEMORY
-			? snapshot_write_memory(w, rec->instance, rec->gpa, rec->data, rec->len, rec->page_size, -1)
+			? snapshot_write_memory(w, rec->instance, rec->gpa, rec->data, rec->len, rec->page_size, NULL)
 			: snapshot_write_section(w, rec->id, rec->instance, rec->version, rec->flags, rec->data,
 						 rec->len);
 		if (ret < 0) {

@@ -6,6 +6,7 @@
  * each; optional components may be absent; and the sections of a snapshot written before the component table
  * (tests/data/snapshots) are accepted in their order.
  */
+#include "arch.h"
 #include "check.h"
 #include "core/component.h"
 #include "core/device_options.h"
@@ -14,6 +15,7 @@
 #include "snapshot/component_walk.h"
 #include "snapshot/snapshot.h"
 #include "snapshot/snapshot_meta.h"
+#include "stderr_capture.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -462,6 +464,50 @@ static void test_old_snapshot(void)
 	snapshot_reader_close(&r);
 }
 
+/* A VM section whose vCPU count, as an int, would be negative (2^31) or is past the architecture's maximum:
+ * refused in the CONFIG stage, naming the count, before anything is sized by it. */
+static void test_vcpu_count(void)
+{
+	const struct component *const config_table[] = {&host_component, &vm_component};
+	const uint32_t counts[] = {0x80000000u, 0xffffffffu, (uint32_t)arch_max_vcpus() + 1};
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		char *path = tmp_path();
+		struct snapshot_writer w;
+		struct snap_writer p;
+		static struct snapshot_host_info h;
+		struct snapshot_vm_info v = {
+		    .ram_size = 64 << 20, .nr_vcpus = counts[i], .kernel = "/k", .cmdline = ""};
+		CHECK_EQ(snapshot_writer_open_path(&w, path, "test"), 0);
+		snap_writer_init(&p);
+		snapshot_host_encode(&p, &h);
+		CHECK_EQ(snapshot_write_payload(&w, SNAPSHOT_SEC_HOST, 0, SNAPSHOT_HOST_VERSION,
+						SNAPSHOT_FLAG_MANDATORY, &p),
+			 0);
+		snap_writer_fini(&p);
+		snap_writer_init(&p);
+		snapshot_vm_encode(&p, &v);
+		CHECK_EQ(snapshot_write_payload(&w, SNAPSHOT_SEC_VM, 0, 1, SNAPSHOT_FLAG_MANDATORY, &p), 0);
+		snap_writer_fini(&p);
+		CHECK_EQ(snapshot_writer_commit(&w), 0);
+
+		struct snapshot_reader r;
+		static struct vm_config cfg;
+		static struct snapshot_host_info host;
+		struct component_config config = {.cfg = &cfg, .host = &host};
+		CHECK_EQ(snapshot_reader_open_path(&r, path, NULL, 0), 0);
+		struct stderr_capture cap;
+		stderr_capture_begin(&cap);
+		CHECK_EQ(component_walk_config(&r, config_table, 2, &config), -EBADMSG);
+		char *text = stderr_capture_end(&cap);
+		char want[64];
+		snprintf(want, sizeof(want), "the VM configuration has %u vCPUs;", counts[i]);
+		CHECK(strstr(text, want) != NULL || strstr(r.err, want) != NULL);
+		free(text);
+		snapshot_reader_close(&r);
+		unlink(path);
+	}
+}
+
 /* The meta components call into the architecture only when saving: stand-ins for the test. */
 void arch_host_identity(uint64_t id[2])
 {
@@ -497,5 +543,6 @@ int main(void)
 	test_refusals();
 	test_any_order();
 	test_old_snapshot();
+	test_vcpu_count();
 	return check_exit();
 }

@@ -202,7 +202,7 @@ static void test_refusals(const char *dir)
 	uint8_t mem[2 * SAMPLE_PAGE] = {0};
 	snprintf(path, sizeof(path), "%s/refused.roam", dir);
 	CHECK_EQ(snapshot_writer_open_path(&w, path, SAMPLE_ARCH), 0);
-	CHECK_EQ(snapshot_write_memory(&w, 0, 0x40000000, mem, SAMPLE_PAGE + 100, SAMPLE_PAGE, -1), -EINVAL);
+	CHECK_EQ(snapshot_write_memory(&w, 0, 0x40000000, mem, SAMPLE_PAGE + 100, SAMPLE_PAGE, NULL), -EINVAL);
 	CHECK_CONTAINS(w.err, "refused.roam: section \"memory 0\": 0x1064 bytes at 0x40000000 is not a non-empty "
 			      "range of whole 4096-byte pages");
 	CHECK_EQ(snapshot_write_section(&w, SNAPSHOT_SEC_VM, 0, 1, SNAPSHOT_FLAG_MANDATORY, "x", 1), -EINVAL);
@@ -210,11 +210,11 @@ static void test_refusals(const char *dir)
 	CHECK(access(path, F_OK) < 0);
 
 	CHECK_EQ(snapshot_writer_open_path(&w, path, SAMPLE_ARCH), 0);
-	CHECK_EQ(snapshot_write_memory(&w, 0, 0, mem, sizeof(mem), 3000, -1), -EINVAL);
+	CHECK_EQ(snapshot_write_memory(&w, 0, 0, mem, sizeof(mem), 3000, NULL), -EINVAL);
 	CHECK_CONTAINS(w.err, "page size 3000 is not a power of two");
 	snapshot_writer_abort(&w);
 	CHECK_EQ(snapshot_writer_open_path(&w, path, SAMPLE_ARCH), 0);
-	CHECK_EQ(snapshot_write_memory(&w, 0, 0x1000, mem, sizeof(mem), 8192, -1), -EINVAL);
+	CHECK_EQ(snapshot_write_memory(&w, 0, 0x1000, mem, sizeof(mem), 8192, NULL), -EINVAL);
 	snapshot_writer_abort(&w);
 	CHECK_EQ(snapshot_writer_open_path(&w, path, SAMPLE_ARCH), 0);
 	CHECK_EQ(snapshot_write_section(&w, SNAPSHOT_SEC_MEMORY, 0, 1, 0, mem, 8), -EINVAL);
@@ -406,7 +406,7 @@ static void *pipe_writer(void *arg)
 		uint8_t *m = sample_memory(256);
 		snapshot_write_section(&w, SNAPSHOT_SEC_VM, 0, 1, SNAPSHOT_FLAG_MANDATORY, "abc", 3);
 		if (m)
-			snapshot_write_memory(&w, 0, 0, m, 256ull * SAMPLE_PAGE, SAMPLE_PAGE, -1);
+			snapshot_write_memory(&w, 0, 0, m, 256ull * SAMPLE_PAGE, SAMPLE_PAGE, NULL);
 		free(m);
 		snapshot_writer_abort(&w);
 	} else if (job->ret == 0) {
@@ -518,7 +518,7 @@ static void test_atomic(const char *dir)
 	CHECK_EQ(snapshot_writer_open_path(&w, path, SAMPLE_ARCH), 0);
 	CHECK_EQ(count_temp_files(dir), w.file.tmp_path ? 1 : 0); /* none where the file system has O_TMPFILE */
 	CHECK_EQ(snapshot_write_section(&w, SNAPSHOT_SEC_VM, 0, 1, SNAPSHOT_FLAG_MANDATORY, "new", 3), 0);
-	CHECK(snapshot_write_memory(&w, 0, 0, mem, sizeof(mem), SAMPLE_PAGE, -1) == 1);
+	CHECK(snapshot_write_memory(&w, 0, 0, mem, sizeof(mem), SAMPLE_PAGE, NULL) == 1);
 	snapshot_writer_abort(&w);
 	snapshot_writer_abort(&w); /* idempotent */
 	CHECK_EQ(count_temp_files(dir), 0);
@@ -529,7 +529,7 @@ static void test_atomic(const char *dir)
 	/* Failed: commit reports the first error, and the same holds. */
 	CHECK_EQ(snapshot_writer_open_path(&w, path, SAMPLE_ARCH), 0);
 	CHECK_EQ(snapshot_write_section(&w, SNAPSHOT_SEC_VM, 0, 1, SNAPSHOT_FLAG_MANDATORY, "new", 3), 0);
-	CHECK(snapshot_write_memory(&w, 0, 0, mem, 100, SAMPLE_PAGE, -1) == -EINVAL);
+	CHECK(snapshot_write_memory(&w, 0, 0, mem, 100, SAMPLE_PAGE, NULL) == -EINVAL);
 	CHECK_EQ(snapshot_writer_commit(&w), -EINVAL);
 	CHECK_CONTAINS(w.err, "atomic.roam: section \"memory 0\"");
 	CHECK_EQ(count_temp_files(dir), 0);
@@ -671,7 +671,8 @@ static void test_memfd_holes(const char *dir)
 		struct snapshot_writer w;
 		CHECK_EQ(snapshot_writer_open_path(&w, path, SAMPLE_ARCH), 0);
 		CHECK_EQ(
-		    snapshot_write_memory(&w, 0, 0x40000000, ram, pages * SAMPLE_PAGE, SAMPLE_PAGE, with_fd ? fd : -1),
+		    snapshot_write_memory(&w, 0, 0x40000000, ram, pages * SAMPLE_PAGE, SAMPLE_PAGE,
+					  with_fd ? &(struct snapshot_data_map){snapshot_file_data_range, &fd} : NULL),
 		    3);
 		CHECK_EQ(snapshot_writer_commit(&w), 0);
 		if (with_fd) {

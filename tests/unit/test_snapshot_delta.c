@@ -34,7 +34,7 @@ static uint8_t *write_stream(const char *path, uint8_t *first, uint8_t *last, si
 {
 	struct snapshot_writer w;
 	CHECK_EQ(snapshot_writer_open_path(&w, path, "arm64"), 0);
-	CHECK_EQ(snapshot_write_memory(&w, 0, GPA, first, NPAGES * PAGE, PAGE, -1), 3);
+	CHECK_EQ(snapshot_write_memory(&w, 0, GPA, first, NPAGES * PAGE, PAGE, NULL), 3);
 	/* Round 1: page 1 changes, page 2 becomes zero, page 5 is new. */
 	uint8_t dirty[NPAGES / 8] = {0};
 	fill(first, 1, 0x11);

@@ -27,7 +27,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -106,8 +108,24 @@ static void run_main_loop(struct vm *vm, struct console *con, int sigfd)
 	}
 }
 
-/* roam's own resident memory: anonymous and file-backed pages, leaving out guest RAM (a shared memfd). */
-static unsigned long long run_rss_without_guest_kib(void)
+/* How much of guest memory is resident (mincore), in KiB. */
+static unsigned long long run_guest_resident_kib(const struct vm *vm)
+{
+	unsigned long long pages = 0;
+	for (int i = 0; i < vm->mem.nr_slots; i++) {
+		const struct memory_slot *slot = &vm->mem.slots[i];
+		size_t n = slot->size / 4096;
+		unsigned char *vec = malloc(n);
+		if (vec && mincore(slot->host, slot->size, vec) == 0)
+			for (size_t p = 0; p < n; p++)
+				pages += vec[p] & 1;
+		free(vec);
+	}
+	return pages * 4;
+}
+
+/* roam's own resident memory: the process's resident set less the resident part of guest memory. */
+static unsigned long long run_rss_without_guest_kib(const struct vm *vm)
 {
 	FILE *f = fopen("/proc/self/status", "r");
 	char line[128];
@@ -115,10 +133,11 @@ static unsigned long long run_rss_without_guest_kib(void)
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "RssAnon: %llu kB", &kib) == 1 || sscanf(line, "RssFile: %llu kB", &kib) == 1)
-			total += kib;
+		if (sscanf(line, "VmRSS: %llu kB", &kib) == 1)
+			total = kib;
 	fclose(f);
-	return total;
+	unsigned long long guest = run_guest_resident_kib(vm);
+	return total > guest ? total - guest : 0;
 }
 
 static void run_report_timing(struct vm *vm)
@@ -136,9 +155,17 @@ static void run_report_timing(struct vm *vm)
 				 (unsigned long long)st.switches, st.latency_ns_median / 1e3, st.latency_ns_p99 / 1e3,
 				 st.latency_ns_max / 1e3, st.switches ? st.monitor_cpu_ns / 1e3 / st.switches : 0.0);
 	}
+	/* Where start-up went: each phase's length in ms, in order (vm_phase_done). */
+	char phases[512] = "";
+	size_t used = 0;
+	for (int i = 0; i < vm->nr_phases && used < sizeof(phases); i++)
+		used += (size_t)snprintf(phases + used, sizeof(phases) - used, "%s%s %.1f", i ? ", " : "",
+					 vm->phases[i].name, (vm->phases[i].ns - (i ? vm->phases[i - 1].ns : 0)) / 1e6);
+	if (vm->nr_phases)
+		log_info("timing: start-up phases (ms): %s", phases);
 	log_info("timing: first KVM_RUN %.1f ms%s, exit %.1f ms, RSS without guest RAM %llu KiB",
 		 atomic_load(&vm->first_run_ns) / 1e6, marker, (vm_now_ns() - vm->start_ns) / 1e6,
-		 run_rss_without_guest_kib());
+		 run_rss_without_guest_kib(vm));
 }
 
 static uint64_t host_memory_bytes(void)
@@ -238,8 +265,10 @@ int run_session(struct vm_config *cfg, uint64_t start_ns, struct snapshot_reader
 	if (ret && incoming && incoming->fd >= 0)
 		migrate_send(incoming->fd, "refused the destination cannot create the VM (see its log)");
 	/* A restore fills the new VM from the snapshot before anything runs. */
-	if (ret == 0 && restore)
+	if (ret == 0 && restore) {
 		ret = run_restore(&vm, restore, incoming);
+		vm_phase_done(&vm, "snapshot restored");
+	}
 	uint64_t end_ns = vm_now_ns(); /* an incoming stream's END was read */
 	if (ret == 0 && incoming) {
 		/* The source let go of the disks before its last byte; they are ours before the guest runs. */

@@ -1,5 +1,6 @@
 /*
- * Guest physical memory: a small set of slots, each a memfd mapped into roam, and the one checked translation from
+ * Guest physical memory: a small set of slots, each anonymous memory in roam (transparent huge pages where the host
+ * has them, as kvmtool and QEMU get), and the one checked translation from
  * guest-physical ranges to host pointers (DESIGN.md rule 8). Registering the slots with KVM is the VM's job, so this
  * file needs no /dev/kvm and is unit-tested directly.
  */
@@ -18,8 +19,8 @@ struct memory_slot {
 	const char *name; /* "ram", "pvlock", ...: used in messages */
 	uint64_t gpa;
 	uint64_t size;
-	uint8_t *host; /* mapping in roam, read-write */
-	int fd; /* the memfd behind it */
+	uint8_t *host; /* mapping in roam, read-write, 2 MiB aligned if the slot is that large */
+	size_t map_size; /* the mapping behind host (a large slot's size rounded up to 2 MiB) */
 	bool guest_readonly; /* mapped read-only into the guest (KVM_MEM_READONLY) */
 	/* roam's own writes into the slot while tracking is on: bit i = page i (memory_dirty.c); NULL until first on */
 	_Atomic uint64_t *dirty;
@@ -35,8 +36,10 @@ struct guest_memory {
 void memory_init(struct guest_memory *mem);
 
 /*
- * Adds a slot of `size` bytes at `gpa`, backed by a new zero-filled memfd. gpa and size must be page aligned, the
- * range must not overflow or overlap another slot. Returns the slot index, or -errno with a message naming `name`.
+ * Adds a slot of `size` bytes at `gpa`, backed by new zero-filled anonymous memory; from 2 MiB up, 2 MiB aligned and
+ * advised for transparent huge pages (a guest touching 2 MiB takes one host fault and one stage-2 mapping, not 512).
+ * gpa and size must be page aligned, the range must not overflow or overlap another slot. Returns the slot index, or
+ * -errno with a message naming `name`.
  */
 int memory_add_slot(struct guest_memory *mem, const char *name, uint64_t gpa, uint64_t size, bool guest_readonly);
 
@@ -52,6 +55,15 @@ void *memory_gpa_to_host(const struct guest_memory *mem, uint64_t gpa, uint64_t 
 /* Copies between guest memory and a host buffer through memory_gpa_to_host. Returns 0 or -EFAULT. */
 int memory_read(const struct guest_memory *mem, uint64_t gpa, void *buf, uint64_t len);
 int memory_write(const struct guest_memory *mem, uint64_t gpa, const void *buf, uint64_t len);
+
+/*
+ * The next range of a slot (`slot` is a const struct memory_slot *; the signature is snapshot_data_map's) at or after
+ * byte `from` that may hold data: sets [*start, *end) in bytes from the slot's start, page aligned, and returns 1;
+ * returns 0 when the rest was never touched (reads as zero). A page may hold data when it is present or swapped out
+ * (/proc/self/pagemap): snapshots skip the rest without reading it, which would map it. Without pagemap, the whole
+ * rest may hold data.
+ */
+int memory_slot_data_range(const void *slot, uint64_t from, uint64_t *start, uint64_t *end);
 
 /* The slot that holds `gpa`, or NULL. */
 const struct memory_slot *memory_find_slot(const struct guest_memory *mem, uint64_t gpa);

@@ -77,6 +77,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, uint64_t start_ns)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->start_ns = start_ns;
+	vm_phase_done(vm, "options");
 	vm->cfg = *cfg;
 	vm->kvm_fd = vm->vm_fd = vm->stop_eventfd = -1;
 	memory_init(&vm->mem);
@@ -110,6 +111,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, uint64_t start_ns)
 	ret = arch_vm_init(vm);
 	if (ret < 0)
 		return ret;
+	vm_phase_done(vm, "KVM VM");
 
 	/* RAM fills the first bank, then the second one (LoongArch: low RAM below 256 MiB, high RAM at 2 GiB). */
 	const struct vm_region_info *ram = arch_region(VM_REGION_RAM), *high = arch_region(VM_REGION_RAM_HIGH);
@@ -124,12 +126,15 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, uint64_t start_ns)
 	if (ret < 0)
 		return ret;
 
+	vm_phase_done(vm, "memory");
 	if (!cfg->no_pvlock) {
 		ret = pvlock_create(vm, &vm->pvlock);
 		if (ret < 0)
 			return ret;
+		vm_phase_done(vm, "PV lock");
 	}
 	ret = devices_create_all(vm);
+	vm_phase_done(vm, "devices");
 	if (ret < 0)
 		return ret;
 	ret = vm_register_memory(vm);
@@ -145,10 +150,20 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, uint64_t start_ns)
 		if (ret < 0)
 			return ret;
 	}
+	vm_phase_done(vm, "vCPUs");
 	ret = arch_irqchip_init(vm);
 	if (ret < 0)
 		return ret;
-	return arch_boot_setup(vm);
+	vm_phase_done(vm, "interrupt controller");
+	ret = arch_boot_setup(vm);
+	vm_phase_done(vm, "guest loaded");
+	return ret;
+}
+
+void vm_phase_done(struct vm *vm, const char *name)
+{
+	if (vm->nr_phases < VM_MAX_PHASES)
+		vm->phases[vm->nr_phases++] = (struct vm_phase){name, vm_now_ns() - vm->start_ns};
 }
 
 int vm_start(struct vm *vm)
@@ -158,6 +173,7 @@ int vm_start(struct vm *vm)
 		return ret;
 	if (vm->pvlock)
 		pvlock_start_tracking(vm->pvlock);
+	vm_phase_done(vm, "PV-lock tracking");
 	for (int i = 0; i < vm->nr_vcpus; i++) {
 		if (vm->cfg.start_paused) {
 			/* --paused: the thread goes from created to paused without entering the guest */

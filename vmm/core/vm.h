@@ -107,6 +107,13 @@ struct device_instance {
 	void *state;
 };
 
+/* A start-up phase finished at `ns` since start_ns (--timing's profile of where start-up goes). */
+#define VM_MAX_PHASES 16
+struct vm_phase {
+	const char *name;
+	uint64_t ns;
+};
+
 /* --targets (vmm/targets/targets_vm.h): the migration targets the VM's CPU presents. */
 struct vm_targets {
 	void *config; /* the architecture's parsed config (struct arm64_targets, ...), NULL without --targets */
@@ -146,6 +153,8 @@ struct vm {
 
 	/* --timing milestones, in ns since `start_ns` (CLOCK_MONOTONIC); 0 = not reached. */
 	uint64_t start_ns;
+	struct vm_phase phases[VM_MAX_PHASES]; /* start-up, in order (vm_phase_done) */
+	int nr_phases;
 	atomic_uint_fast64_t first_run_ns;
 	atomic_uint_fast64_t marker_ns;
 	size_t marker_matched; /* bytes of the marker matched so far (console output is serialized by the UART) */
@@ -186,6 +195,10 @@ void vm_console_output(struct vm *vm, uint8_t byte);
 
 /* CLOCK_MONOTONIC in ns. */
 uint64_t vm_now_ns(void);
+
+/* Records that start-up phase `name` (a string literal) has just finished, for --timing. Called by the creating
+ * thread only, before the vCPUs start. */
+void vm_phase_done(struct vm *vm, const char *name);
 
 /* Sets an interrupt line (architecture numbering, see arch_region). */
 int vm_irq_line(struct vm *vm, uint32_t irq, bool level);

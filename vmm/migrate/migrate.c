@@ -245,7 +245,8 @@ static int send_memory(struct migration *m, uint64_t *pages)
 		if (!m->dirty[i])
 			continue;
 		memset(m->dirty[i], 0, slot_words(s) * sizeof(uint64_t));
-		int64_t p = snapshot_write_memory(&m->w, (uint32_t)i, s->gpa, s->host, s->size, PAGE, s->fd);
+		const struct snapshot_data_map map = {memory_slot_data_range, s};
+		int64_t p = snapshot_write_memory(&m->w, (uint32_t)i, s->gpa, s->host, s->size, PAGE, &map);
 		if (p < 0)
 			return (int)p;
 		*pages += (uint64_t)p;

@@ -6,6 +6,7 @@
  */
 #include "component_walk.h"
 
+#include "arch.h"
 #include "core/component.h"
 #include "core/log.h"
 #include "core/vm.h"
@@ -169,6 +170,10 @@ int component_walk_config(struct snapshot_reader *r, const struct component *con
 		ret = snapshot_reader_fail(r, NULL, -EBADMSG, "no VM configuration section");
 	if (!ret && config->nr_vcpus == 0)
 		ret = snapshot_reader_fail(r, NULL, -EBADMSG, "the VM configuration has no vCPUs");
+	/* The count becomes an int and an allocation size: a damaged one must not wrap negative or be huge. */
+	if (!ret && config->nr_vcpus > (uint32_t)arch_max_vcpus())
+		ret = snapshot_reader_fail(r, NULL, -EBADMSG, "the VM configuration has %u vCPUs; %s allows at most %d",
+					   config->nr_vcpus, arch_name(), arch_max_vcpus());
 	if (ret) {
 		restore_failed(r, NULL, ret);
 		free(config->targets_json);

@@ -381,8 +381,10 @@ int diff_flatten(const char *diff, const char *out)
 	if (!ret && (ret = apply_memory(&r, f->slots, MEMORY_MAX_SLOTS, flatten_copy, f)) < 0 && r.err[0])
 		log_error("%s", r.err);
 	for (int i = 0; !ret && i < MEMORY_MAX_SLOTS; i++)
-		if (f->slots[i].host && snapshot_write_memory(&f->w, (uint32_t)i, f->slots[i].gpa, f->slots[i].host,
-							      f->slots[i].size, FLAT_PAGE, f->fds[i]) < 0)
+		if (f->slots[i].host &&
+		    snapshot_write_memory(&f->w, (uint32_t)i, f->slots[i].gpa, f->slots[i].host, f->slots[i].size,
+					  FLAT_PAGE,
+					  &(struct snapshot_data_map){snapshot_file_data_range, &f->fds[i]}) < 0)
 			ret = -EIO;
 	if (!ret)
 		ret = snapshot_writer_commit(&f->w);

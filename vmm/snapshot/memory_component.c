@@ -26,7 +26,8 @@ static bool memory_present(const struct vm *vm, uint32_t i)
 static int memory_save(struct component_ctx *ctx, uint32_t i)
 {
 	const struct memory_slot *slot = &ctx->vm->mem.slots[i];
-	int64_t n = snapshot_write_memory(ctx->w, i, slot->gpa, slot->host, slot->size, MEMORY_PAGE, slot->fd);
+	const struct snapshot_data_map map = {memory_slot_data_range, slot};
+	int64_t n = snapshot_write_memory(ctx->w, i, slot->gpa, slot->host, slot->size, MEMORY_PAGE, &map);
 	if (n < 0)
 		return (int)n;
 	ctx->pages += (uint64_t)n;

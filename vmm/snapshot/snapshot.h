@@ -210,15 +210,29 @@ int snapshot_write_payload(struct snapshot_writer *w, uint32_t id, uint32_t inst
 			   const struct snap_writer *payload);
 
 /*
+ * Where memory may hold data: next() gives the next range at or after byte `from` ([*start, *end), bytes from the
+ * memory's start) and returns 1, or 0 when the rest reads as zero. memory_slot_data_range (guest memory, by the
+ * host's page tables) and snapshot_file_data_range (a file mapped at the memory, by its holes) have this form.
+ */
+struct snapshot_data_map {
+	int (*next)(const void *opaque, uint64_t from, uint64_t *start, uint64_t *end);
+	const void *opaque;
+};
+
+/* snapshot_data_map's next() for a file mapped at the memory from offset 0: `fd` points to its descriptor; the
+ * ranges are the file's data (SEEK_DATA/SEEK_HOLE), everything when it cannot tell. */
+int snapshot_file_data_range(const void *fd, uint64_t from, uint64_t *start, uint64_t *end);
+
+/*
  * Writes memory slot `instance` (gpa, `size` bytes at `host`) as a mandatory MEMORY section: only the pages that
  * are not all zero are stored, page-aligned in the stream. `size` must be a non-zero multiple of `page_size` (a power
  * of two from 4 KiB to 1 MiB) and `gpa` a multiple of it. The memory must not change during the call (paused VM).
- * `fd` is the file mapped at `host` from offset 0 (the slot's memfd), or -1: with it, ranges that are holes in the
- * file (SEEK_DATA/SEEK_HOLE) are known to be zero and never read - reading them would allocate them, filling the
- * host with the guest's untouched memory. Returns the number of pages stored, or -errno with w->err set.
+ * `map` (or NULL: read everything) says where data may be: the rest is known zero and never read - reading it would
+ * map it, filling the host with the guest's untouched memory. Returns the number of pages stored, or -errno with
+ * w->err set.
  */
 int64_t snapshot_write_memory(struct snapshot_writer *w, uint32_t instance, uint64_t gpa, const uint8_t *host,
-			      uint64_t size, uint32_t page_size, int fd);
+			      uint64_t size, uint32_t page_size, const struct snapshot_data_map *map);
 
 /*
  * Writes a MEMORY_DELTA section for slot `instance`: the pages set in `pages` (a bitmap, bit i LSB first = page i)

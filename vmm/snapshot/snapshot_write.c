@@ -340,31 +340,41 @@ static int w_memory_section(struct snapshot_writer *w, uint32_t id, uint32_t ins
 	return 0;
 }
 
+int snapshot_file_data_range(const void *fd_arg, uint64_t from, uint64_t *start, uint64_t *end)
+{
+	int fd = *(const int *)fd_arg;
+	off_t data = lseek(fd, (off_t)from, SEEK_DATA);
+	if (data < 0 && errno == ENXIO)
+		return 0;
+	off_t hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
+	*start = data < 0 ? from : (uint64_t)data;
+	*end = hole < 0 ? UINT64_MAX : (uint64_t)hole;
+	return 1;
+}
+
 /*
  * The end (in pages) of the next range from page *i on that may hold data, moving *i past a hole first; npages when
- * the file cannot tell (fd -1, or lseek failing other than ENXIO), *i = npages when only holes remain.
+ * the map cannot tell (none), *i = npages when only zeros remain.
  */
-static uint64_t data_range(int fd, uint64_t *i, uint64_t npages, uint32_t page_size)
+static uint64_t data_range(const struct snapshot_data_map *map, uint64_t *i, uint64_t npages, uint32_t page_size)
 {
-	if (fd < 0)
+	uint64_t start, end;
+	if (!map)
 		return npages;
-	off_t data = lseek(fd, (off_t)(*i * page_size), SEEK_DATA);
-	if (data < 0) {
-		if (errno == ENXIO)
-			*i = npages;
+	if (map->next(map->opaque, *i * page_size, &start, &end) <= 0) {
+		*i = npages;
 		return npages;
 	}
-	if ((uint64_t)data / page_size > *i)
-		*i = (uint64_t)data / page_size;
-	off_t hole = lseek(fd, data, SEEK_HOLE);
-	if (hole < 0)
-		return npages;
-	uint64_t end = ((uint64_t)hole + page_size - 1) / page_size;
-	return end < npages ? end : npages;
+	if (start / page_size > *i)
+		*i = start / page_size;
+	uint64_t last = end / page_size + (end % page_size != 0);
+	if (last <= *i)
+		last = *i + 1; /* a map that answers an empty range still moves the scan on */
+	return last < npages ? last : npages;
 }
 
 int64_t snapshot_write_memory(struct snapshot_writer *w, uint32_t instance, uint64_t gpa, const uint8_t *host,
-			      uint64_t size, uint32_t page_size, int fd)
+			      uint64_t size, uint32_t page_size, const struct snapshot_data_map *map)
 {
 	char name[SNAPSHOT_NAME_LEN];
 	if (w->error || w_header(w) < 0)
@@ -377,7 +387,7 @@ int64_t snapshot_write_memory(struct snapshot_writer *w, uint32_t instance, uint
 	if (!bitmap)
 		return w_fail(w, -ENOMEM, "section \"%s\": out of memory for the page bitmap", name);
 	for (uint64_t i = 0; i < npages;) {
-		for (uint64_t end = data_range(fd, &i, npages, page_size); i < end; i++) {
+		for (uint64_t end = data_range(map, &i, npages, page_size); i < end; i++) {
 			if (!snapshot_is_zero(host + i * page_size, page_size)) {
 				bitmap[i / 8] |= (uint8_t)(1u << (i % 8));
 				present++;

@@ -90,10 +90,14 @@ static int boot_load_guest(struct vm *vm)
 		goto out;
 	}
 	ret = boot_file_load(&kernel, &vm->mem, 0, kernel.size, plan.kernel_gpa, kernel.size);
-	if (!ret && initrd.fd >= 0)
+	vm_phase_done(vm, "kernel");
+	if (!ret && initrd.fd >= 0) {
 		ret = boot_file_load(&initrd, &vm->mem, 0, initrd.size, plan.initrd_gpa, initrd.size);
+		vm_phase_done(vm, "initrd");
+	}
 	if (!ret)
 		ret = boot_write_fdt(vm, &plan, initrd.fd >= 0 ? initrd.size : 0);
+	vm_phase_done(vm, "device tree");
 	if (!ret)
 		ret = arm64_set_reg(&vm->vcpus[0], arm64_core_reg_pc(), plan.kernel_gpa, "PC");
 	if (!ret)

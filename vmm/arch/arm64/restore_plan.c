@@ -26,31 +26,22 @@ int arm64_prefault_runs(const struct guest_memory *mem, struct arm64_prefault_ru
 		const struct memory_slot *slot = &mem->slots[s];
 		if (slot->guest_readonly)
 			continue; /* roam's own pages (PV lock), rewritten by roam */
-		off_t end = (off_t)slot->size, pos = 0;
-		while (pos < end) {
-			off_t data = lseek(slot->fd, pos, SEEK_DATA);
-			if (data < 0 && errno != ENXIO)
-				return -errno;
-			if (data < 0 || data > end)
-				data = end; /* ENXIO: no data after pos */
-			if (data > pos && !*hole)
-				*hole = slot->gpa + (uint64_t)pos;
-			if (data >= end)
-				break;
-			off_t hole_at = lseek(slot->fd, data, SEEK_HOLE);
-			if (hole_at < 0)
-				return -errno;
-			if (hole_at > end)
-				hole_at = end;
-			uint64_t first = (uint64_t)data & ~(uint64_t)(PAGE - 1);
-			uint64_t last = ((uint64_t)hole_at + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+		uint64_t pos = 0, first, last;
+		int more;
+		while ((more = memory_slot_data_range(slot, pos, &first, &last)) > 0) {
+			if (first > pos && !*hole)
+				*hole = slot->gpa + pos;
 			if (n == max)
 				return -ENOSPC;
 			runs[n].gpa = slot->gpa + first;
 			runs[n].pages = (last - first) / PAGE;
 			n++;
-			pos = (off_t)last;
+			pos = last;
 		}
+		if (more < 0)
+			return more;
+		if (pos < slot->size && !*hole)
+			*hole = slot->gpa + pos;
 	}
 	return n;
 }

@@ -22,9 +22,9 @@ struct arm64_prefault_run {
 bool arm64_midr_has_erratum_834220(uint64_t midr);
 
 /*
- * Lists the page ranges of guest RAM that hold data (SEEK_DATA/SEEK_HOLE on the memfds; the PV-lock slot is
- * skipped) into runs[0..max), and the first hole page in *hole (0: none). Returns the number of runs, -ENOSPC if
- * more than max, or -errno.
+ * Lists the page ranges of guest RAM that hold data (memory_slot_data_range: the pages present or swapped; the
+ * PV-lock slot is skipped) into runs[0..max), and the first hole page in *hole (0: none). Returns the number of
+ * runs, -ENOSPC if more than max, or -errno.
  */
 int arm64_prefault_runs(const struct guest_memory *mem, struct arm64_prefault_run *runs, int max, uint64_t *hole);
 
