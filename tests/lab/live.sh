@@ -126,28 +126,65 @@ echo "destination exit $status" >>/share/mig2.txt'
 	echo "live test (local): passed"
 }
 
-live_pair() {
-	lab_init "live test (pair)" 500
-	local guest_midr=0x411fd070
-	# Host a profiles itself, merges with b's profile, starts the guest once b's destination listens, and moves it.
-	cat >"$share/a.sh" <<'EOF'
+# The two-host modes: host a (cortex-a72) profiles itself and merges its profile with b's (cortex-a57) into the
+# targets config the guest runs with; a_move moves the guest (pid $src) over the link and records both statuses.
+a_profile() {
+	cat <<'EOF'
 . ./lib.sh
 roam cpu-profile --name cortex-a72 -o /share/a72.json >/dev/null || exit 1
-wait_for 120 "host b's profile" test -e /share/a57.json || exit 1
+wait_for 300 "host b's profile" test -e /share/a57.json || exit 1
 roam targets merge /share/a57.json /share/a72.json -o /share/targets.json >/dev/null || exit 1
-wait_for 120 "host b's destination" test -e /share/b-ready || exit 1
-roam run --targets /share/targets.json --api /tmp/s -m 64 -k /opt/roam/guests/count.bin >/share/c0.txt \
-	2>/share/c0.err &
-src=$!
-wait_line -p $src /share/c0.txt "^count: 10 " && wait_api /tmp/s || exit 1
+EOF
+}
+a_move() {
+	cat <<'EOF'
 try roam ctl /tmp/s migrate dev:/dev/roam-peer >/share/mig.txt 2>&1
 echo "ctl exit $status" >>/share/mig.txt
 try wait $src
 echo "source exit $status" >>/share/mig.txt
 EOF
-	cat >"$share/b.sh" <<'EOF'
+}
+b_profile() {
+	cat <<'EOF'
 . ./lib.sh
 roam cpu-profile --name cortex-a57 -o /share/a57.tmp >/dev/null && mv /share/a57.tmp /share/a57.json || exit 1
+EOF
+}
+
+# pair_run; pair_check DST-ERR: runs a.sh and b.sh on the two hosts; checks that the guest moved (ctl 0, source 7,
+# destination 0 and its report) and that the cortex-a57 destination prefaulted the moved memory.
+pair_run() {
+	try "$root/tools/lab" pair --share "$share" --timeout "$LAB_TIMEOUT" --cpu cortex-a72 --peer-cpu cortex-a57 -- \
+		'sh ./a.sh' 'sh ./b.sh'
+}
+pair_check() {
+	grep -q "^ctl exit 0$" "$share/mig.txt" || fail "the migration failed"
+	grep -q "^source exit 7$" "$share/mig.txt" || fail "the source did not exit 7 (migrated)"
+	grep -q "^destination exit 0$" "$1" || fail "the destination's roam did not exit 0"
+	grep -q "^roam: migration from dev:/dev/roam-peer: the guest runs here " "$1" ||
+		fail "the destination did not report the guest running"
+	grep -q "this host has Arm erratum 834220" "$1" ||
+		fail "the destination (cortex-a57) did not prefault the moved memory"
+}
+
+live_pair() {
+	lab_init "live test (pair)" 500
+	local guest_midr=0x411fd070
+	# Host a profiles itself, merges with b's profile, starts the guest once b's destination listens, and moves it.
+	{
+		a_profile
+		cat <<'EOF'
+wait_for 120 "host b's destination" test -e /share/b-ready || exit 1
+roam run --targets /share/targets.json --api /tmp/s -m 64 -k /opt/roam/guests/count.bin >/share/c0.txt \
+	2>/share/c0.err &
+src=$!
+wait_line -p $src /share/c0.txt "^count: 10 " && wait_api /tmp/s || exit 1
+EOF
+		a_move
+	} >"$share/a.sh"
+	{
+		b_profile
+		cat <<'EOF'
 roam restore --incoming dev:/dev/roam-peer >/share/c1.txt 2>/share/c1.err &
 dst=$!
 sleep 1
@@ -155,18 +192,12 @@ touch /share/b-ready
 try wait $dst
 echo "destination exit $status" >>/share/c1.err
 EOF
-	try "$root/tools/lab" pair --share "$share" --timeout "$LAB_TIMEOUT" --cpu cortex-a72 --peer-cpu cortex-a57 -- \
-		'sh ./a.sh' 'sh ./b.sh'
+	} >"$share/b.sh"
+	pair_run
 	cat "$share/mig.txt" 2>/dev/null || true
 	cat "$share/c1.err" 2>/dev/null || true
 	[ "$status" = 0 ] || fail "the lab commands failed (exit $status)"
-	grep -q "^ctl exit 0$" "$share/mig.txt" || fail "the migration failed"
-	grep -q "^source exit 7$" "$share/mig.txt" || fail "the source did not exit 7 (migrated)"
-	grep -q "^destination exit 0$" "$share/c1.err" || fail "the destination's roam did not exit 0"
-	grep -q "^roam: migration from dev:/dev/roam-peer: the guest runs here " "$share/c1.err" ||
-		fail "the destination did not report the guest running"
-	grep -q "this host has Arm erratum 834220" "$share/c1.err" ||
-		fail "the destination (cortex-a57) did not prefault the moved memory"
+	pair_check "$share/c1.err"
 	EXPECT_MIDR=$guest_midr python3 "$root/tests/lab/check_count.py" "$share/c0.txt" "$share/c1.txt"
 	echo "live test (pair): passed"
 }
@@ -178,12 +209,10 @@ live_pair_linux() {
 	cat >"$share/command" <<'CMD'
 md5sum -c /mnt/sums >/tmp/check 2>&1; echo "roam-guest: check ok=$(grep -c ': OK$' /tmp/check) bad=$(grep -vc ': OK$' /tmp/check) answer=$((6 * 7))"; poweroff -f
 CMD
-	# Host a (cortex-a72) profiles itself, merges with b's profile and runs the guest; once b listens, it moves it.
-	cat >"$share/a.sh" <<'EOF'
-. ./lib.sh
-roam cpu-profile --name cortex-a72 -o /share/a72.json >/dev/null || exit 1
-wait_for 300 "host b's profile" test -e /share/a57.json || exit 1
-roam targets merge /share/a57.json /share/a72.json -o /share/targets.json >/dev/null || exit 1
+	# Host a runs the guest; once b listens, it moves it.
+	{
+		a_profile
+		cat <<'EOF'
 roam run --targets /share/targets.json --api /tmp/s -c 2 -m 256 -k /opt/roam/kernel/Image \
 	-i /opt/roam/guests/linux-initrd.cpio.gz --disk /share/disk.img -p "console=ttyS0 quiet roam.run=migrate" \
 	>/share/src.txt 2>/share/src.err &
@@ -191,15 +220,13 @@ src=$!
 wait_lines -p $src /share/src.txt "roam-guest: wrote" 2 600 && wait_api /tmp/s || exit 1
 wait_for 120 "host b's destination" test -e /share/b-ready || exit 1
 grep -c "roam-guest: wrote" /share/src.txt >/share/before
-try roam ctl /tmp/s migrate dev:/dev/roam-peer >/share/mig.txt 2>&1
-echo "ctl exit $status" >>/share/mig.txt
-try wait $src
-echo "source exit $status" >>/share/mig.txt
 EOF
+		a_move
+	} >"$share/a.sh"
 	# Host b (cortex-a57) waits for the guest; once it writes there, the checking command goes to its console.
-	cat >"$share/b.sh" <<'EOF'
-. ./lib.sh
-roam cpu-profile --name cortex-a57 -o /share/a57.tmp >/dev/null && mv /share/a57.tmp /share/a57.json || exit 1
+	{
+		b_profile
+		cat <<'EOF'
 mkfifo /tmp/in
 roam restore --incoming dev:/dev/roam-peer </tmp/in >/share/dst.txt 2>/share/dst.err &
 dst=$!
@@ -211,21 +238,15 @@ cat /share/command >&3
 try wait $dst
 echo "destination exit $status" >>/share/dst.err
 EOF
-	try "$root/tools/lab" pair --share "$share" --timeout "$LAB_TIMEOUT" --cpu cortex-a72 --peer-cpu cortex-a57 -- \
-		'sh ./a.sh' 'sh ./b.sh'
+	} >"$share/b.sh"
+	pair_run
 	cat "$share/mig.txt" 2>/dev/null || true
 	grep -h "^roam: migrat" "$share/src.err" "$share/dst.err" 2>/dev/null || true
 	[ "$status" = 0 ] || {
 		tail -n 20 "$share"/src.err "$share"/dst.err "$share"/dst.txt 2>/dev/null || true
 		fail "the lab commands failed (exit $status)"
 	}
-	grep -q "^ctl exit 0$" "$share/mig.txt" || fail "the migration failed"
-	grep -q "^source exit 7$" "$share/mig.txt" || fail "the source did not exit 7 (migrated)"
-	grep -q "^destination exit 0$" "$share/dst.err" || fail "the destination's roam did not exit 0"
-	grep -q "^roam: migration from dev:/dev/roam-peer: the guest runs here " "$share/dst.err" ||
-		fail "the destination did not report the guest running"
-	grep -q "this host has Arm erratum 834220" "$share/dst.err" ||
-		fail "the destination (cortex-a57) did not prefault the moved memory"
+	pair_check "$share/dst.err"
 	check_moved_linux "$share/dst.txt" "$(cat "$share/before")" "$share/src.txt"
 	echo "live test (pair, Linux): passed"
 }
