@@ -199,7 +199,6 @@ static int restore_accept(const struct restore_args *a, struct snapshot_reader *
 	}
 	in->fd = migrate_endpoint_two_way(&ep) ? fd : -1;
 	in->spec = a->incoming;
-	in->accepted_ns = vm_now_ns();
 	if (snapshot_reader_open_fd(r, fd, ep.spec, arch_name(), in->fd >= 0 ? SNAPSHOT_READ_OPEN_AFTER_END : 0) < 0) {
 		log_error("%s", r->err);
 		if (in->fd >= 0)
@@ -207,6 +206,8 @@ static int restore_accept(const struct restore_args *a, struct snapshot_reader *
 		close(fd);
 		return -1;
 	}
+	/* From the stream's header, not from the open: a dev: link is open long before the source starts sending. */
+	in->accepted_ns = vm_now_ns();
 	return fd;
 }
 

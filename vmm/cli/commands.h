@@ -17,7 +17,7 @@ struct snapshot_reader;
 struct run_incoming {
 	int fd;
 	const char *spec; /* for messages */
-	uint64_t accepted_ns; /* when the stream began (vm_now_ns), for the report */
+	uint64_t accepted_ns; /* when the stream's header arrived (vm_now_ns), for the report */
 };
 
 /*
