@@ -465,6 +465,16 @@ static void test_idle(struct fake_vm *vm)
 		CHECK(!strcmp(line, "{\"ok\":true}"));
 	}
 	close(busy);
+	/* A subscriber waits for events however long: past the idle timeout it still gets the next one. */
+	int sub = client_connect(path);
+	client_send(sub, "{\"cmd\":\"events\"}\n", 17);
+	CHECK(client_line(sub, line, sizeof(line)) > 0);
+	CHECK_CONTAINS(line, "\"events\":true");
+	usleep(1000000);
+	api_server_emit(srv, "{\"event\":\"late\"}");
+	CHECK(client_line(sub, line, sizeof(line)) > 0);
+	CHECK(!strcmp(line, "{\"event\":\"late\"}"));
+	close(sub);
 	for (int i = 0; i < API_MAX_CLIENTS; i++)
 		close(idle[i]);
 	api_server_close(srv);
