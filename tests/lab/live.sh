@@ -49,15 +49,20 @@ print(f"live test: ticks 1 to {len(ticks)} in order across the move; {before} fi
 PY
 }
 
-live_local() {
-	lab_init "live test (local)" 700
+# linux_guest_files: the busy Linux guest's ext4 disk ($share/disk.img) and $share/command, the line sent to the
+# moved guest's console (a FIFO the shell keeps open) once it has written another file there: it checks every
+# recorded checksum, reports and powers off (roam exits 0).
+linux_guest_files() {
 	truncate -s 64M "$share/disk.img"
 	PATH=$PATH:/usr/sbin:/sbin mkfs.ext4 -q -F "$share/disk.img"
-	# The destination's console is a FIFO the shell keeps open: the checking command goes in once the moved guest
-	# has written another file. It checks every recorded checksum, reports and powers off (roam exits 0).
 	cat >"$share/command" <<'CMD'
 md5sum -c /mnt/sums >/tmp/check 2>&1; echo "roam-guest: check ok=$(grep -c ': OK$' /tmp/check) bad=$(grep -vc ': OK$' /tmp/check) answer=$((6 * 7))"; poweroff -f
 CMD
+}
+
+live_local() {
+	lab_init "live test (local)" 700
+	linux_guest_files
 	try lab --cpu cortex-a72 -- sh -c '
 . ./lib.sh
 roam run --api /tmp/s -c 2 -m 256 -k /opt/roam/kernel/Image -i /opt/roam/guests/linux-initrd.cpio.gz \
@@ -204,11 +209,7 @@ EOF
 
 live_pair_linux() {
 	lab_init "live test (pair, Linux)" 800
-	truncate -s 64M "$share/disk.img"
-	PATH=$PATH:/usr/sbin:/sbin mkfs.ext4 -q -F "$share/disk.img"
-	cat >"$share/command" <<'CMD'
-md5sum -c /mnt/sums >/tmp/check 2>&1; echo "roam-guest: check ok=$(grep -c ': OK$' /tmp/check) bad=$(grep -vc ': OK$' /tmp/check) answer=$((6 * 7))"; poweroff -f
-CMD
+	linux_guest_files
 	# Host a runs the guest; once b listens, it moves it.
 	{
 		a_profile
