@@ -39,7 +39,7 @@
  */
 static struct component devices_held;
 static const struct component *const table[] = {&pvlock_component, &devices_held, &memory_component,
-						&memory_delta_component};
+						&memory_delta_component, &memory_packed_component};
 #define NR_TABLE ((int)(sizeof(table) / sizeof(table[0])))
 
 static struct vm vm;

@@ -285,9 +285,25 @@ static int build_delta(struct snapshot_writer *w)
 	return n < 0 ? (int)n : snapshot_writer_commit(w);
 }
 
+/* The same as MEMORY_PACKED (a compressed migration): compressed and raw page records, a zeroed page. */
+static int build_packed(struct snapshot_writer *w)
+{
+	uint8_t *m = sample_memory(8), pages[1] = {0x2d}; /* pages 0, 2, 3, 5 */
+	int64_t n = m ? snapshot_write_memory(w, 0, 0x40000000, m, 8 * SAMPLE_PAGE, SAMPLE_PAGE, NULL) : -ENOMEM;
+	if (n >= 0) {
+		memset(m + 2 * SAMPLE_PAGE, 0, SAMPLE_PAGE);
+		for (uint32_t j = 0; j < SAMPLE_PAGE; j++) /* page 3: no repeats a compressor could use */
+			m[3 * SAMPLE_PAGE + j] = (uint8_t)((j * 2654435761u) >> 13);
+		n = snapshot_write_memory_packed(w, 0, 0x40000000, m, 8 * SAMPLE_PAGE, SAMPLE_PAGE, pages, false);
+	}
+	free(m);
+	return n < 0 ? (int)n : snapshot_writer_commit(w);
+}
+
 static void write_seeds(const char *dir)
 {
 	seed_from_writer(dir, "delta.roam", build_delta);
+	seed_from_writer(dir, "packed.roam", build_packed);
 	seed_from_writer(dir, "small.roam", build_small);
 	seed_from_writer(dir, "full.roam", build_full);
 	seed_from_writer(dir, "odd.roam", build_odd);

@@ -5,9 +5,10 @@
 #                   (shared by both) is mounted and being written:
 #                   1. the destination is killed (SIGKILL) mid-copy: roam ctl migrate fails with one line, the
 #                      source guest never stopped running and writes on;
-#                   2. a new destination: the guest moves (source exits 7), the destination takes the disk's lock
-#                      only when the guest arrives, the guest writes on there, and every file it wrote before and
-#                      after the move has its recorded checksum.
+#                   2. a new destination: the guest moves with its pages compressed (--compress lz: fewer bytes
+#                      than pages), the source exits 7, the destination takes the disk's lock only when the guest
+#                      arrives, the guest writes on there, and every file it wrote before and after the move has
+#                      its recorded checksum.
 #   live.sh pair    two emulated hosts of different CPU models (cortex-a72 -> cortex-a57) linked by a byte stream
 #                   (tools/lab pair, dev:/dev/roam-peer), the merged targets config of both: the `count` guest moves
 #                   mid-count, nothing lost or repeated, its MIDR the configured one on both hosts, its counter never
@@ -93,7 +94,7 @@ wait_for 30 "the destination socket" test -S /tmp/m2 || exit 1
 grep -c "roam-guest: wrote" /share/src.txt >/share/before
 roam ctl /tmp/s wait exited >/share/exited.txt 2>&1 &
 waiter=$!
-try roam ctl /tmp/s migrate unix:/tmp/m2 >/share/mig2.txt 2>&1
+try roam ctl /tmp/s migrate unix:/tmp/m2 --compress lz >/share/mig2.txt 2>&1
 echo "ctl exit $status" >>/share/mig2.txt
 try wait $src
 echo "source exit $status" >>/share/mig2.txt
@@ -118,6 +119,12 @@ echo "destination exit $status" >>/share/mig2.txt'
 	cat "$share/mig2.txt"
 	grep -q "^ctl exit 0$" "$share/mig2.txt" || fail "the migration failed"
 	grep -q "^source exit 7$" "$share/mig2.txt" || fail "the source did not exit 7 (migrated)"
+	# Compressed: the stream is well under the pages it carried (4 KiB each; the guest's kernel and files pack).
+	python3 - "$share/mig2.txt" <<'PY' || fail "the compressed migration sent no fewer bytes than its pages"
+import re, sys
+m = re.search(r"^migrate: the guest moved: .*?([\d.]+) MiB, (\d+) pages", open(sys.argv[1]).read(), re.M)
+sys.exit(m is None or float(m.group(1)) * 1048576 > 0.9 * int(m.group(2)) * 4096)
+PY
 	grep -q "^destination exit 0$" "$share/mig2.txt" || fail "the destination's roam did not exit 0"
 	grep -q '^{"event":"exited","status":7}$' "$share/exited.txt" && grep -q "^waiter exit 0$" "$share/exited.txt" || {
 		cat "$share/exited.txt"

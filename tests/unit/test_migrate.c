@@ -130,10 +130,21 @@ static void test_connect_before_listen(void)
 static void test_converged(void)
 {
 	struct migrate_options opt = {.max_downtime_ms = 300, .max_rounds = 30};
-	struct migrate_round r = {.round = 2, .dirty_pages = 1000, .expected_downtime_ms = 400};
+	struct migrate_round r = {.round = 2, .pages = 1500, .dirty_pages = 1000, .expected_downtime_ms = 400};
 	CHECK(!migrate_converged(&opt, &r, 0));
 	r.expected_downtime_ms = 299;
+	CHECK(migrate_converged(&opt, &r, 0)); /* fits, and another round would not halve it */
+	r.pages = 65536; /* the whole memory went in that round: the next one is far shorter */
+	CHECK(!migrate_converged(&opt, &r, 0));
+	r.pages = 2000; /* exactly half: one more round */
+	CHECK(!migrate_converged(&opt, &r, 0));
+	r.pages = 1999;
 	CHECK(migrate_converged(&opt, &r, 0));
+	r.dirty_pages = 0;
+	r.expected_downtime_ms = 0;
+	CHECK(migrate_converged(&opt, &r, 0)); /* nothing left */
+	r.dirty_pages = 1000;
+	r.pages = 1500;
 	r.expected_downtime_ms = 5000;
 	CHECK(migrate_converged(&opt, &r, 3)); /* the dirty set stopped shrinking */
 	CHECK(!migrate_converged(&opt, &r, 2));

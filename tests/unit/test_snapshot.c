@@ -100,7 +100,8 @@ static void test_names(void)
 	CHECK(!strcmp(snapshot_section_id_name(11), "memory-delta"));
 	CHECK(!strcmp(snapshot_section_id_name(12), "precheck"));
 	CHECK(!strcmp(snapshot_section_id_name(13), "base"));
-	CHECK(snapshot_section_id_name(14) == NULL);
+	CHECK(!strcmp(snapshot_section_id_name(14), "memory-packed"));
+	CHECK(snapshot_section_id_name(15) == NULL);
 }
 
 static bool files_equal(const char *a, const char *b)

@@ -1,8 +1,9 @@
 /*
- * MEMORY_DELTA sections (vmm/snapshot): a MEMORY section followed by deltas reproduces memory that changed in
- * between - changed pages, new pages, pages that became zero, pages left alone - read by mmap, by pread and from a
- * pipe; every truncation and overlapping bitmaps are refused; and a delta written while another thread scribbles on
- * the memory still verifies (each page is copied before its checksum is taken).
+ * MEMORY_DELTA and MEMORY_PACKED sections (vmm/snapshot): a MEMORY section followed by deltas reproduces memory that
+ * changed in between - changed pages, new pages, pages that became zero, pages left alone - read by mmap, by pread
+ * and from a pipe, the same with the deltas compressed; every truncation, overlapping bitmaps and bad page records
+ * are refused; and a delta written while another thread scribbles on the memory still verifies (each page is copied
+ * before it is compressed and its checksum taken).
  */
 #include "check.h"
 #include "snapshot/snapshot.h"
@@ -29,8 +30,29 @@ static void fill(uint8_t *mem, uint64_t page, uint8_t v)
 	memset(mem + page * PAGE, v, PAGE);
 }
 
+/* The whole file at `path`, malloc'ed, its length in *len. */
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	fseek(f, 0, SEEK_END);
+	*len = (size_t)ftell(f);
+	rewind(f);
+	uint8_t *buf = malloc(*len);
+	CHECK_EQ(fread(buf, 1, *len, f), *len);
+	fclose(f);
+	return buf;
+}
+
+/* A delta of the pages in `dirty` of mem: MEMORY_PACKED if `packed`, else MEMORY_DELTA. */
+static int64_t write_delta(struct snapshot_writer *w, const uint8_t *mem, size_t npages, const uint8_t *dirty,
+			   bool packed)
+{
+	return packed ? snapshot_write_memory_packed(w, 0, GPA, mem, npages * PAGE, PAGE, dirty, false)
+		      : snapshot_write_memory_delta(w, 0, GPA, mem, npages * PAGE, PAGE, dirty);
+}
+
 /* Writes MEMORY (of `first`) and two deltas that turn it into `last`; returns the file's bytes. */
-static uint8_t *write_stream(const char *path, uint8_t *first, uint8_t *last, size_t *len)
+static uint8_t *write_stream(const char *path, uint8_t *first, uint8_t *last, size_t *len, bool packed)
 {
 	struct snapshot_writer w;
 	CHECK_EQ(snapshot_writer_open_path(&w, path, "arm64"), 0);
@@ -43,25 +65,22 @@ static uint8_t *write_stream(const char *path, uint8_t *first, uint8_t *last, si
 	set_bit(dirty, 1);
 	set_bit(dirty, 2);
 	set_bit(dirty, 5);
-	CHECK_EQ(snapshot_write_memory_delta(&w, 0, GPA, first, NPAGES * PAGE, PAGE, dirty), 3);
-	/* Round 2: page 5 changes again, page 63 is new; page 9 is named but unchanged. */
+	CHECK_EQ(write_delta(&w, first, NPAGES, dirty, packed), 3);
+	/* Round 2: page 5 changes again, page 63 is new, page 7 random (stored raw); page 9 is named but unchanged. */
 	memset(dirty, 0, sizeof(dirty));
 	fill(first, 5, 0x56);
 	fill(first, 63, 0x63);
 	set_bit(dirty, 5);
 	set_bit(dirty, 63);
 	set_bit(dirty, 9);
-	CHECK_EQ(snapshot_write_memory_delta(&w, 0, GPA, first, NPAGES * PAGE, PAGE, dirty), 3);
+	uint32_t x = 1;
+	for (unsigned i = 0; i < PAGE; i++, x = x * 1103515245 + 12345)
+		first[7 * PAGE + i] = (uint8_t)(x >> 16);
+	set_bit(dirty, 7);
+	CHECK_EQ(write_delta(&w, first, NPAGES, dirty, packed), 4);
 	CHECK_EQ(snapshot_writer_commit(&w), 0);
 	memcpy(last, first, NPAGES * PAGE);
-	FILE *f = fopen(path, "rb");
-	fseek(f, 0, SEEK_END);
-	*len = (size_t)ftell(f);
-	rewind(f);
-	uint8_t *buf = malloc(*len);
-	CHECK_EQ(fread(buf, 1, *len, f), *len);
-	fclose(f);
-	return buf;
+	return slurp(path, len);
 }
 
 /* Reads every memory section of the open reader into mem (zeroed first); returns 0 or the error. */
@@ -75,13 +94,14 @@ static int read_all(struct snapshot_reader *r, uint8_t *mem)
 		int64_t n = snapshot_read_memory(r, &sec, mem, NPAGES * PAGE);
 		if (n < 0)
 			return (int)n;
-		CHECK_EQ(sec.mem.delta, sec.id == SNAPSHOT_SEC_MEMORY_DELTA);
+		CHECK_EQ(sec.mem.delta, sec.id != SNAPSHOT_SEC_MEMORY);
+		CHECK_EQ(sec.mem.packed, sec.id == SNAPSHOT_SEC_MEMORY_PACKED);
 		sections++;
 	}
 	return ret == 0 && sections != 3 ? -EBADMSG : ret;
 }
 
-static void test_stream(const char *dir)
+static void test_stream(const char *dir, bool packed)
 {
 	char path[256];
 	snprintf(path, sizeof(path), "%s/delta.roam", dir);
@@ -90,7 +110,7 @@ static void test_stream(const char *dir)
 	fill(first, 2, 0xa2);
 	fill(first, 9, 0xa9);
 	size_t len;
-	uint8_t *bytes = write_stream(path, first, last, &len);
+	uint8_t *bytes = write_stream(path, first, last, &len, packed);
 	CHECK(last[2 * PAGE] == 0 && last[5 * PAGE] == 0x56 && last[63 * PAGE] == 0x63 && last[0] == 0xa0);
 
 	for (unsigned flags = 0; flags <= SNAPSHOT_READ_NO_MMAP; flags += SNAPSHOT_READ_NO_MMAP) {
@@ -135,42 +155,59 @@ static void test_stream(const char *dir)
 	free(got);
 }
 
-/* A delta whose stored and zero bitmaps name the same page is corrupt, whatever its checksum says. */
-static void test_overlap(const char *dir)
+/*
+ * Writes a file at `path` holding one delta (packed or not) of page 3 (0x33 bytes) and page 4 (zero: named in the
+ * zero bitmap); returns its bytes.
+ */
+static uint8_t *one_delta(const char *path, bool packed, size_t *len)
 {
-	char path[256];
-	snprintf(path, sizeof(path), "%s/overlap.roam", dir);
 	uint8_t *mem = calloc(NPAGES, PAGE);
 	fill(mem, 3, 0x33);
 	uint8_t dirty[NPAGES / 8] = {0};
 	set_bit(dirty, 3);
-	set_bit(dirty, 4); /* zero: goes into the zero bitmap */
+	set_bit(dirty, 4);
 	struct snapshot_writer w;
 	CHECK_EQ(snapshot_writer_open_path(&w, path, "arm64"), 0);
-	CHECK_EQ(snapshot_write_memory_delta(&w, 0, GPA, mem, NPAGES * PAGE, PAGE, dirty), 2);
+	CHECK_EQ(write_delta(&w, mem, NPAGES, dirty, packed), 2);
 	CHECK_EQ(snapshot_writer_commit(&w), 0);
-	/* Set page 3 in the zero bitmap too, and fix the section's checksum so only the overlap is wrong. */
-	FILE *f = fopen(path, "r+b");
-	fseek(f, 0, SEEK_END);
-	size_t len = (size_t)ftell(f);
-	uint8_t *b = malloc(len);
-	rewind(f);
-	CHECK_EQ(fread(b, 1, len, f), len);
-	size_t payload = SNAPSHOT_HEADER_SIZE + SNAPSHOT_SECTION_HEADER_SIZE;
-	size_t zero_bm = payload + SNAPSHOT_MEMORY_HEADER_SIZE + NPAGES / 8;
-	CHECK_EQ(b[zero_bm], 0x10);
-	b[zero_bm] |= 0x08;
-	rewind(f);
+	free(mem);
+	return slurp(path, len);
+}
+
+/* Rewrites the file at `path` as `orig` with `n` bytes at `off` replaced; reading it back fails with `expect`. */
+static void patch_and_read(const char *path, const uint8_t *orig, size_t len, size_t off, const void *bytes, size_t n,
+			   const char *expect)
+{
+	uint8_t *b = malloc(len), *mem = calloc(NPAGES, PAGE);
+	memcpy(b, orig, len);
+	memcpy(b + off, bytes, n);
+	FILE *f = fopen(path, "wb");
 	fwrite(b, 1, len, f);
 	fclose(f);
 	struct snapshot_reader r;
 	struct snapshot_section sec;
 	CHECK_EQ(snapshot_reader_open_path(&r, path, "arm64", 0), 0);
-	CHECK(snapshot_read_next(&r, &sec) < 0);
-	CHECK_CONTAINS(r.err, "corrupt (the page bitmaps do not match 1 stored pages)");
+	if (snapshot_read_next(&r, &sec) == 1) /* refused at the section's start, or when its pages are read */
+		CHECK(snapshot_read_memory(&r, &sec, mem, NPAGES * PAGE) < 0);
+	CHECK_CONTAINS(r.err, expect);
 	snapshot_reader_close(&r);
 	free(b);
 	free(mem);
+}
+
+/* A delta whose stored and zero bitmaps name the same page is corrupt, whatever its checksum says. */
+static void test_overlap(const char *dir)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/overlap.roam", dir);
+	/* Set page 3 in the zero bitmap too: refused from the bitmaps alone, before any checksum. */
+	size_t len;
+	uint8_t *b = one_delta(path, false, &len);
+	size_t payload = SNAPSHOT_HEADER_SIZE + SNAPSHOT_SECTION_HEADER_SIZE;
+	size_t zero_bm = payload + SNAPSHOT_MEMORY_HEADER_SIZE + NPAGES / 8;
+	CHECK_EQ(b[zero_bm], 0x10);
+	patch_and_read(path, b, len, zero_bm, "\x18", 1, "corrupt (the page bitmaps do not match 1 stored pages)");
+	free(b);
 }
 
 struct scribbler {
@@ -191,7 +228,7 @@ static void *scribble(void *arg)
 }
 
 /* Memory that changes while its delta is written (a running guest) still gives a section that verifies. */
-static void test_moving_memory(const char *dir)
+static void test_moving_memory(const char *dir, bool packed)
 {
 	char path[256];
 	snprintf(path, sizeof(path), "%s/moving.roam", dir);
@@ -202,17 +239,18 @@ static void test_moving_memory(const char *dir)
 	memset(dirty, 0xff, npages / 8);
 	pthread_t t;
 	pthread_create(&t, NULL, scribble, &s);
-	int bad = 0;
+	int bad = 0, ret;
 	for (int round = 0; round < 5; round++) {
 		struct snapshot_writer w;
 		struct snapshot_reader r;
 		struct snapshot_section sec;
 		CHECK_EQ(snapshot_writer_open_path(&w, path, "arm64"), 0);
-		CHECK_EQ(snapshot_write_memory_delta(&w, 0, GPA, s.mem, len, PAGE, dirty), (int64_t)npages);
+		CHECK_EQ(write_delta(&w, s.mem, npages, dirty, packed), (int64_t)npages);
 		CHECK_EQ(snapshot_writer_commit(&w), 0);
 		CHECK_EQ(snapshot_reader_open_path(&r, path, "arm64", 0), 0);
-		bad += snapshot_read_next(&r, &sec) != 1 || snapshot_read_memory(&r, &sec, got, len) < 0 ||
-		       snapshot_read_next(&r, &sec) != 0;
+		while ((ret = snapshot_read_next(&r, &sec)) == 1) /* packed: one section per 8192 pages */
+			bad += snapshot_read_memory(&r, &sec, got, len) < 0;
+		bad += ret != 0;
 		snapshot_reader_close(&r);
 	}
 	atomic_store(&s.stop, true);
@@ -223,14 +261,33 @@ static void test_moving_memory(const char *dir)
 	free(got);
 }
 
+/* A packed page record that lies about its length, or does not decode, is refused naming the page. */
+static void test_packed_records(const char *dir)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/packed.roam", dir);
+	size_t len;
+	uint8_t *b = one_delta(path, true, &len);
+	size_t rec = SNAPSHOT_HEADER_SIZE + SNAPSHOT_SECTION_HEADER_SIZE + SNAPSHOT_MEMORY_HEADER_SIZE + 2 * NPAGES / 8;
+	uint32_t stored = (uint32_t)b[rec] | (uint32_t)b[rec + 1] << 8;
+	CHECK(stored > 0 && stored < 32); /* one byte repeated: a few bytes */
+	patch_and_read(path, b, len, rec, "\0\0\0\0", 4, "page 3 at 0x40003000: a record of 0 bytes");
+	patch_and_read(path, b, len, rec, "\x01\x10\0\0", 4, "page 3 at 0x40003000: a record of 4097 bytes");
+	patch_and_read(path, b, len, rec + 4, "\x0f\0\0", 3, "page 3 at 0x40003000: its");
+	free(b);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/roam-test-delta-XXXXXX";
 	if (!mkdtemp(dir))
 		return 1;
-	test_stream(dir);
+	test_stream(dir, false);
+	test_stream(dir, true);
 	test_overlap(dir);
-	test_moving_memory(dir);
+	test_packed_records(dir);
+	test_moving_memory(dir, false);
+	test_moving_memory(dir, true);
 	char cmd[64];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK_EQ(system(cmd), 0);

@@ -21,7 +21,8 @@ struct api_job {
 	struct migrate_options opt;
 };
 
-const char *const api_vm_migrate_args[] = {"dest", "max_downtime_ms", "max_bandwidth", "max_rounds", "timeout_s", NULL};
+const char *const api_vm_migrate_args[] = {
+    "dest", "max_downtime_ms", "max_bandwidth", "max_rounds", "timeout_s", "compress", NULL};
 
 void api_vm_jobs_init(struct api_vm *a)
 {
@@ -159,6 +160,10 @@ int api_vm_migrate(struct api_call *call)
 	    !int_arg(call, "max_bandwidth", 1ll << 40, &bandwidth) || !int_arg(call, "max_rounds", 10000, &rounds) ||
 	    !int_arg(call, "timeout_s", 86400, &timeout))
 		return -1;
+	const json_t *compress = json_object_get(call->request, "compress");
+	if (compress && (!json_is_string(compress) ||
+			 (strcmp(json_string_value(compress), "lz") && strcmp(json_string_value(compress), "none"))))
+		return api_call_fail(call, API_ERR_BAD_ARGUMENT, "\"compress\" must be \"lz\" or \"none\"");
 	struct api_job *job = calloc(1, sizeof(*job));
 	if (!job)
 		return api_call_fail(call, API_ERR_INTERNAL, "out of memory");
@@ -187,7 +192,8 @@ int api_vm_migrate(struct api_call *call)
 	job->opt = (struct migrate_options){.max_downtime_ms = (uint32_t)downtime,
 					    .max_bandwidth = (uint64_t)bandwidth,
 					    .max_rounds = rounds ? (int)rounds : 1,
-					    .answer_timeout_ms = (int)timeout * 1000};
+					    .answer_timeout_ms = (int)timeout * 1000,
+					    .compress = compress && !strcmp(json_string_value(compress), "lz")};
 	if (atomic_load(&a->vm->stopping) || api_vm_job_busy(call)) {
 		if (job->fd >= 0)
 			close(job->fd);

@@ -39,7 +39,8 @@ void api_vm_jobs_fini(struct api_vm *a);
 bool api_vm_job_busy(struct api_call *call);
 
 /*
- * migrate {"dest": DEST, "max_downtime_ms": N, "max_bandwidth": BYTES_PER_S, "max_rounds": N, "timeout_s": N}:
+ * migrate {"dest": DEST, "max_downtime_ms": N, "max_bandwidth": BYTES_PER_S, "max_rounds": N, "timeout_s": N,
+ * "compress": "lz"|"none"}:
  * starts a live migration (migrate/migrate.h) as a job; "-" needs the passed descriptor.
  */
 extern const char *const api_vm_migrate_args[];

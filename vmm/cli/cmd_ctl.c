@@ -54,10 +54,11 @@ static const char ctl_usage_text[] =
     "                  pause, write a snapshot to FILE (- for standard output), then resume, or end the VM\n"
     "                  with --stop; --track makes it the base of the next --diff, which holds only the pages\n"
     "                  written since (docs/migration.md)\n"
-    "  migrate DEST [--max-downtime MS] [--max-bandwidth MB/s] [--max-rounds N] [--progress]\n"
+    "  migrate DEST [--max-downtime MS] [--max-bandwidth MB/s] [--max-rounds N] [--compress lz|none] [--progress]\n"
     "                  live-migrate the VM to DEST: unix:PATH, tcp:ADDR:PORT, dev:PATH (where roam restore\n"
     "                  --incoming waits), a FILE, or - (standard output); progress on a terminal, then the\n"
-    "                  report. The source roam exits with status 7 once the guest runs there\n"
+    "                  report. The source roam exits with status 7 once the guest runs there.\n"
+    "                  --compress lz compresses each page (for links slower than the CPU)\n"
     "  events          print every event (JSON lines) until the VM goes or --timeout\n"
     "  wait EVENT      wait for an event (e.g. job:done, exited) and print it\n"
     "  raw JSON        send JSON as it is, as request lines, and print the replies;\n"
@@ -143,7 +144,8 @@ static int ctl_parse_args(int argc, char **argv, struct ctl_options *o, FILE *ou
 		return ctl_usage_error(err, "%s", "--stop, --track and --diff only go with snapshot");
 	if (o->follow.migrate_options && !migrate)
 		return ctl_usage_error(
-		    err, "%s", "--max-downtime, --max-bandwidth, --max-rounds and --progress only go with migrate");
+		    err, "%s",
+		    "--max-downtime, --max-bandwidth, --max-rounds, --compress and --progress only go with migrate");
 	if (o->track && o->diff)
 		return ctl_usage_error(err, "%s", "--track and --diff: a diff goes on tracking by itself; give one");
 	if (follow) {

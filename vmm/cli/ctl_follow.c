@@ -19,10 +19,25 @@ int ctl_follow_option(int argc, char **argv, int *i, struct ctl_follow_options *
 		long long max, scale;
 	} opts[] = {{"--max-downtime", 3600000, 1}, {"--max-bandwidth", 1000000, 1000000}, {"--max-rounds", 10000, 1}};
 	const char *a = argv[*i];
-	if (!o->migrate_options)
+	if (!o->migrate_options) {
 		o->max_downtime_ms = o->max_bandwidth = o->max_rounds = -1;
+		o->compress = NULL;
+	}
 	if (!strcmp(a, "--progress")) {
 		o->progress = o->migrate_options = true;
+		return 1;
+	}
+	if (!strcmp(a, "--compress")) {
+		const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+		o->migrate_options = true;
+		if (!v || (strcmp(v, "lz") && strcmp(v, "none"))) {
+			fprintf(err, "roam: ctl: --compress: %s lz or none; see roam ctl --help\n",
+				v ? "expected" : "needs");
+			o->error = true;
+			return 1;
+		}
+		o->compress = v;
+		(*i)++;
 		return 1;
 	}
 	for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
@@ -232,6 +247,8 @@ static char *migrate_request(const char *dest, const struct ctl_follow_options *
 		json_object_set_new(r, "max_bandwidth", json_integer(o->max_bandwidth));
 	if (o->migrate_options && o->max_rounds >= 0)
 		json_object_set_new(r, "max_rounds", json_integer(o->max_rounds));
+	if (o->migrate_options && o->compress)
+		json_object_set_new(r, "compress", json_string(o->compress));
 	char *text = json_dumps(r, JSON_COMPACT);
 	json_decref(r);
 	return text;

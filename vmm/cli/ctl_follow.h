@@ -15,6 +15,7 @@ struct ctl_follow_options {
 	long long max_downtime_ms; /* -1: the default */
 	long long max_bandwidth; /* bytes per second, -1: none */
 	long long max_rounds; /* -1: the default */
+	const char *compress; /* "lz" or "none"; NULL: the default (none) */
 	bool progress; /* print each round even when stderr is not a terminal */
 	bool error; /* a bad option value was reported */
 };

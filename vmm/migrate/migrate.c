@@ -53,7 +53,7 @@ static int pick(struct migration *m, bool config, const struct component *out[CO
 	for (int i = 0; i < m->n; i++) {
 		const struct component *c = m->table[i];
 		bool is_config = c->flags & COMPONENT_CONFIG;
-		if (c->section == SNAPSHOT_SEC_MEMORY || c->section == SNAPSHOT_SEC_MEMORY_DELTA)
+		if (snapshot_is_memory_id(c->section))
 			continue;
 		if (is_config == config)
 			out[k++] = c;
@@ -213,7 +213,10 @@ static int64_t send_dirty(struct migration *m)
 		for (uint64_t w = 0; w < words; w++)
 			for (int b = 0; b < 8; b++)
 				bytes[w * 8 + (uint64_t)b] = (uint8_t)(m->dirty[i][w] >> (8 * b));
-		int64_t n = snapshot_write_memory_delta(&m->w, (uint32_t)i, s->gpa, s->host, s->size, PAGE, bytes);
+		int64_t n =
+		    m->opt->compress
+			? snapshot_write_memory_packed(&m->w, (uint32_t)i, s->gpa, s->host, s->size, PAGE, bytes, false)
+			: snapshot_write_memory_delta(&m->w, (uint32_t)i, s->gpa, s->host, s->size, PAGE, bytes);
 		free(bytes);
 		if (n < 0)
 			return n;
@@ -221,6 +224,39 @@ static int64_t send_dirty(struct migration *m)
 		sent += n;
 	}
 	return sent;
+}
+
+/* A data map of memory with no data: the empty MEMORY section before a compressed copy (send_memory_packed). */
+static int no_data(const void *opaque, uint64_t from, uint64_t *start, uint64_t *end)
+{
+	(void)opaque, (void)from, (void)start, (void)end;
+	return 0;
+}
+
+/*
+ * The slot's memory compressed: an empty MEMORY section (a restore needs one per slot), then every page that may
+ * hold data (memory_slot_data_range) as MEMORY_PACKED sections, zero pages left out. Returns the pages sent.
+ */
+static int64_t send_memory_packed(struct migration *m, int i)
+{
+	const struct memory_slot *s = &m->vm->mem.slots[i];
+	const struct snapshot_data_map none = {no_data, NULL};
+	int64_t ret = snapshot_write_memory(&m->w, (uint32_t)i, s->gpa, s->host, s->size, PAGE, &none);
+	uint64_t npages = s->size / PAGE, start, end;
+	uint8_t *bits = ret < 0 ? NULL : calloc(1, npages / 8 + 1);
+	if (ret < 0 || !bits)
+		return ret < 0 ? ret : (errbuf_set(m->err, m->err_len, "out of memory"), -ENOMEM);
+	for (uint64_t from = 0; from < s->size && memory_slot_data_range(s, from, &start, &end) > 0; from = end) {
+		if (end > s->size)
+			end = s->size;
+		if (end <= start)
+			break;
+		for (uint64_t p = start / PAGE; p < (end + PAGE - 1) / PAGE; p++)
+			bits[p / 8] |= (uint8_t)(1u << (p % 8));
+	}
+	ret = snapshot_write_memory_packed(&m->w, (uint32_t)i, s->gpa, s->host, s->size, PAGE, bits, true);
+	free(bits);
+	return ret;
 }
 
 /* The whole memory while the guest runs (after clearing the dirty log, so what changes from now on is logged). */
@@ -246,7 +282,9 @@ static int send_memory(struct migration *m, uint64_t *pages)
 			continue;
 		memset(m->dirty[i], 0, slot_words(s) * sizeof(uint64_t));
 		const struct snapshot_data_map map = {memory_slot_data_range, s};
-		int64_t p = snapshot_write_memory(&m->w, (uint32_t)i, s->gpa, s->host, s->size, PAGE, &map);
+		int64_t p = m->opt->compress
+				? send_memory_packed(m, i)
+				: snapshot_write_memory(&m->w, (uint32_t)i, s->gpa, s->host, s->size, PAGE, &map);
 		if (p < 0)
 			return (int)p;
 		*pages += (uint64_t)p;

@@ -32,6 +32,7 @@ struct migrate_options {
 	uint64_t max_bandwidth; /* bytes per second, 0 for no limit */
 	int max_rounds; /* rounds of dirty pages before stopping anyway (default MIGRATE_DEFAULT_ROUNDS) */
 	int answer_timeout_ms; /* how long the destination may take to answer (default MIGRATE_DEFAULT_ANSWER_MS) */
+	bool compress; /* pages compressed one by one (MEMORY_PACKED sections, `--compress lz`) */
 };
 
 #define MIGRATE_DEFAULT_DOWNTIME_MS 300
@@ -67,7 +68,8 @@ struct migrate_result {
 };
 
 /*
- * Whether to stop the rounds: the dirty pages fit the downtime limit at the measured bandwidth, or `stalled`
+ * Whether to stop the rounds: the dirty pages fit the downtime limit at the measured bandwidth and another round
+ * would not halve them (they are at least half of what the last round sent), or none are dirty, or `stalled`
  * rounds did not make the dirty set smaller, or the round limit is reached. Pure.
  */
 bool migrate_converged(const struct migrate_options *opt, const struct migrate_round *r, int stalled);

@@ -1,9 +1,10 @@
 /*
  * Guest memory as components (core/component.h): one MEMORY section per memory slot, written and read by the
- * snapshot module's sparse page format (snapshot_write_memory, snapshot_read_memory), and MEMORY_DELTA sections,
- * pages that replace earlier ones, which a live migration or a diff snapshot writes (vmm/migrate/) and a restore
- * applies as they come. Their sections may stand anywhere after the VM's description, so a migration stream sends
- * memory first and the CPU state last. The PV-lock region's slot is left out: roam rewrites every flag in it.
+ * snapshot module's sparse page format (snapshot_write_memory, snapshot_read_memory), and MEMORY_DELTA sections (or,
+ * compressed, MEMORY_PACKED), pages that replace earlier ones, which a live migration or a diff snapshot writes
+ * (vmm/migrate/) and a restore applies as they come. Their sections may stand anywhere after the VM's description, so a
+ * migration stream sends memory first and the CPU state last. The PV-lock region's slot is left out: roam rewrites
+ * every flag in it.
  */
 #include "core/component.h"
 #include "core/vm.h"
@@ -58,10 +59,22 @@ const struct component memory_component = {
     .restore_raw = memory_restore,
 };
 
-/* Written by the migration code (vmm/migrate/), not by a snapshot walk: no save hook. */
+/* Written by the migration code (vmm/migrate/) and diff snapshots, not by a snapshot walk: no save hook. */
 const struct component memory_delta_component = {
     .name = "memory-delta",
     .section = SNAPSHOT_SEC_MEMORY_DELTA,
+    .version = SNAPSHOT_MEMORY_VERSION,
+    .flags = COMPONENT_ANY_ORDER | COMPONENT_REPEATABLE,
+    .requires = SNAPSHOT_SEC_MEMORY,
+    .count = memory_count,
+    .present = memory_present,
+    .restore_raw = memory_restore,
+};
+
+/* The same, compressed page by page (`roam ctl migrate --compress lz`). */
+const struct component memory_packed_component = {
+    .name = "memory-packed",
+    .section = SNAPSHOT_SEC_MEMORY_PACKED,
     .version = SNAPSHOT_MEMORY_VERSION,
     .flags = COMPONENT_ANY_ORDER | COMPONENT_REPEATABLE,
     .requires = SNAPSHOT_SEC_MEMORY,

@@ -25,6 +25,7 @@ static const char *const section_id_names[] = {
     [SNAPSHOT_SEC_MEMORY_DELTA] = "memory-delta",
     [SNAPSHOT_SEC_PRECHECK] = "precheck",
     [SNAPSHOT_SEC_BASE] = "base",
+    [SNAPSHOT_SEC_MEMORY_PACKED] = "memory-packed",
     [SNAPSHOT_SEC_END] = "end",
 };
 
@@ -177,7 +178,7 @@ bool snapshot_align_up(uint64_t v, uint64_t align, uint64_t *out)
 
 bool snapshot_is_memory_id(uint32_t id)
 {
-	return id == SNAPSHOT_SEC_MEMORY || id == SNAPSHOT_SEC_MEMORY_DELTA;
+	return id == SNAPSHOT_SEC_MEMORY || id == SNAPSHOT_SEC_MEMORY_DELTA || id == SNAPSHOT_SEC_MEMORY_PACKED;
 }
 
 bool snapshot_memory_layout(uint64_t payload_offset, uint64_t npages, uint32_t page_size, uint64_t present,

@@ -57,6 +57,7 @@ enum snapshot_section_id {
 	SNAPSHOT_SEC_MEMORY_DELTA = 11, /* instance: memory slot; pages that replace earlier ones, repeatable */
 	SNAPSHOT_SEC_PRECHECK = 12, /* a sample of the CPU state, checked before a migration's source stops */
 	SNAPSHOT_SEC_BASE = 13, /* a diff snapshot's base: its path, size and SHA-256 */
+	SNAPSHOT_SEC_MEMORY_PACKED = 14, /* a MEMORY_DELTA whose pages are compressed one by one (page_lz.h) */
 	SNAPSHOT_SEC_END = 255, /* written by snapshot_writer_commit */
 };
 
@@ -85,7 +86,8 @@ struct snapshot_memory_info {
 	uint64_t present; /* pages stored (the others are zero) */
 	uint64_t data_offset; /* snapshot offset of the first stored page, a multiple of page_size if any is stored */
 	const uint8_t *bitmap; /* bit i (LSB first) set: page i is stored; owned by the reader */
-	bool delta; /* a MEMORY_DELTA section: pages neither stored nor zeroed are left as they are */
+	bool delta; /* a MEMORY_DELTA or MEMORY_PACKED section: pages neither stored nor zeroed are left as they are */
+	bool packed; /* MEMORY_PACKED: each stored page is a length and its bytes (compressed, or raw at full length) */
 	const uint8_t *zero_bitmap; /* delta only: bit i set: page i is now zero (it is not stored) */
 	uint64_t zeroed; /* delta only: pages in zero_bitmap */
 };
@@ -244,6 +246,18 @@ int64_t snapshot_write_memory(struct snapshot_writer *w, uint32_t instance, uint
  */
 int64_t snapshot_write_memory_delta(struct snapshot_writer *w, uint32_t instance, uint64_t gpa, const uint8_t *host,
 				    uint64_t size, uint32_t page_size, const uint8_t *pages);
+
+/* Pages in one MEMORY_PACKED section at most: each is built in memory before it is written. */
+#define SNAPSHOT_PACKED_SECTION_PAGES 8192u
+
+/*
+ * Like snapshot_write_memory_delta, but as MEMORY_PACKED sections (at most SNAPSHOT_PACKED_SECTION_PAGES pages
+ * each): every stored page is compressed (page_lz.h) when that makes it smaller. `skip_zero`: zero pages are left
+ * out instead of named (a first copy into memory known to be zero). page_size at most PAGE_LZ_MAX_PAGE. Returns the
+ * number of pages named, or -errno with w->err set.
+ */
+int64_t snapshot_write_memory_packed(struct snapshot_writer *w, uint32_t instance, uint64_t gpa, const uint8_t *host,
+				     uint64_t size, uint32_t page_size, const uint8_t *pages, bool skip_zero);
 
 /*
  * Ends the snapshot: writes the END section, flushes and fsyncs; for a path, renames the temporary file over it and

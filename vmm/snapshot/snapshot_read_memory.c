@@ -4,6 +4,7 @@
  * is seekable, else from the stream; the checksum over the whole payload is verified before success is returned.
  */
 #include "crc32c.h"
+#include "page_lz.h"
 #include "snapshot_format.h"
 
 #include <errno.h>
@@ -42,13 +43,27 @@ int snapshot_in_memory_header(struct snapshot_reader *r, struct snapshot_section
 		    r, sec, -EBADMSG, "corrupt (%#llx bytes at %#llx, %llu pages of %u bytes stored)",
 		    (unsigned long long)m->size, (unsigned long long)m->gpa, (unsigned long long)m->present, ps);
 	uint64_t npages = m->size / ps;
-	m->delta = sec->id == SNAPSHOT_SEC_MEMORY_DELTA;
+	m->packed = sec->id == SNAPSHOT_SEC_MEMORY_PACKED;
+	m->delta = sec->id == SNAPSHOT_SEC_MEMORY_DELTA || m->packed;
 	int nbitmaps = m->delta ? 2 : 1;
-	if (!snapshot_memory_layout(sec->offset, npages, ps, m->present, nbitmaps, &bm_len, &m->data_offset,
-				    &payload_len) ||
-	    payload_len != sec->length)
+	if (m->packed) {
+		/* The records' total is only bounded: each page takes 4 bytes and 1 to page_size more. */
+		uint64_t least, most;
+		if (!snapshot_memory_layout(sec->offset, npages, ps, 0, nbitmaps, &bm_len, &m->data_offset,
+					    &payload_len) ||
+		    ps > PAGE_LZ_MAX_PAGE || !snapshot_mul(m->present, 5, &least) ||
+		    !snapshot_add(payload_len, least, &least) || !snapshot_mul(m->present, 4ull + ps, &most) ||
+		    !snapshot_add(payload_len, most, &most) || sec->length < least || sec->length > most)
+			return snapshot_in_fatal(r, sec, -EBADMSG,
+						 "corrupt (%llu bytes long, not what %llu compressed pages of %u bytes "
+						 "can take)",
+						 (unsigned long long)sec->length, (unsigned long long)m->present, ps);
+	} else if (!snapshot_memory_layout(sec->offset, npages, ps, m->present, nbitmaps, &bm_len, &m->data_offset,
+					   &payload_len) ||
+		   payload_len != sec->length) {
 		return snapshot_in_fatal(r, sec, -EBADMSG, "corrupt (%llu bytes long, its header implies %llu)",
 					 (unsigned long long)sec->length, (unsigned long long)payload_len);
+	}
 	free(r->bitmap);
 	r->bitmap = malloc(bm_len * (uint64_t)nbitmaps);
 	if (!r->bitmap)
@@ -133,6 +148,51 @@ static int r_read_pages(struct snapshot_reader *r, const struct snapshot_memory_
 	return 0;
 }
 
+/*
+ * The records of a MEMORY_PACKED section, each decoded straight into its page of host. Every length and every
+ * page's encoding is checked (page_lz_decompress never leaves its buffers); the records must fill the section.
+ */
+static int r_read_packed(struct snapshot_reader *r, const struct snapshot_memory_info *m, uint8_t *host,
+			 const char *what, uint64_t end, uint32_t *crc)
+{
+	uint64_t npages = m->size / m->page_size, left = r->cur_left;
+	uint8_t *rec = malloc(m->page_size);
+	int ret = rec ? 0 : snapshot_in_fatal(r, &r->cur, -ENOMEM, "out of memory for a page record");
+	for (uint64_t i = 0; i < npages && !ret; i++) {
+		if (!(m->bitmap[i / 8] & (1u << (i % 8))))
+			continue;
+		uint8_t len4[4];
+		uint32_t len = 0;
+		if (left >= 4) {
+			ret = snapshot_in_exact(r, len4, 4, what, end, crc);
+			if (ret < 0)
+				break;
+			len = snapshot_get_le32(len4);
+		}
+		if (left < 4 || len == 0 || len > m->page_size || len > left - 4) {
+			ret = snapshot_in_fatal(r, &r->cur, -EBADMSG,
+						"corrupt (page %llu at %#llx: a record of %u bytes, %llu are left)",
+						(unsigned long long)i, (unsigned long long)(m->gpa + i * m->page_size),
+						len, (unsigned long long)(left < 4 ? left : left - 4));
+			break;
+		}
+		left -= 4 + (uint64_t)len;
+		uint8_t *dst = host + i * m->page_size;
+		ret = snapshot_in_exact(r, len == m->page_size ? dst : rec, len, what, end, crc);
+		if (!ret && len < m->page_size && page_lz_decompress(rec, len, dst, m->page_size) < 0)
+			ret = snapshot_in_fatal(r, &r->cur, -EBADMSG,
+						"corrupt (page %llu at %#llx: its %u compressed bytes do not decode to "
+						"%u)",
+						(unsigned long long)i, (unsigned long long)(m->gpa + i * m->page_size),
+						len, m->page_size);
+	}
+	free(rec);
+	if (!ret && left)
+		ret = snapshot_in_fatal(r, &r->cur, -EBADMSG, "corrupt (%llu bytes after the last page record)",
+					(unsigned long long)left);
+	return ret;
+}
+
 int64_t snapshot_read_memory(struct snapshot_reader *r, struct snapshot_section *sec, uint8_t *host, uint64_t size)
 {
 	if (r->fatal)
@@ -147,7 +207,9 @@ int64_t snapshot_read_memory(struct snapshot_reader *r, struct snapshot_section 
 	snprintf(what, sizeof(what), "section \"%s\"", sec->name);
 	uint64_t end = r->offset + r->cur_left + SNAPSHOT_SECTION_TRAILER_SIZE;
 	int ret = snapshot_in_skip(r, m->data_offset - r->offset, what, end, &r->cur_crc); /* the padding */
-	if (ret == 0 && !(r->seekable && r_map_pages(r, m, host, &r->cur_crc)))
+	if (ret == 0 && m->packed)
+		ret = r_read_packed(r, m, host, what, end, &r->cur_crc);
+	else if (ret == 0 && !(r->seekable && r_map_pages(r, m, host, &r->cur_crc)))
 		ret = r_read_pages(r, m, host, what, end, &r->cur_crc);
 	if (ret < 0)
 		return ret;

@@ -4,6 +4,7 @@
  * that commit fsyncs and renames, so the previous snapshot survives any failure.
  */
 #include "crc32c.h"
+#include "page_lz.h"
 #include "sha256.h"
 #include "snapshot_format.h"
 
@@ -429,6 +430,95 @@ int64_t snapshot_write_memory_delta(struct snapshot_writer *w, uint32_t instance
 	    w_memory_section(w, SNAPSHOT_SEC_MEMORY_DELTA, instance, gpa, host, size, page_size, stored, zero, present);
 	free(stored);
 	return ret < 0 ? ret : (int64_t)(present + zeroed);
+}
+
+/* Writes one MEMORY_PACKED section: header, memory header, both bitmaps, the page records built in `records`. */
+static int w_packed_section(struct snapshot_writer *w, uint32_t instance, uint64_t gpa, uint64_t size,
+			    uint32_t page_size, const uint8_t *bitmaps, uint64_t bm_len, uint64_t present,
+			    const uint8_t *records, uint64_t records_len)
+{
+	uint8_t hdr[SNAPSHOT_SECTION_HEADER_SIZE], mhdr[SNAPSHOT_MEMORY_HEADER_SIZE], trailer[4];
+	uint32_t crc = 0;
+	if (snapshot_encode_section_header(SNAPSHOT_SEC_MEMORY_PACKED, instance, SNAPSHOT_MEMORY_VERSION,
+					   SNAPSHOT_FLAG_MANDATORY, sizeof(mhdr) + 2 * bm_len + records_len, hdr) < 0 ||
+	    snapshot_encode_memory_header(gpa, size, page_size, present, mhdr) < 0)
+		return w_fail(w, -ENOMEM, "out of memory");
+	w_out(w, hdr, sizeof(hdr));
+	w_out_crc(w, mhdr, sizeof(mhdr), &crc);
+	w_out_crc(w, bitmaps, 2 * bm_len, &crc);
+	w_out_crc(w, records, records_len, &crc);
+	snapshot_put_le32(trailer, crc);
+	if (w_out(w, trailer, sizeof(trailer)) < 0)
+		return w->error;
+	w->sections++;
+	return 0;
+}
+
+/*
+ * Appends page `page` (page_size bytes, a private copy) to `records` at *used as a length and its bytes: compressed
+ * if that is shorter, else raw at full length.
+ */
+static void packed_record(uint8_t *records, uint64_t *used, const uint8_t *page, uint32_t page_size)
+{
+	uint8_t *rec = records + *used;
+	size_t len = page_lz_compress(page, page_size, rec + 4, page_size - 1);
+	if (!len) {
+		memcpy(rec + 4, page, page_size);
+		len = page_size;
+	}
+	snapshot_put_le32(rec, (uint32_t)len);
+	*used += 4 + len;
+}
+
+int64_t snapshot_write_memory_packed(struct snapshot_writer *w, uint32_t instance, uint64_t gpa, const uint8_t *host,
+				     uint64_t size, uint32_t page_size, const uint8_t *pages, bool skip_zero)
+{
+	char name[SNAPSHOT_NAME_LEN];
+	if (w->error || w_header(w) < 0)
+		return w->error;
+	snprintf(name, sizeof(name), "memory-packed %u", instance);
+	if (w_memory_geometry(w, name, gpa, size, page_size) < 0)
+		return w->error;
+	if (page_size > PAGE_LZ_MAX_PAGE)
+		return w_fail(w, -EINVAL, "section \"%s\": %u-byte pages are too large to compress", name, page_size);
+	uint64_t npages = size / page_size, bm_len = npages / 8 + (npages % 8 != 0), i = 0;
+	int64_t named = 0;
+	uint8_t *bitmaps = malloc(2 * bm_len), *page = malloc(page_size);
+	uint8_t *records = malloc((uint64_t)SNAPSHOT_PACKED_SECTION_PAGES * (4 + page_size));
+	if (!bitmaps || !page || !records) {
+		free(bitmaps);
+		free(page);
+		free(records);
+		return w_fail(w, -ENOMEM, "section \"%s\": out of memory for the page buffers", name);
+	}
+	while (!w->error) {
+		uint8_t *stored = bitmaps, *zero = bitmaps + bm_len;
+		uint64_t present = 0, zeroed = 0, used = 0;
+		memset(bitmaps, 0, 2 * bm_len);
+		for (; i < npages && present + zeroed < SNAPSHOT_PACKED_SECTION_PAGES; i++) {
+			if (!(pages[i / 8] & (1u << (i % 8))))
+				continue;
+			/* A copy: the guest may change the page while it is compressed, and the checksum covers the
+			 * copy. */
+			memcpy(page, host + i * page_size, page_size);
+			if (snapshot_is_zero(page, page_size)) {
+				zero[i / 8] |= (uint8_t)(skip_zero ? 0 : 1u << (i % 8));
+				zeroed += !skip_zero;
+				continue;
+			}
+			stored[i / 8] |= (uint8_t)(1u << (i % 8));
+			present++;
+			packed_record(records, &used, page, page_size);
+		}
+		if (!present && !zeroed)
+			break;
+		if (w_packed_section(w, instance, gpa, size, page_size, bitmaps, bm_len, present, records, used) == 0)
+			named += (int64_t)(present + zeroed);
+	}
+	free(bitmaps);
+	free(page);
+	free(records);
+	return w->error ? w->error : named;
 }
 
 int snapshot_writer_commit(struct snapshot_writer *w)

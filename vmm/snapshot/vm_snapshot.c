@@ -26,9 +26,7 @@ static int pick(const struct component *const *table, int n, bool config, const 
 {
 	int k = 0;
 	for (int i = 0; i < n; i++) {
-		bool memory =
-		    table[i]->section == SNAPSHOT_SEC_MEMORY || table[i]->section == SNAPSHOT_SEC_MEMORY_DELTA;
-		if (!memory && !(table[i]->flags & COMPONENT_CONFIG) == !config)
+		if (!snapshot_is_memory_id(table[i]->section) && !(table[i]->flags & COMPONENT_CONFIG) == !config)
 			out[k++] = table[i];
 	}
 	return k;
