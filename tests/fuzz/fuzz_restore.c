@@ -38,7 +38,8 @@
  * their I/O threads never act on a restored queue between two saves (fuzz_guest runs the devices themselves).
  */
 static struct component devices_held;
-static const struct component *const table[] = {&pvlock_component, &devices_held, &memory_component,
+static const struct component *const table[] = {&pvlock_component,	 &devices_held,
+						&memory_component,	 &memory_sums_component,
 						&memory_delta_component, &memory_packed_component};
 #define NR_TABLE ((int)(sizeof(table) / sizeof(table[0])))
 

@@ -101,7 +101,8 @@ static void test_names(void)
 	CHECK(!strcmp(snapshot_section_id_name(12), "precheck"));
 	CHECK(!strcmp(snapshot_section_id_name(13), "base"));
 	CHECK(!strcmp(snapshot_section_id_name(14), "memory-packed"));
-	CHECK(snapshot_section_id_name(15) == NULL);
+	CHECK(!strcmp(snapshot_section_id_name(15), "memory-sums"));
+	CHECK(snapshot_section_id_name(16) == NULL);
 }
 
 static bool files_equal(const char *a, const char *b)

@@ -12,6 +12,7 @@
 #include "core/vcpu.h"
 #include "core/vm.h"
 #include "pvlock/pvlock.h"
+#include "snapshot/lazy_restore.h"
 #include "snapshot/vm_snapshot.h"
 
 #include <errno.h>
@@ -65,9 +66,29 @@ static json_t *api_vm_status_pvlock(struct vm *vm)
 			 "latency_ns_max", (json_int_t)st.latency_ns_max);
 }
 
+/* A lazy restore's memory load (snapshot/lazy_restore.h): "loading" with what is still missing, then "loaded". */
+static json_t *api_vm_status_restore(struct vm *vm)
+{
+	struct lazy_restore_progress p;
+	if (!vm->lazy)
+		return NULL;
+	lazy_restore_progress(vm->lazy, &p);
+	if (!p.chunks)
+		return NULL; /* loaded eagerly */
+	uint64_t missing = p.chunks - p.chunks_loaded;
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:f}", "memory",
+			 p.active  ? "loading"
+			 : missing ? "failed"
+				   : "loaded",
+			 "chunks", (json_int_t)p.chunks, "chunks_missing", (json_int_t)missing, "bytes_missing",
+			 (json_int_t)(missing * SNAPSHOT_CHUNK_BYTES), "faults", (json_int_t)p.faults, "ms",
+			 (double)(int64_t)(p.ms * 10) / 10);
+}
+
 static const struct api_vm_status_section api_vm_status_sections[] = {
     {"hypercalls", api_vm_status_hypercalls},
     {"pvlock", api_vm_status_pvlock},
+    {"restore", api_vm_status_restore},
 };
 
 static int api_vm_status(struct api_call *call)

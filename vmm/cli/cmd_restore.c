@@ -31,6 +31,8 @@ static const char restore_usage[] =
     "  --incoming-timeout S  give up when nothing connects within S seconds (default: wait)\n"
     "  --base FILE         a diff snapshot's base is FILE (checked by its SHA-256), not where the diff says\n"
     "  --api SOCK          serve the control socket (docs/api.md)\n"
+    "  --eager             load and check every page before the guest runs (default for a file: the guest runs\n"
+    "                      at once and its memory loads meanwhile, each 64 KiB checked as it comes)\n"
     "  --paused            leave every vCPU paused until the API's resume\n"
     "  --force-host        start even if this host is not one of the snapshot's targets\n"
     "  --trace-hypercalls  log every hypercall roam answers\n"
@@ -54,6 +56,7 @@ enum {
 	OPT_INCOMING,
 	OPT_INCOMING_TIMEOUT,
 	OPT_BASE,
+	OPT_EAGER,
 };
 
 /* What restore_parse found besides the VM configuration. */
@@ -78,6 +81,7 @@ static int restore_parse(int argc, char **argv, struct vm_config *cfg, struct re
 	    {"incoming", required_argument, NULL, OPT_INCOMING},
 	    {"incoming-timeout", required_argument, NULL, OPT_INCOMING_TIMEOUT},
 	    {"base", required_argument, NULL, OPT_BASE},
+	    {"eager", no_argument, NULL, OPT_EAGER},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -141,6 +145,9 @@ static int restore_parse(int argc, char **argv, struct vm_config *cfg, struct re
 			break;
 		case OPT_BASE:
 			a->base = optarg;
+			break;
+		case OPT_EAGER:
+			cfg->eager_restore = true;
 			break;
 		case OPT_INCOMING_TIMEOUT: {
 			char *end;

@@ -20,12 +20,14 @@
 #include "run_options.h"
 #include "snapshot/component_walk.h"
 #include "snapshot/diff_chain.h"
+#include "snapshot/lazy_restore.h"
 #include "snapshot/snapshot.h"
 #include "snapshot/vm_snapshot.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +165,14 @@ static void run_report_timing(struct vm *vm)
 					 vm->phases[i].name, (vm->phases[i].ns - (i ? vm->phases[i - 1].ns : 0)) / 1e6);
 	if (vm->nr_phases)
 		log_info("timing: start-up phases (ms): %s", phases);
+	struct lazy_restore_progress lazy = {0};
+	if (vm->lazy)
+		lazy_restore_progress(vm->lazy, &lazy);
+	if (lazy.chunks)
+		log_info("timing: memory loaded lazily: %llu of %llu chunks of 64 KiB in %.1f ms, %llu of them first "
+			 "touched by the guest or a device",
+			 (unsigned long long)lazy.chunks_loaded, (unsigned long long)lazy.chunks, lazy.ms,
+			 (unsigned long long)lazy.faults);
 	log_info("timing: first KVM_RUN %.1f ms%s, exit %.1f ms, RSS without guest RAM %llu KiB",
 		 atomic_load(&vm->first_run_ns) / 1e6, marker, (vm_now_ns() - vm->start_ns) / 1e6,
 		 run_rss_without_guest_kib(vm));
@@ -228,8 +238,30 @@ static void incoming_memory_in(void *opaque, struct vm *vm)
 	migrate_send(in->fd, "memory-in");
 }
 
+/* What ending the process from a lazy restore's loader needs: the terminal as it was, no stale API socket. */
+struct run_fatal {
+	struct console *con;
+	atomic_bool console_ready;
+	const char *api_path;
+};
+
+/*
+ * A damaged chunk met while the guest runs (the line is out): the guest cannot go on with corrupt memory, and the
+ * thread that touched the chunk waits for it for ever, so the process ends here, as after a crash of the host.
+ */
+static void lazy_fatal(void *opaque)
+{
+	struct run_fatal *f = opaque;
+	if (atomic_load(&f->console_ready))
+		console_restore(f->con);
+	if (f->api_path)
+		unlink(f->api_path);
+	_exit(ROAM_EXIT_ERROR);
+}
+
 /* Fills `vm` from the snapshot or migration stream; a destination tells its source how it went. */
-static int run_restore(struct vm *vm, struct snapshot_reader *restore, const struct run_incoming *incoming)
+static int run_restore(struct vm *vm, struct snapshot_reader *restore, const struct run_incoming *incoming,
+		       struct run_fatal *fatal)
 {
 	const struct component *table[COMPONENT_MAX];
 	int n = component_table(table);
@@ -238,6 +270,10 @@ static int run_restore(struct vm *vm, struct snapshot_reader *restore, const str
 	/* A diff snapshot: its chain's memory first, then the diff counts the memory as restored. */
 	static const uint32_t from_base[] = {SNAPSHOT_SEC_MEMORY};
 	const struct vm_restore_base *base = vm->cfg.restore_base;
+	/* A whole snapshot in a file: its memory loads while the guest runs (snapshot/lazy_restore.h), unless --eager.
+	 */
+	if (!incoming && !base && restore->seekable && !vm->cfg.eager_restore)
+		vm->lazy = lazy_restore_new(restore->fd, restore->name, lazy_fatal, fatal);
 	int ret = base ? diff_chain_load(vm, restore->name, base) : 0;
 	if (!ret)
 		ret = component_walk_restore_after(vm, restore, table, n, base ? from_base : NULL, base ? 1 : 0,
@@ -260,13 +296,14 @@ int run_session(struct vm_config *cfg, uint64_t start_ns, struct snapshot_reader
 	}
 	struct vm vm;
 	struct console con;
+	struct run_fatal fatal = {.con = &con, .api_path = cfg->api_path};
 	int status = ROAM_EXIT_ERROR;
 	int ret = vm_create(&vm, cfg, start_ns);
 	if (ret && incoming && incoming->fd >= 0)
 		migrate_send(incoming->fd, "refused the destination cannot create the VM (see its log)");
 	/* A restore fills the new VM from the snapshot before anything runs. */
 	if (ret == 0 && restore) {
-		ret = run_restore(&vm, restore, incoming);
+		ret = run_restore(&vm, restore, incoming, &fatal);
 		vm_phase_done(&vm, "snapshot restored");
 	}
 	uint64_t end_ns = vm_now_ns(); /* an incoming stream's END was read */
@@ -278,6 +315,7 @@ int run_session(struct vm_config *cfg, uint64_t start_ns, struct snapshot_reader
 			migrate_send(incoming->fd, "failed the destination cannot take over the disks (see its log)");
 	}
 	if (ret == 0 && console_init(&con, STDIN_FILENO) == 0) {
+		atomic_store(&fatal.console_ready, true);
 		if (vm_start(&vm) == 0) {
 			if (incoming && incoming->fd >= 0) {
 				migrate_send(incoming->fd, "running");
@@ -296,6 +334,7 @@ int run_session(struct vm_config *cfg, uint64_t start_ns, struct snapshot_reader
 			run_main_loop(&vm, &con, sigfd);
 		}
 		status = vm_join(&vm);
+		atomic_store(&fatal.console_ready, false);
 		console_restore(&con);
 		if (incoming && incoming->fd >= 0)
 			migrate_send(incoming->fd, "failed the destination could not start the vCPUs");

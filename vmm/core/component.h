@@ -157,6 +157,7 @@ void component_report_add(char *report, size_t size, const char *fmt, ...) __att
 
 /* The core's components, for the table and for tests. */
 extern const struct component host_component, vm_component, targets_component, pvlock_component, devices_component,
-    memory_component, memory_delta_component, memory_packed_component, precheck_component, base_component;
+    memory_component, memory_sums_component, memory_delta_component, memory_packed_component, precheck_component,
+    base_component;
 
 #endif

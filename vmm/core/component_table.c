@@ -9,8 +9,9 @@
 /* The VM's description first (a restore reads it before creating the VM), then state, then memory. */
 static const struct component *const table_head[] = {&host_component, &vm_component,	   &targets_component,
 						     &base_component, &precheck_component, &pvlock_component};
-static const struct component *const table_tail[] = {&devices_component, &memory_component, &memory_delta_component,
-						     &memory_packed_component};
+/* memory-sums before the devices: its restore_finish starts a lazy restore's loader before they resume. */
+static const struct component *const table_tail[] = {&memory_sums_component, &devices_component, &memory_component,
+						     &memory_delta_component, &memory_packed_component};
 
 static int append(const struct component *out[COMPONENT_MAX], int n, const struct component *const *list, int count)
 {

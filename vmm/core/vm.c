@@ -9,6 +9,7 @@
 #include "devices/device.h"
 #include "log.h"
 #include "pvlock/pvlock.h"
+#include "snapshot/lazy_restore.h"
 #include "sys_ioctl.h"
 #include "vcpu.h"
 
@@ -262,6 +263,8 @@ void vm_destroy(struct vm *vm)
 	free(vm->vcpus);
 	vm->vcpus = NULL;
 	vm->nr_vcpus = 0;
+	lazy_restore_free(vm->lazy); /* nothing can fault on the memory any more */
+	vm->lazy = NULL;
 	arch_vm_fini(vm);
 	memory_fini(&vm->mem);
 	if (vm->vm_fd >= 0)

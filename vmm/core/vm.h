@@ -75,6 +75,7 @@ struct vm_config {
 	bool start_paused; /* --paused: every vCPU starts paused (created -> paused) until resumed through the API */
 	bool no_pvlock; /* --no-pvlock: no PV-lock region or hypercalls */
 	enum vm_prefault prefault; /* restore --prefault */
+	bool eager_restore; /* restore --eager: every page loaded and checked before the guest runs */
 	const struct vm_restore_base *restore_base; /* restore of a diff snapshot: its base, or NULL */
 };
 
@@ -141,6 +142,7 @@ struct vm {
 	struct pvlock *pvlock; /* NULL with --no-pvlock */
 	bool dirty_logging; /* dirty_log.c: a migration or diff snapshot is logging writes */
 	struct vm_snapshot_chain chain;
+	struct lazy_restore *lazy; /* a restore loading memory lazily (snapshot/lazy_restore.h), or NULL */
 	bool dirty_manual; /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 is enabled */
 	console_rx_fn console_rx;
 	void *console_rx_opaque;

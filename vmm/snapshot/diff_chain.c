@@ -382,9 +382,10 @@ int diff_flatten(const char *diff, const char *out)
 		log_error("%s", r.err);
 	for (int i = 0; !ret && i < MEMORY_MAX_SLOTS; i++)
 		if (f->slots[i].host &&
-		    snapshot_write_memory(&f->w, (uint32_t)i, f->slots[i].gpa, f->slots[i].host, f->slots[i].size,
-					  FLAT_PAGE,
-					  &(struct snapshot_data_map){snapshot_file_data_range, &f->fds[i]}) < 0)
+		    (snapshot_write_memory(&f->w, (uint32_t)i, f->slots[i].gpa, f->slots[i].host, f->slots[i].size,
+					   FLAT_PAGE,
+					   &(struct snapshot_data_map){snapshot_file_data_range, &f->fds[i]}) < 0 ||
+		     snapshot_write_memory_sums(&f->w, (uint32_t)i) < 0))
 			ret = -EIO;
 	if (!ret)
 		ret = snapshot_writer_commit(&f->w);

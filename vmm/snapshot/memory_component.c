@@ -7,10 +7,13 @@
  * every flag in it.
  */
 #include "core/component.h"
+#include "core/log.h"
 #include "core/vm.h"
+#include "lazy_restore.h"
 #include "snapshot.h"
 
 #include <errno.h>
+#include <stdlib.h>
 
 #define MEMORY_PAGE 4096u
 
@@ -32,7 +35,7 @@ static int memory_save(struct component_ctx *ctx, uint32_t i)
 	if (n < 0)
 		return (int)n;
 	ctx->pages += (uint64_t)n;
-	return 0;
+	return snapshot_write_memory_sums(ctx->w, i); /* a restore may then load it lazily */
 }
 
 static int memory_restore(struct component_ctx *ctx, uint32_t i, struct snapshot_section *sec)
@@ -44,6 +47,12 @@ static int memory_restore(struct component_ctx *ctx, uint32_t i, struct snapshot
 					    "(%llu MiB)",
 					    (unsigned long long)sec->mem.gpa, (unsigned long long)(sec->mem.size >> 20),
 					    i, (unsigned long long)slot->gpa, (unsigned long long)(slot->size >> 20));
+	struct lazy_restore *lz = ctx->vm->lazy;
+	if (lz && sec->id == SNAPSHOT_SEC_MEMORY)
+		return lazy_restore_add_memory(lz, ctx->r, sec, i, slot->host);
+	/* A delta over memory still to load: load it first, so the delta lands on top. */
+	if (lz && lazy_restore_pending(lz, i) && lazy_restore_load_slot(lz, i) < 0)
+		return -EIO;
 	int64_t n = snapshot_read_memory(ctx->r, sec, slot->host, slot->size);
 	return n < 0 ? (int)n : 0;
 }
@@ -81,4 +90,49 @@ const struct component memory_packed_component = {
     .count = memory_count,
     .present = memory_present,
     .restore_raw = memory_restore,
+};
+
+/*
+ * A MEMORY section's chunk checksums (snapshot_write_memory_sums): a lazy restore checks each chunk as it loads it;
+ * an eager one has the memory section's own checksum and only decodes them.
+ */
+static int sums_restore(struct component_ctx *ctx, uint32_t i, uint32_t version, struct snap_reader *p)
+{
+	(void)version;
+	uint32_t chunk = snap_get_u32(p, "chunk size"), head = snap_get_u32(p, "header checksum");
+	uint64_t n = snap_get_u64(p, "chunks");
+	if (p->err || n > (p->len - p->pos) / 4)
+		return 0; /* the caller reports the payload as bad */
+	uint32_t *crc = malloc((n ? n : 1) * sizeof(*crc));
+	if (!crc)
+		return log_errno(-ENOMEM, "section \"%s\": out of memory", ctx->sec->name);
+	for (uint64_t k = 0; k < n; k++)
+		crc[k] = snap_get_u32(p, "chunk checksum");
+	struct lazy_restore *lz = ctx->vm->lazy;
+	int ret =
+	    lz && lazy_restore_pending(lz, i) ? lazy_restore_add_sums(lz, i, ctx->sec->name, chunk, head, n, crc) : 0;
+	free(crc);
+	return ret;
+}
+
+/*
+ * Before the devices resume (the component stands before them in the table): the lazy load starts, so that from
+ * now on anything that touches guest memory finds it, or waits for its chunk.
+ */
+static int sums_restore_finish(struct vm *vm)
+{
+	return vm->lazy ? lazy_restore_start(vm->lazy) : 0;
+}
+
+/* Written by memory_save right after each MEMORY section, not by the walk: no save hook. */
+const struct component memory_sums_component = {
+    .name = "memory-sums",
+    .section = SNAPSHOT_SEC_MEMORY_SUMS,
+    .version = SNAPSHOT_SUMS_VERSION,
+    .flags = COMPONENT_OPTIONAL | COMPONENT_ANY_ORDER,
+    .requires = SNAPSHOT_SEC_MEMORY,
+    .count = memory_count,
+    .present = memory_present,
+    .restore = sums_restore,
+    .restore_finish = sums_restore_finish,
 };

@@ -26,6 +26,7 @@ static const char *const section_id_names[] = {
     [SNAPSHOT_SEC_PRECHECK] = "precheck",
     [SNAPSHOT_SEC_BASE] = "base",
     [SNAPSHOT_SEC_MEMORY_PACKED] = "memory-packed",
+    [SNAPSHOT_SEC_MEMORY_SUMS] = "memory-sums",
     [SNAPSHOT_SEC_END] = "end",
 };
 

@@ -58,6 +58,8 @@ enum snapshot_section_id {
 	SNAPSHOT_SEC_PRECHECK = 12, /* a sample of the CPU state, checked before a migration's source stops */
 	SNAPSHOT_SEC_BASE = 13, /* a diff snapshot's base: its path, size and SHA-256 */
 	SNAPSHOT_SEC_MEMORY_PACKED = 14, /* a MEMORY_DELTA whose pages are compressed one by one (page_lz.h) */
+	SNAPSHOT_SEC_MEMORY_SUMS =
+	    15, /* instance: memory slot; a CRC32C per 64 KiB of its MEMORY section (lazy restore) */
 	SNAPSHOT_SEC_END = 255, /* written by snapshot_writer_commit */
 };
 
@@ -108,6 +110,22 @@ struct snapshot_section {
 };
 
 /* A snapshot being written. Fields are private but for `err` and `offset`. */
+/*
+ * The per-chunk checksums of the last MEMORY section written, for its MEMORY_SUMS section: chunk k covers guest bytes
+ * [k * chunk_bytes, (k + 1) * chunk_bytes) of the slot, and its CRC32C is over the stored pages in it, in order (0
+ * when none is stored). head_crc is the CRC32C of the section's payload before the first page (header, bitmap,
+ * padding).
+ */
+struct snapshot_chunk_sums {
+	uint32_t *crc;
+	uint64_t n;
+	uint32_t chunk_bytes, head_crc, instance;
+};
+
+/* Guest bytes per checksummed chunk (or the page size, if larger): what a lazy restore loads and checks at once. */
+#define SNAPSHOT_CHUNK_BYTES (64u << 10)
+#define SNAPSHOT_SUMS_VERSION 1u
+
 struct snapshot_writer {
 	int fd;
 	bool owns_fd; /* opened by path: the atomic file's descriptor, committed or aborted */
@@ -125,6 +143,7 @@ struct snapshot_writer {
 	uint8_t digest[32]; /* the hash, once committed */
 	uint64_t rate; /* bytes per second at most, 0 for no limit (snapshot_writer_set_rate) */
 	uint64_t rate_start_ns, rate_bytes; /* the limit's measure since it was set */
+	struct snapshot_chunk_sums sums; /* of the last MEMORY section */
 	char err[SNAPSHOT_ERR_LEN];
 };
 
@@ -247,6 +266,12 @@ int64_t snapshot_write_memory(struct snapshot_writer *w, uint32_t instance, uint
 int64_t snapshot_write_memory_delta(struct snapshot_writer *w, uint32_t instance, uint64_t gpa, const uint8_t *host,
 				    uint64_t size, uint32_t page_size, const uint8_t *pages);
 
+/*
+ * Writes the optional MEMORY_SUMS section of the MEMORY section just written for slot `instance` (snapshot files:
+ * it lets a restore load memory lazily, checking each chunk as it loads it). Returns 0 or -errno with w->err set.
+ */
+int snapshot_write_memory_sums(struct snapshot_writer *w, uint32_t instance);
+
 /* Pages in one MEMORY_PACKED section at most: each is built in memory before it is written. */
 #define SNAPSHOT_PACKED_SECTION_PAGES 8192u
 
@@ -300,6 +325,21 @@ int snapshot_read_next(struct snapshot_reader *r, struct snapshot_section *sec);
  * error the memory holds garbage and the VM must not run. Returns the number of pages read, or -errno with r->err.
  */
 int64_t snapshot_read_memory(struct snapshot_reader *r, struct snapshot_section *sec, uint8_t *host, uint64_t size);
+
+/* Where a skipped MEMORY section's pages are, for a lazy restore (snapshot_skip_memory_pages). */
+struct snapshot_lazy_pages {
+	uint64_t file_offset; /* of the first stored page in the file (sec->mem.present pages follow, in page order) */
+	uint32_t head_crc; /* CRC32C of the payload before the pages: header, bitmap, padding */
+	uint32_t trailer_crc; /* the section's stored checksum, of the whole payload */
+};
+
+/*
+ * Instead of snapshot_read_memory, for a MEMORY section of a seekable file: reads up to its first page and moves past
+ * its pages without reading them (the section stays unverified: sec->checked false), filling *out with what a later
+ * load needs. The bitmap (sec->mem.bitmap) stays valid until the next section is read. Returns 0 or -errno.
+ */
+int snapshot_skip_memory_pages(struct snapshot_reader *r, struct snapshot_section *sec,
+			       struct snapshot_lazy_pages *out);
 
 /*
  * Consumes the rest of section `sec` (the pages of a MEMORY section; nothing for others) and verifies its checksum,

@@ -60,6 +60,17 @@ bool snapshot_memory_layout(uint64_t payload_offset, uint64_t npages, uint32_t p
 /* True if all `len` bytes at p are zero. */
 bool snapshot_is_zero(const uint8_t *p, size_t len);
 
+/* The writer's output layer (snapshot_write.c), shared with snapshot_write_memory.c. */
+
+/* Records the first error as "<name>: <reason>" (later ones are dropped); returns it. */
+int snapshot_w_fail(struct snapshot_writer *w, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Buffers `len` bytes for the output (paced by the rate limit, hashed when asked). Returns 0 or the error. */
+int snapshot_w_out(struct snapshot_writer *w, const void *data, size_t len);
+
+/* Writes the file header if it is not written yet. Returns 0 or the error. */
+int snapshot_w_header(struct snapshot_writer *w);
+
 /* The reader's input layer (snapshot_input.c), shared by snapshot_read.c and snapshot_read_memory.c. */
 #define SNAPSHOT_READ_BUF_SIZE (256u << 10)
 

@@ -226,3 +226,34 @@ int64_t snapshot_read_memory(struct snapshot_reader *r, struct snapshot_section 
 			memset(host + i * m->page_size, 0, m->page_size);
 	return (int64_t)(m->present + m->zeroed);
 }
+
+int snapshot_skip_memory_pages(struct snapshot_reader *r, struct snapshot_section *sec, struct snapshot_lazy_pages *out)
+{
+	if (r->fatal)
+		return r->fatal;
+	if (sec->id != SNAPSHOT_SEC_MEMORY || !r->cur_open || sec->offset != r->cur.offset || !r->seekable)
+		return snapshot_reader_fail(r, sec, -EINVAL, "not the MEMORY section of a file being read");
+	const struct snapshot_memory_info *m = &r->cur.mem;
+	char what[SNAPSHOT_NAME_LEN + 16];
+	snprintf(what, sizeof(what), "section \"%s\"", sec->name);
+	uint64_t end = r->offset + r->cur_left + SNAPSHOT_SECTION_TRAILER_SIZE;
+	int ret = snapshot_in_skip(r, m->data_offset - r->offset, what, end, &r->cur_crc); /* the padding */
+	if (ret < 0)
+		return ret;
+	out->head_crc = r->cur_crc;
+	out->file_offset = (uint64_t)r->base + m->data_offset;
+	/* Past the pages without reading them: the next read starts at the trailer. */
+	r->offset = m->data_offset + m->present * m->page_size;
+	r->raw = r->offset;
+	r->buf_pos = r->buf_len = 0;
+	r->cur_left = 0;
+	uint8_t t[SNAPSHOT_SECTION_TRAILER_SIZE];
+	ret = snapshot_in_exact(r, t, sizeof(t), what, end, NULL);
+	if (ret < 0)
+		return ret;
+	out->trailer_crc = snapshot_get_le32(t);
+	r->cur_open = false;
+	sec->checked = false;
+	snprintf(r->prev_name, sizeof(r->prev_name), "%s", what);
+	return 0;
+}

@@ -26,6 +26,7 @@
 #include "core/vm.h"
 #include "host_cpu.h"
 #include "layout.h"
+#include "snapshot/lazy_restore.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -170,6 +171,9 @@ int arm64_restore_prefault(struct vm *vm)
 	bool erratum = mode != VM_PREFAULT_OFF && host_has_erratum_834220();
 	if (mode == VM_PREFAULT_OFF || (mode == VM_PREFAULT_AUTO && !erratum))
 		return 0;
+	/* Every restored page is touched below: a lazy restore would load it all anyway, so load it now, eagerly. */
+	if (vm->lazy && lazy_restore_load_all(vm->lazy) < 0)
+		return -EIO;
 	/* The run list, in an array grown until it holds every range. */
 	struct arm64_prefault_run *runs = NULL;
 	uint64_t hole = 0;
