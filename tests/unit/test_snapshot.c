@@ -87,6 +87,8 @@ static void test_names(void)
 	CHECK(!strcmp(name, "vcpu 1"));
 	snapshot_section_name(SNAPSHOT_SEC_MEMORY, 0, NULL, 0, name, sizeof(name));
 	CHECK(!strcmp(name, "memory 0"));
+	snapshot_section_name(SNAPSHOT_SEC_MEMORY_SUMS, 0, NULL, 0, name, sizeof(name));
+	CHECK(!strcmp(name, "memory-sums 0"));
 	snapshot_section_name(SNAPSHOT_SEC_IRQCHIP, 2, NULL, 0, name, sizeof(name));
 	CHECK(!strcmp(name, "irqchip 2"));
 	snapshot_section_name(42, 0, NULL, 0, name, sizeof(name));

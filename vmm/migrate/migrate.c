@@ -9,6 +9,7 @@
 #include "core/vcpu.h"
 #include "core/vm.h"
 #include "snapshot/component_walk.h"
+#include "snapshot/lazy_restore.h"
 #include "snapshot/precheck.h"
 #include "snapshot/snapshot.h"
 
@@ -463,7 +464,15 @@ int migrate_vm(struct vm *vm, const struct migrate_endpoint *dest, int fd, const
 		log_info("migrate: the diff snapshot chain ends here (the next --diff needs a new --track base)");
 		vm->chain.tracking = false;
 	}
-	int ret = open_stream(m, dest, fd);
+	/* A lazily restored guest's memory still in its snapshot file would read as holes: all of it first. */
+	int ret = lazy_restore_complete(vm->lazy);
+	if (ret) {
+		errbuf_set(err, err_len, "the guest's memory could not be loaded from its snapshot");
+		if (fd >= 0)
+			close(fd);
+	} else {
+		ret = open_stream(m, dest, fd);
+	}
 	if (!ret) {
 		snapshot_writer_set_rate(&m->w, opt->max_bandwidth);
 		ret = migrate_run(m, progress, opaque, res);

@@ -560,6 +560,13 @@ int lazy_restore_wait(struct lazy_restore *lz)
 	return atomic_load(&lz->failed) ? -EIO : 0;
 }
 
+int lazy_restore_complete(struct lazy_restore *lz)
+{
+	while (lz && atomic_load(&lz->active))
+		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+	return lz && atomic_load(&lz->failed) ? -EIO : 0;
+}
+
 void lazy_restore_free(struct lazy_restore *lz)
 {
 	if (!lz)

@@ -68,8 +68,14 @@ struct lazy_restore_progress {
 };
 void lazy_restore_progress(struct lazy_restore *lz, struct lazy_restore_progress *p);
 
-/* Waits until every chunk is loaded (or the loader failed): for tests. 0, or -EIO if it failed. */
+/* Waits until every chunk is loaded (or the loader failed), joining the loader: for tests. 0, or -EIO if it failed. */
 int lazy_restore_wait(struct lazy_restore *lz);
+
+/*
+ * Waits (from any thread, the loader going on) until the memory is all in: a snapshot or a migration reads guest
+ * memory as it is, and must not take pages still in the file for holes. 0, or -EIO if the loader failed.
+ */
+int lazy_restore_complete(struct lazy_restore *lz);
 
 /* Stops the loader if it runs and frees everything (the memory stays registered only while the loader runs). */
 void lazy_restore_free(struct lazy_restore *lz);

@@ -63,7 +63,8 @@ void snapshot_section_name(uint32_t id, uint32_t instance, const void *payload, 
 		snprintf(buf, size, instance ? "id %u instance %u" : "id %u", id, instance);
 	else if (id == SNAPSHOT_SEC_DEVICE && device_name(payload, len, dev))
 		snprintf(buf, size, "device %u (%s)", instance, dev);
-	else if (id == SNAPSHOT_SEC_VCPU || id == SNAPSHOT_SEC_DEVICE || snapshot_is_memory_id(id) || instance)
+	else if (id == SNAPSHOT_SEC_VCPU || id == SNAPSHOT_SEC_DEVICE || snapshot_is_memory_id(id) ||
+		 id == SNAPSHOT_SEC_MEMORY_SUMS || instance)
 		snprintf(buf, size, "%s %u", base, instance);
 	else
 		snprintf(buf, size, "%s", base);

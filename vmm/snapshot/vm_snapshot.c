@@ -12,6 +12,7 @@
 #include "core/vcpu.h"
 #include "core/vm.h"
 #include "diff_chain.h"
+#include "lazy_restore.h"
 #include "snapshot.h"
 #include "snapshot_meta.h"
 
@@ -139,6 +140,14 @@ int vm_snapshot_save_opts(struct vm *vm, const char *path, int fd, const struct 
 		struct vcpu_status st;
 		vcpu_get_status(&vm->vcpus[i], &st);
 		was_paused[i] = st.pause_requested;
+	}
+	/* A lazily restored guest's memory still in its snapshot file would read as holes: all of it first. */
+	if (lazy_restore_complete(vm->lazy) < 0) {
+		snprintf(err, err_len, "the guest's memory could not be loaded from its snapshot");
+		free(was_paused);
+		if (fd >= 0)
+			close(fd);
+		return -EIO;
 	}
 	uint64_t t0 = vm_now_ns();
 	int ret = vm_pause(vm, -1);
