@@ -163,6 +163,9 @@ static void test_lazy(const char *dir, const uint8_t *want)
 	pthread_join(ta, NULL);
 	pthread_join(tb, NULL);
 	CHECK_EQ(a.bad + b.bad, 0);
+	CHECK_EQ(lazy_restore_complete(lz), 0); /* what a snapshot or migration waits for */
+	lazy_restore_progress(lz, &p);
+	CHECK(!p.active);
 	CHECK_EQ(lazy_restore_wait(lz), 0);
 	lazy_restore_progress(lz, &p);
 	CHECK(!p.active);
