@@ -81,8 +81,9 @@ wait_line() {
 	fi
 }
 
-# wait_api [-p PID] SOCKET [SECONDS]: waits (30 s by default) until roam answers on its control socket, i.e. until
-# `roam ctl SOCKET status` succeeds. Use it before the first roam ctl instead of a sleep.
+# wait_api [-p PID] SOCKET [SECONDS]: waits (30 s by default) until roam answers on its control socket with its VM
+# running, i.e. until `roam ctl SOCKET status` succeeds and does not say the VM is still being restored. Use it before
+# the first roam ctl instead of a sleep.
 wait_api() {
 	_api_pid=
 	if [ "$1" = -p ]; then
@@ -90,7 +91,13 @@ wait_api() {
 		shift 2
 	fi
 	# shellcheck disable=SC2086
-	wait_for $_api_pid "${2:-30}" "roam to answer on $1" roam ctl "$1" status
+	wait_for $_api_pid "${2:-30}" "roam to answer on $1" api_running "$1"
+}
+
+# api_running SOCKET: true when the roam behind SOCKET answers status and its VM is not being restored any more.
+api_running() {
+	_status=$(roam ctl "$1" status 2>/dev/null) || return 1
+	case "$_status" in "VM restoring"*) return 1 ;; esac
 }
 
 # exited PID: true when process PID is gone (for wait_for 60 "roam to exit" exited "$pid").

@@ -5,6 +5,8 @@
 #     never going backwards.
 #  2. With a targets config, `count` is snapshotted to a pipe (roam ctl snapshot -) and restored from one
 #     (roam restore -); MIDR keeps reading the configured value.
+#  3. The control socket answers during a restore whose stream stalls before the memory: status "restoring" with
+#     the bytes read, "vm-restoring" for a command that needs a running VM; then the guest runs.
 #  4. Restoring on cortex-a57 (not a target) is refused with the reason; a damaged file is refused naming the
 #     section (and the damaged 64 KiB chunk, when the lazy restore meets it while the guest runs), lazily and with
 #     --eager.
@@ -51,6 +53,37 @@ wait
 cat /share/cross.snap | roam restore - >/share/cross1.txt 2>&1'
 guest_midr=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["guest"]["midr"])' "$share/targets.json")
 EXPECT_MIDR=$guest_midr check_count "$share/cross0.txt" "$share/cross1.txt"
+
+step "3: the control socket answers during a restore"
+# The state arrives, then the stream stalls for 3 s before the memory: status says "restoring" with the bytes read
+# (exactly the state's), a command that needs a running VM gets "vm-restoring", and the guest then runs on.
+python3 - "$share/cross.snap" "$share/state.part" "$share/memory.part" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+off = 72  # the file header; then sections: id u32, instance u32, version u32, flags u32, length u64, ..., trailer u32
+while struct.unpack_from("<I", data, off)[0] != 10:  # the first memory section
+    off += 32 + struct.unpack_from("<Q", data, off + 16)[0] + 4
+open(sys.argv[2], "wb").write(data[:off])
+open(sys.argv[3], "wb").write(data[off:])
+print(off)
+PY
+cut=$(wc -c <"$share/state.part")
+lab -- sh -c '
+. ./lib.sh
+{ cat /share/state.part; sleep 3; cat /share/memory.part; } | roam restore --api /tmp/r - >/share/stall.txt 2>&1 &
+p=$!
+wait_for -p $p 30 "the socket to answer during the restore" roam ctl /tmp/r status || exit 1
+roam ctl /tmp/r status --json >/share/restoring.json 2>&1
+roam ctl /tmp/r pause >/share/restoring_pause.txt 2>&1
+wait_line -p $p /share/stall.txt "^count: " || exit 1
+roam ctl /tmp/r status >/share/restored.txt 2>&1
+roam ctl /tmp/r quit'
+cat "$share/restoring.json" "$share/restoring_pause.txt"
+grep -q '"state":"restoring"' "$share/restoring.json" && grep -q "\"bytes_read\":$cut," "$share/restoring.json" ||
+	fail "status during the restore did not say restoring with the $cut bytes read"
+grep -q '^roam: ctl: pause: the VM is being restored from standard input (.* MiB read so far); it answers this once it runs$' "$share/restoring_pause.txt" ||
+	fail "pause during the restore did not get the vm-restoring answer"
+grep -q "^VM running" "$share/restored.txt" || fail "the restored VM does not run"
 
 step "4: refusals"
 try lab --cpu cortex-a57 -- roam restore /share/cross.snap >"$share/n1.txt" 2>&1

@@ -297,8 +297,8 @@ static void test_requests(void)
 static void test_error_codes(void)
 {
 	static const char *const names[API_ERR_COUNT] = {
-	    "bad-request", "unknown-command", "bad-argument", "no-such-vcpu", "vm-stopping", "snapshot-failed",
-	    "busy",	   "too-large",	      "internal",     "closed",
+	    "bad-request", "unknown-command", "bad-argument", "no-such-vcpu", "vm-stopping",  "snapshot-failed",
+	    "busy",	   "too-large",	      "internal",     "closed",	      "vm-restoring",
 	};
 	for (int i = 0; i < API_ERR_COUNT; i++)
 		CHECK(!strcmp(api_error_code_name((enum api_error_code)i), names[i]));

@@ -803,6 +803,54 @@ static void test_events(void)
 	ctl_free(&r);
 }
 
+/* A first table (as during a restore) that answers status its own way and refuses the rest. */
+static int early_status(struct api_call *call)
+{
+	json_object_set_new(call->reply, "state", json_string("restoring"));
+	return 0;
+}
+
+static int early_refuse(struct api_call *call)
+{
+	return api_call_fail(call, API_ERR_RESTORING, "the VM is being restored");
+}
+
+static const struct api_command early_commands[] = {{"status", NULL, early_status}, {"pause", vcpu_arg, early_refuse}};
+
+/*
+ * api_server_start again changes the table: a client connected before (and one half-way through a request line)
+ * goes on, now answered by the new table; a subscriber keeps its events.
+ */
+static void test_switch_table(struct fake_vm *vm)
+{
+	char path[256], line[512];
+	struct api_server *srv;
+	snprintf(path, sizeof(path), "%s/switch.sock", dir);
+	CHECK_EQ(api_server_open(path, &srv), 0);
+	CHECK_EQ(api_server_start(srv, early_commands, 2, NULL), 0);
+	int c = client_connect(path), sub = client_connect(path);
+	client_send(sub, "{\"cmd\":\"events\"}\n", 17);
+	CHECK(client_line(sub, line, sizeof(line)) > 0);
+	client_send(c, "{\"cmd\":\"status\"}\n", 17);
+	CHECK(client_line(c, line, sizeof(line)) > 0);
+	CHECK(!strcmp(line, "{\"ok\":true,\"state\":\"restoring\"}"));
+	client_send(c, "{\"cmd\":\"pause\"}\n", 16);
+	CHECK(client_line(c, line, sizeof(line)) > 0);
+	CHECK_CONTAINS(line, "\"code\":\"vm-restoring\"");
+	client_send(c, "{\"cmd\":\"sta", 11); /* half a request when the table changes */
+	usleep(100000);
+	CHECK_EQ(api_server_start(srv, fake_commands, sizeof(fake_commands) / sizeof(fake_commands[0]), vm), 0);
+	client_send(c, "tus\"}\n", 6);
+	CHECK(client_line(c, line, sizeof(line)) > 0);
+	CHECK_CONTAINS(line, "\"state\":\"mixed\"");
+	api_server_emit(srv, "{\"event\":\"after\"}");
+	CHECK(client_line(sub, line, sizeof(line)) > 0);
+	CHECK(!strcmp(line, "{\"event\":\"after\"}"));
+	close(c);
+	close(sub);
+	api_server_close(srv);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -826,6 +874,7 @@ int main(void)
 	test_passed_fds();
 	test_out_of_fds();
 	test_idle(&vm);
+	test_switch_table(&vm);
 	test_deep_failures();
 	test_two_vms_fail_at_once();
 	test_ctl(&vm);

@@ -638,6 +638,15 @@ static void *api_thread(void *arg)
 
 int api_server_start(struct api_server *srv, const struct api_command *cmds, size_t nr, void *ctx)
 {
+	if (srv->thread_started) {
+		/* Another table: the thread stops between two requests; the clients and what they sent stay. */
+		uint64_t one = 1, drained;
+		ssize_t unused = write(srv->stop_fd, &one, sizeof(one));
+		pthread_join(srv->thread, NULL);
+		srv->thread_started = false;
+		unused = read(srv->stop_fd, &drained, sizeof(drained));
+		(void)unused;
+	}
 	srv->cmds = cmds;
 	srv->nr_cmds = nr;
 	srv->ctx = ctx;

@@ -34,7 +34,9 @@ void api_server_set_idle_timeout(struct api_server *srv, int ms);
 /*
  * Starts the server thread with the command table `cmds` (nr entries, which must outlive the server) and the
  * handlers' context `ctx`. Call with the signals that the main thread handles already blocked (the thread inherits
- * the mask). Returns 0 or -errno with a message.
+ * the mask). Called again, it changes the table (a restore's, then the VM's): the thread stops between two requests
+ * and starts again with the new one, every client staying connected (the on_close hook is not run for the old
+ * context). Returns 0 or -errno with a message.
  */
 int api_server_start(struct api_server *srv, const struct api_command *cmds, size_t nr, void *ctx);
 

@@ -98,6 +98,7 @@ static const char *const api_error_code_names[API_ERR_COUNT] = {
     [API_ERR_TOO_LARGE] = "too-large",
     [API_ERR_INTERNAL] = "internal",
     [API_ERR_CLOSED] = "closed",
+    [API_ERR_RESTORING] = "vm-restoring",
 };
 
 const char *api_error_code_name(enum api_error_code code)

@@ -67,6 +67,7 @@ enum api_error_code {
 	API_ERR_TOO_LARGE, /* "too-large": the request line is longer than API_MAX_REQUEST */
 	API_ERR_INTERNAL, /* "internal": roam itself failed (out of memory, an unexpected system error) */
 	API_ERR_CLOSED, /* "closed": roam closes the connection (idle too long, or room made for a new client) */
+	API_ERR_RESTORING, /* "vm-restoring": the VM is still being restored; it answers this once it runs */
 	API_ERR_COUNT
 };
 

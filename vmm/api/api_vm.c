@@ -238,8 +238,8 @@ static int api_vm_snapshot(struct api_call *call)
 
 /* ---- the command table ---- */
 
-static const char *const api_vm_vcpu_arg[] = {"vcpu", NULL};
-static const char *const api_vm_snapshot_args[] = {"path", "stop", "track", "diff", NULL};
+const char *const api_vm_vcpu_arg[] = {"vcpu", NULL};
+const char *const api_vm_snapshot_args[] = {"path", "stop", "track", "diff", NULL};
 
 /* The VM's commands. A new one is a handler above and a line here (its arguments: a NULL-terminated list). */
 static const struct api_command api_vm_commands[] = {

@@ -15,4 +15,8 @@ struct api_server;
  */
 int api_vm_serve(struct api_server *srv, struct vm *vm);
 
+/* The arguments of pause and resume, for the tables that answer in their place (api_restore.c). */
+extern const char *const api_vm_vcpu_arg[];
+extern const char *const api_vm_snapshot_args[];
+
 #endif

@@ -360,6 +360,16 @@ static const char *ctl_str(const json_t *v)
 static void ctl_print_status(json_t *reply, FILE *out)
 {
 	json_t *vcpus = json_object_get(reply, "vcpus");
+	if (!strcmp(ctl_str(json_object_get(reply, "state")), "restoring")) {
+		json_t *p = json_object_get(reply, "restore");
+		json_t *of = json_object_get(p, "bytes");
+		fprintf(out, "VM restoring from %s: %.1f MiB read", ctl_str(json_object_get(p, "from")),
+			(double)json_integer_value(json_object_get(p, "bytes_read")) / 1048576);
+		if (json_is_integer(of))
+			fprintf(out, " of %.1f", (double)json_integer_value(of) / 1048576);
+		fprintf(out, " in %.0f ms\n", json_number_value(json_object_get(p, "ms")));
+		return;
+	}
 	fprintf(out, "VM %s, %zu vCPU%s\n", ctl_str(json_object_get(reply, "state")), json_array_size(vcpus),
 		json_array_size(vcpus) == 1 ? "" : "s");
 	fprintf(out, "%5s  %-8s %12s %12s %12s\n", "vCPU", "state", "exits", "mmio_exits", "hypercalls");

@@ -8,6 +8,7 @@
 #include "devices/device.h"
 
 #include "api/api.h"
+#include "api/api_restore.h"
 #include "api/api_vm.h"
 #include "arch.h"
 #include "core/component.h"
@@ -301,7 +302,14 @@ int run_session(struct vm_config *cfg, uint64_t start_ns, struct snapshot_reader
 	int ret = vm_create(&vm, cfg, start_ns);
 	if (ret && incoming && incoming->fd >= 0)
 		migrate_send(incoming->fd, "refused the destination cannot create the VM (see its log)");
-	/* A restore fills the new VM from the snapshot before anything runs. */
+	/* A restore fills the new VM from the snapshot before anything runs; the socket answers meanwhile. */
+	struct api_restore restoring = {.r = restore,
+					.source = incoming  ? incoming->spec
+						  : restore ? restore->name
+							    : NULL,
+					.size = restore && restore->seekable ? restore->file_size : 0};
+	if (ret == 0 && restore && api && api_restore_serve(api, &restoring) < 0)
+		ret = -EIO;
 	if (ret == 0 && restore) {
 		ret = run_restore(&vm, restore, incoming, &fatal);
 		vm_phase_done(&vm, "snapshot restored");

@@ -21,6 +21,7 @@
 
 struct sha256;
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -161,6 +162,7 @@ struct snapshot_reader {
 	uint64_t file_size; /* seekable only: bytes from base to the end of the file */
 	uint64_t offset; /* snapshot bytes consumed */
 	uint64_t raw; /* snapshot bytes taken from the fd (offset + buffered) */
+	atomic_uint_fast64_t progress; /* bytes read so far, for another thread (the API's status during a restore) */
 	uint8_t *buf;
 	size_t buf_pos, buf_len;
 	uint64_t sections; /* sections read, END excluded */

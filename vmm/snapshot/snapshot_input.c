@@ -68,6 +68,7 @@ static int64_t r_raw(struct snapshot_reader *r, uint8_t *dst, size_t len)
 		if (n < 0)
 			return -errno;
 		r->raw += (uint64_t)n;
+		atomic_store_explicit(&r->progress, r->raw, memory_order_relaxed);
 		return n;
 	}
 }

@@ -93,15 +93,19 @@ int snapshot_in_memory_header(struct snapshot_reader *r, struct snapshot_section
 	return 0;
 }
 
-/* Copies the stored pages from `src` (the page data, mapped) into host, adding them to *crc. */
-static void copy_pages(const struct snapshot_memory_info *m, const uint8_t *src, uint8_t *host, uint32_t *crc)
+/* Copies the stored pages from `src` (the page data, mapped) into host, adding them to *crc; says how far it got. */
+static void copy_pages(struct snapshot_reader *r, const struct snapshot_memory_info *m, const uint8_t *src,
+		       uint8_t *host, uint32_t *crc)
 {
-	uint64_t npages = m->size / m->page_size;
+	uint64_t npages = m->size / m->page_size, copied = 0;
 	for (uint64_t i = 0; i < npages; i++) {
 		if (m->bitmap[i / 8] & (1u << (i % 8))) {
 			*crc = crc32c_update(*crc, src, m->page_size);
 			memcpy(host + i * m->page_size, src, m->page_size);
 			src += m->page_size;
+			if (++copied % 256 == 0)
+				atomic_store_explicit(&r->progress, r->raw + copied * m->page_size,
+						      memory_order_relaxed);
 		}
 	}
 }
@@ -118,7 +122,7 @@ static bool r_map_pages(struct snapshot_reader *r, const struct snapshot_memory_
 	if (p == MAP_FAILED)
 		return false;
 	madvise(p, len, MADV_SEQUENTIAL);
-	copy_pages(m, p + (foff - moff), host, crc);
+	copy_pages(r, m, p + (foff - moff), host, crc);
 	munmap(p, len);
 	/* Continue after the pages: drop what was buffered and read on from there. */
 	r->offset += bytes;

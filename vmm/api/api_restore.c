@@ -1,0 +1,60 @@
+/* The control API during a restore: see api_restore.h. */
+#include "api_restore.h"
+
+#include "api.h"
+#include "api_vm.h"
+#include "api_vm_jobs.h"
+#include "snapshot/snapshot.h"
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <time.h>
+
+static uint64_t restore_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t bytes_read(const struct api_restore *ar)
+{
+	return atomic_load_explicit(&((struct snapshot_reader *)ar->r)->progress, memory_order_relaxed);
+}
+
+/* {"state":"restoring","restore":{"from":...,"bytes_read":N,"bytes":M|null,"ms":T}} */
+static int restoring_status(struct api_call *call)
+{
+	const struct api_restore *ar = call->ctx;
+	json_t *p = json_pack("{s:s, s:I, s:f}", "from", ar->source, "bytes_read", (json_int_t)bytes_read(ar), "ms",
+			      (double)(int64_t)((restore_now_ns() - ar->start_ns) / 100000) / 10);
+	json_object_set_new(p, "bytes", ar->size ? json_integer((json_int_t)ar->size) : json_null());
+	json_object_set_new(call->reply, "state", json_string("restoring"));
+	json_object_set_new(call->reply, "restore", p);
+	return 0;
+}
+
+/* Everything that needs a running VM: one clear answer instead of silence. */
+static int restoring_refuse(struct api_call *call)
+{
+	const struct api_restore *ar = call->ctx;
+	return api_call_fail(call, API_ERR_RESTORING,
+			     "the VM is being restored from %s (%.1f MiB read so far); it answers this once it runs",
+			     ar->source, bytes_read(ar) / 1048576.0);
+}
+
+static const struct api_command restoring_commands[] = {
+    {"status", NULL, restoring_status},
+    {"pause", api_vm_vcpu_arg, restoring_refuse},
+    {"resume", api_vm_vcpu_arg, restoring_refuse},
+    {"quit", NULL, restoring_refuse},
+    {"snapshot", api_vm_snapshot_args, restoring_refuse},
+    {"migrate", api_vm_migrate_args, restoring_refuse},
+};
+
+int api_restore_serve(struct api_server *srv, struct api_restore *ar)
+{
+	ar->start_ns = restore_now_ns();
+	return api_server_start(srv, restoring_commands, sizeof(restoring_commands) / sizeof(restoring_commands[0]),
+				ar);
+}
