@@ -26,8 +26,9 @@ static uint64_t bytes_read(const struct api_restore *ar)
 static int restoring_status(struct api_call *call)
 {
 	const struct api_restore *ar = call->ctx;
-	json_t *p = json_pack("{s:s, s:I, s:f}", "from", ar->source, "bytes_read", (json_int_t)bytes_read(ar), "ms",
-			      (double)(int64_t)((restore_now_ns() - ar->start_ns) / 100000) / 10);
+	json_t *p = json_pack(
+	    "{s:s, s:I, s:I}", "from", ar->source, "bytes_read", (json_int_t)bytes_read(ar), "ms",
+	    (json_int_t)((restore_now_ns() - ar->start_ns) / 1000000)); /* whole ms: JSON prints doubles long */
 	json_object_set_new(p, "bytes", ar->size ? json_integer((json_int_t)ar->size) : json_null());
 	json_object_set_new(call->reply, "state", json_string("restoring"));
 	json_object_set_new(call->reply, "restore", p);

@@ -76,13 +76,11 @@ static json_t *api_vm_status_restore(struct vm *vm)
 	if (!p.chunks)
 		return NULL; /* loaded eagerly */
 	uint64_t missing = p.chunks - p.chunks_loaded;
-	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:f}", "memory",
-			 p.active  ? "loading"
-			 : missing ? "failed"
-				   : "loaded",
-			 "chunks", (json_int_t)p.chunks, "chunks_missing", (json_int_t)missing, "bytes_missing",
+	const char *memory = p.active ? "loading" : missing ? "failed" : "loaded";
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "memory", memory, "chunks", (json_int_t)p.chunks,
+			 "chunks_missing", (json_int_t)missing, "bytes_missing",
 			 (json_int_t)(missing * SNAPSHOT_CHUNK_BYTES), "faults", (json_int_t)p.faults, "ms",
-			 (double)(int64_t)(p.ms * 10) / 10);
+			 (json_int_t)p.ms);
 }
 
 static const struct api_vm_status_section api_vm_status_sections[] = {

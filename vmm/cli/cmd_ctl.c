@@ -367,7 +367,7 @@ static void ctl_print_status(json_t *reply, FILE *out)
 			(double)json_integer_value(json_object_get(p, "bytes_read")) / 1048576);
 		if (json_is_integer(of))
 			fprintf(out, " of %.1f", (double)json_integer_value(of) / 1048576);
-		fprintf(out, " in %.0f ms\n", json_number_value(json_object_get(p, "ms")));
+		fprintf(out, " in %lld ms\n", (long long)json_integer_value(json_object_get(p, "ms")));
 		return;
 	}
 	fprintf(out, "VM %s, %zu vCPU%s\n", ctl_str(json_object_get(reply, "state")), json_array_size(vcpus),
