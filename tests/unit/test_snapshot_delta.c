@@ -7,6 +7,7 @@
  */
 #include "check.h"
 #include "snapshot/snapshot.h"
+#include "snapshot/snapshot_format.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -41,6 +42,36 @@ static uint8_t *slurp(const char *path, size_t *len)
 	CHECK_EQ(fread(buf, 1, *len, f), *len);
 	fclose(f);
 	return buf;
+}
+
+/* snapshot_next_bit: the first set bit at or after i, past empty bytes and words, never beyond n. */
+static void test_next_bit(void)
+{
+	uint8_t bm[40] = {0};
+	CHECK_EQ(snapshot_next_bit(bm, 0, 320), 320);
+	set_bit(bm, 3);
+	set_bit(bm, 64);
+	set_bit(bm, 200);
+	set_bit(bm, 319);
+	CHECK_EQ(snapshot_next_bit(bm, 0, 320), 3);
+	CHECK_EQ(snapshot_next_bit(bm, 3, 320), 3);
+	CHECK_EQ(snapshot_next_bit(bm, 4, 320), 64);
+	CHECK_EQ(snapshot_next_bit(bm, 65, 320), 200);
+	CHECK_EQ(snapshot_next_bit(bm, 201, 320), 319);
+	CHECK_EQ(snapshot_next_bit(bm, 201, 319), 319); /* n bounds it */
+	CHECK_EQ(snapshot_next_bit(bm, 320, 320), 320);
+	/* Every start against a plain scan, on a bitmap of 300 bits with every 37th set. */
+	memset(bm, 0, sizeof(bm));
+	for (uint64_t i = 0; i < 300; i += 37)
+		set_bit(bm, i);
+	int wrong = 0;
+	for (uint64_t from = 0; from <= 300; from++) {
+		uint64_t want = from;
+		while (want < 300 && !(bm[want / 8] & (1u << (want % 8))))
+			want++;
+		wrong += snapshot_next_bit(bm, from, 300) != want;
+	}
+	CHECK_EQ(wrong, 0);
 }
 
 /* A delta of the pages in `dirty` of mem: MEMORY_PACKED if `packed`, else MEMORY_DELTA. */
@@ -282,6 +313,7 @@ int main(void)
 	char dir[] = "/tmp/roam-test-delta-XXXXXX";
 	if (!mkdtemp(dir))
 		return 1;
+	test_next_bit();
 	test_stream(dir, false);
 	test_stream(dir, true);
 	test_overlap(dir);

@@ -207,18 +207,16 @@ static int64_t send_dirty(struct migration *m)
 			any |= m->dirty[i][w];
 		if (!any)
 			continue;
-		/* The writer wants a byte bitmap, LSB first: the same bits as these little-endian 64-bit words. */
-		uint8_t *bytes = calloc(words, 8);
-		if (!bytes)
-			return errbuf_set(m->err, m->err_len, "out of memory"), -ENOMEM;
-		for (uint64_t w = 0; w < words; w++)
-			for (int b = 0; b < 8; b++)
-				bytes[w * 8 + (uint64_t)b] = (uint8_t)(m->dirty[i][w] >> (8 * b));
+		/*
+		 * The writer wants a byte bitmap, LSB first: the same bits as these 64-bit words, and on a
+		 * little-endian host (arm64, LoongArch, x86) the same bytes in memory.
+		 */
+		_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the dirty words are used as a byte bitmap");
+		const uint8_t *bytes = (const uint8_t *)m->dirty[i];
 		int64_t n =
 		    m->opt->compress
 			? snapshot_write_memory_packed(&m->w, (uint32_t)i, s->gpa, s->host, s->size, PAGE, bytes, false)
 			: snapshot_write_memory_delta(&m->w, (uint32_t)i, s->gpa, s->host, s->size, PAGE, bytes);
-		free(bytes);
 		if (n < 0)
 			return n;
 		memset(m->dirty[i], 0, words * sizeof(uint64_t));

@@ -198,6 +198,22 @@ bool snapshot_memory_layout(uint64_t payload_offset, uint64_t npages, uint32_t p
 	return true;
 }
 
+uint64_t snapshot_next_bit(const uint8_t *bm, uint64_t i, uint64_t n)
+{
+	while (i < n) {
+		uint64_t word;
+		if (i % 64 == 0 && n - i >= 64 && (memcpy(&word, bm + i / 8, sizeof(word)), word == 0))
+			i += 64;
+		else if (i % 8 == 0 && bm[i / 8] == 0)
+			i += 8;
+		else if (bm[i / 8] & (1u << (i % 8)))
+			return i;
+		else
+			i++;
+	}
+	return n;
+}
+
 bool snapshot_is_zero(const uint8_t *p, size_t len)
 {
 	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);

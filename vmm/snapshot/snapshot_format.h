@@ -57,6 +57,12 @@ bool snapshot_align_up(uint64_t v, uint64_t align, uint64_t *out);
 bool snapshot_memory_layout(uint64_t payload_offset, uint64_t npages, uint32_t page_size, uint64_t present,
 			    int nbitmaps, uint64_t *bitmap_len, uint64_t *data_offset, uint64_t *payload_len);
 
+/*
+ * The first set bit of the page bitmap `bm` (LSB first) at or after bit i, or n if none below n. Skips empty bytes
+ * and 64-bit words at once: a memory section's loops cost what is set, not the slot's size.
+ */
+uint64_t snapshot_next_bit(const uint8_t *bm, uint64_t i, uint64_t n);
+
 /* True if all `len` bytes at p are zero. */
 bool snapshot_is_zero(const uint8_t *p, size_t len);
 

@@ -98,15 +98,12 @@ static void copy_pages(struct snapshot_reader *r, const struct snapshot_memory_i
 		       uint8_t *host, uint32_t *crc)
 {
 	uint64_t npages = m->size / m->page_size, copied = 0;
-	for (uint64_t i = 0; i < npages; i++) {
-		if (m->bitmap[i / 8] & (1u << (i % 8))) {
-			*crc = crc32c_update(*crc, src, m->page_size);
-			memcpy(host + i * m->page_size, src, m->page_size);
-			src += m->page_size;
-			if (++copied % 256 == 0)
-				atomic_store_explicit(&r->progress, r->raw + copied * m->page_size,
-						      memory_order_relaxed);
-		}
+	for (uint64_t i = 0; (i = snapshot_next_bit(m->bitmap, i, npages)) < npages; i++) {
+		*crc = crc32c_update(*crc, src, m->page_size);
+		memcpy(host + i * m->page_size, src, m->page_size);
+		src += m->page_size;
+		if (++copied % 256 == 0)
+			atomic_store_explicit(&r->progress, r->raw + copied * m->page_size, memory_order_relaxed);
 	}
 }
 
@@ -138,7 +135,7 @@ static int r_read_pages(struct snapshot_reader *r, const struct snapshot_memory_
 	uint64_t npages = m->size / m->page_size;
 	for (uint64_t i = 0; i < npages;) {
 		if (!(m->bitmap[i / 8] & (1u << (i % 8)))) {
-			i++;
+			i = snapshot_next_bit(m->bitmap, i, npages);
 			continue;
 		}
 		uint64_t j = i + 1;
@@ -163,8 +160,8 @@ static int r_read_packed(struct snapshot_reader *r, const struct snapshot_memory
 	uint8_t *rec = malloc(m->page_size);
 	int ret = rec ? 0 : snapshot_in_fatal(r, &r->cur, -ENOMEM, "out of memory for a page record");
 	for (uint64_t i = 0; i < npages && !ret; i++) {
-		if (!(m->bitmap[i / 8] & (1u << (i % 8))))
-			continue;
+		if ((i = snapshot_next_bit(m->bitmap, i, npages)) >= npages)
+			break;
 		uint8_t len4[4];
 		uint32_t len = 0;
 		if (left >= 4) {
@@ -225,9 +222,9 @@ int64_t snapshot_read_memory(struct snapshot_reader *r, struct snapshot_section 
 		return snapshot_in_fatal(r, sec, -EBADMSG, "checksum mismatch (stored 0x%08x, computed 0x%08x)",
 					 sec->stored_crc, sec->computed_crc);
 	/* A delta's zeroed pages, once the whole section is known to be intact. */
-	for (uint64_t i = 0; m->zero_bitmap && i < m->size / m->page_size; i++)
-		if (m->zero_bitmap[i / 8] & (1u << (i % 8)))
-			memset(host + i * m->page_size, 0, m->page_size);
+	uint64_t npages = m->size / m->page_size;
+	for (uint64_t i = 0; m->zero_bitmap && (i = snapshot_next_bit(m->zero_bitmap, i, npages)) < npages; i++)
+		memset(host + i * m->page_size, 0, m->page_size);
 	return (int64_t)(m->present + m->zeroed);
 }
 

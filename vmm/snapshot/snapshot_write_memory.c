@@ -53,7 +53,7 @@ static int w_memory_data(struct snapshot_writer *w, const uint8_t *host, const u
 	uint64_t per_copy = WRITE_BOUNCE > page_size ? WRITE_BOUNCE / page_size : 1;
 	for (uint64_t i = 0; i < npages && !w->error;) {
 		if (!(bitmap[i / 8] & (1u << (i % 8)))) {
-			i++;
+			i = snapshot_next_bit(bitmap, i, npages);
 			continue;
 		}
 		uint64_t j = i + 1;
@@ -203,8 +203,8 @@ int64_t snapshot_write_memory_delta(struct snapshot_writer *w, uint32_t instance
 		return snapshot_w_fail(w, -ENOMEM, "section \"%s\": out of memory for the page bitmaps", name);
 	uint8_t *zero = stored + bm_len + 1;
 	for (uint64_t i = 0; i < npages; i++) {
-		if (!(pages[i / 8] & (1u << (i % 8))))
-			continue;
+		if ((i = snapshot_next_bit(pages, i, npages)) >= npages)
+			break;
 		/* A page zero now is named as such; one that changes after this look is sent whole (or again later). */
 		if (snapshot_is_zero(host + i * page_size, page_size)) {
 			zero[i / 8] |= (uint8_t)(1u << (i % 8));
@@ -285,8 +285,8 @@ int64_t snapshot_write_memory_packed(struct snapshot_writer *w, uint32_t instanc
 		uint64_t present = 0, zeroed = 0, used = 0;
 		memset(bitmaps, 0, 2 * bm_len);
 		for (; i < npages && present + zeroed < SNAPSHOT_PACKED_SECTION_PAGES; i++) {
-			if (!(pages[i / 8] & (1u << (i % 8))))
-				continue;
+			if ((i = snapshot_next_bit(pages, i, npages)) >= npages)
+				break;
 			/* A copy: the guest may change the page while it is compressed, and the checksum covers the
 			 * copy. */
 			memcpy(page, host + i * page_size, page_size);
