@@ -52,12 +52,12 @@ PY
 
 # linux_guest_files: the busy Linux guest's ext4 disk ($share/disk.img) and $share/command, the line sent to the
 # moved guest's console (a FIFO the shell keeps open) once it has written another file there: it checks every
-# recorded checksum, reports and powers off (roam exits 0).
+# recorded checksum, reports, waits until the report has left the UART (stty) and powers off (roam exits 0).
 linux_guest_files() {
 	truncate -s 64M "$share/disk.img"
 	PATH=$PATH:/usr/sbin:/sbin mkfs.ext4 -q -F "$share/disk.img"
 	cat >"$share/command" <<'CMD'
-md5sum -c /mnt/sums >/tmp/check 2>&1; echo "roam-guest: check ok=$(grep -c ': OK$' /tmp/check) bad=$(grep -vc ': OK$' /tmp/check) answer=$((6 * 7))"; poweroff -f
+md5sum -c /mnt/sums >/tmp/check 2>&1; echo "roam-guest: check ok=$(grep -c ': OK$' /tmp/check) bad=$(grep -vc ': OK$' /tmp/check) answer=$((6 * 7))"; stty "$(stty -g)"; poweroff -f
 CMD
 }
 

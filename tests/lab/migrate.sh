@@ -59,9 +59,11 @@ grep -q "roam-guest: migrate running on 2 CPUs, CPU part 0xd07" "$share/linux0.t
 	fail "the Linux guest did not start its workload on 2 CPUs seeing the configured CPU part"
 }
 before=$(grep -c "roam-guest: wrote" "$share/linux0.txt")
-# What is typed on the restored guest's console: check every recorded checksum, report, power off.
+# What is typed on the restored guest's console: check every recorded checksum, report, power off. Setting the
+# console's modes again (stty) waits until the report has left the UART: `poweroff -f` alone can drop the tty's
+# unsent output, which once lost the report line.
 cat >"$share/command" <<'CMD'
-md5sum -c /mnt/sums >/tmp/check 2>&1; echo "roam-guest: check ok=$(grep -c ': OK$' /tmp/check) bad=$(grep -vc ': OK$' /tmp/check) part=$(awk '/CPU part/ {print $4; exit}' /proc/cpuinfo) answer=$((6 * 7))"; poweroff -f
+md5sum -c /mnt/sums >/tmp/check 2>&1; echo "roam-guest: check ok=$(grep -c ': OK$' /tmp/check) bad=$(grep -vc ': OK$' /tmp/check) part=$(awk '/CPU part/ {print $4; exit}' /proc/cpuinfo) answer=$((6 * 7))"; stty "$(stty -g)"; poweroff -f
 CMD
 # On the destination the console is a FIFO kept open by the shell; the command goes in once the restored guest has
 # written another file, and ends the VM (poweroff -f), so roam exits 0. No device options: the restore takes the
