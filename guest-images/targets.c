@@ -1,7 +1,7 @@
 /*
  * targets: checks roam's target-implementation discovery (DISCOVER_IMPL_VER/CPUS, answered by roam through KVM's
- * SMCCC filter) and prints the identity and feature ID registers the guest reads with mrs, one
- * "targets-guest: NAME=VALUE" line each, so the lab test can compare them with the targets config.
+ * SMCCC filter) and prints the identity and feature ID registers, ICC_CTLR_EL1 and CNTFRQ_EL0 the guest reads with
+ * mrs, one "targets-guest: NAME=VALUE" line each, so the lab test can compare them with the targets config.
  *
  * Without a targets config KVM answers the calls itself with NOT_SUPPORTED; the guest then says so and stops.
  */
@@ -28,6 +28,9 @@ static void print_id_registers(void)
 	guest_printf("targets-guest: ID_AA64MMFR2_EL1=0x%llx\n", (unsigned long long)read_sysreg(s3_0_c0_c7_2));
 	guest_printf("targets-guest: ID_ISAR0_EL1=0x%llx\n", (unsigned long long)read_sysreg(s3_0_c0_c2_0));
 	guest_printf("targets-guest: CTR_EL0=0x%llx\n", (unsigned long long)read_sysreg(ctr_el0));
+	/* Beyond the ID registers: the GIC CPU interface (ICC_CTLR_EL1) and the counter frequency. */
+	guest_printf("targets-guest: ICC_CTLR_EL1=0x%llx\n", (unsigned long long)read_sysreg(s3_0_c12_c12_4));
+	guest_printf("targets-guest: CNTFRQ_EL0=0x%llx\n", (unsigned long long)read_sysreg(cntfrq_el0));
 }
 
 void guest_main(uint64_t dtb)

@@ -121,6 +121,8 @@ static void arm64_sample(struct arm64_cpu_profile *p, const char *name, uint64_t
 	p->has_writable_masks = p->writable_imp_regs = p->sve = p->pmu = p->smccc_filter = true;
 	p->ipa_bits = 44;
 	p->gic_version = 3;
+	p->compat = (struct arm64_compat){
+	    .known = true, .icc_ctlr = 4ull << 8 | 1ull << 15, .pmu_counters = 6, .pmu_version = 4, .cntfrq = 62500000};
 	p->sve_max_vl = 64;
 	add_reg(p, ARM64_MIDR_EL1, midr, ~0ull);
 	add_reg(p, ARM64_MPIDR_EL1, 0x80000000, 0);

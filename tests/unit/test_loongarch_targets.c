@@ -104,7 +104,8 @@ static void test_merge(void)
 	p[1].cpucfg[17] ^= 1;
 	CHECK_EQ(loongarch_targets_merge_opts(p, 3, NULL, &t, err, sizeof(err)), -EINVAL);
 	CHECK_CONTAINS(err, "CPUCFG4.CC_FREQ must be the same on all hosts, but a5000 has 0x5f5e100 and a6000 has "
-			    "0x2faf080 (and 1 more problem)");
+			    "0x2faf080\nCPUCFG17 must be the same on all hosts, but a5000 has 0x6080003 and a6000 has "
+			    "0x6080002"); /* every problem, one line each */
 	profile(&p[1], "a6000", 0x14d000);
 	p[1].writable[2] &= ~LOONGARCH_CPUCFG2_LLFTP;
 	CHECK_EQ(loongarch_targets_merge_opts(p, 3, NULL, &t, err, sizeof(err)), -EINVAL);
@@ -244,7 +245,7 @@ static void test_json(void)
 	     "t.json: targets[0].prid: 0x100000000014c010 is out of range (at most 0xffffffff)"},
 	    {"\"guest\": {", "\"guest\": {\"x\": 1, ", "t.json: guest.x: unknown key"},
 	    {"\"targets\": [", "\"extra\": 1, \"targets\": [", "t.json: extra: unknown key"},
-	    {"\"version\": 1", "\"version\": 2", "t.json: version: 2 is not supported"},
+	    {"\"version\": 2", "\"version\": 3", "t.json: version: 3 is not supported"},
 	    {"\"lowered\": [", "\"lowered\": [1, ", "t.json: lowered[0]: not a string"},
 	};
 	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
@@ -362,7 +363,16 @@ static void test_commands(void)
 	CHECK_CONTAINS(command(&c), "--prid: 'x' is not a 32-bit number");
 	CHECK_EQ(c.status, 2);
 	c = (struct command){0, cmd_targets, 3, {"targets", "merge", a}};
-	CHECK_CONTAINS(command(&c), "needs at least one PROFILE and -o FILE");
+	CHECK_CONTAINS(command(&c), "targets merge: no -o FILE given (- for standard output)");
+	c = (struct command){0, cmd_targets, 4, {"targets", "merge", "-o", "t.json"}};
+	CHECK_CONTAINS(command(&c), "targets merge: no PROFILE given");
+	CHECK_EQ(c.status, 2);
+	c = (struct command){0, cmd_targets, 3, {"targets", "merge", "--help"}};
+	CHECK_CONTAINS(command(&c), "usage: roam targets merge PROFILE... -o FILE");
+	CHECK_EQ(c.status, 0);
+	c = (struct command){0, cmd_targets, 3, {"targets", "check", "--help"}};
+	CHECK_CONTAINS(command(&c), "usage: roam targets merge PROFILE... -o FILE");
+	CHECK_EQ(c.status, 0);
 	c = (struct command){0, cmd_targets, 2, {"targets", "check"}};
 	CHECK_CONTAINS(command(&c), "needs exactly one TARGETS file");
 	c = (struct command){0, cmd_targets, 3, {"targets", "check", "/nonexistent"}};

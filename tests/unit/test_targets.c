@@ -50,6 +50,11 @@ static void prof_init(struct arm64_cpu_profile *p, const char *name, uint64_t mi
 	p->writable_imp_regs = true;
 	p->ipa_bits = 48;
 	p->gic_version = 3;
+	p->compat = (struct arm64_compat){.known = true,
+					  .icc_ctlr = (4ull << 8 | 1ull << 15),
+					  .pmu_counters = 6,
+					  .pmu_version = 4,
+					  .cntfrq = 62500000};
 	prof_set(p, ARM64_MIDR_EL1, midr, ALL);
 	prof_set(p, ARM64_MPIDR_EL1, 0x80000000, 0);
 	prof_set(p, ARM64_REVIDR_EL1, 0, ALL);
@@ -122,7 +127,9 @@ static const struct merge_case merge_cases[] = {
 	  "ID_AA64PFR0_EL1.FP: b has 0x1, the merge needs 0xf, and KVM on that host cannot change it"),
     FAILS("default field not writable", UNKNOWN_REG, 0x0, ALL, 0x100, 0,
 	  "S3_0_C0_C3_3[11:8]: b has 0x1, the merge needs 0x0"),
-    FAILS("two problems", ISAR0, 0x220, 0, 0x110, ALL, "(and 1 more problem)"),
+    FAILS("two problems, one line each", ISAR0, 0x220, 0, 0x110, ALL,
+	  "ID_AA64ISAR0_EL1.AES: a has 0x2, the merge needs 0x1, and KVM on that host cannot change it\n"
+	  "ID_AA64ISAR0_EL1.SHA1: a has 0x2, the merge needs 0x1, and KVM on that host cannot change it"),
 };
 
 static void test_merge_cases(void)
@@ -478,12 +485,12 @@ static void test_check(void)
 	CHECK_EQ(arm64_targets_merge(p, 2, NULL, &t, err, sizeof(err)), 0);
 
 	/* Each target passes, with one ok finding per aspect. */
-	static const char *const ok_codes[] = {"host-in-targets", "identity-ok", "regs-ok",
-					       "ipa-ok",	  "gic-ok",	 "sve-ok"};
+	static const char *const ok_codes[] = {"host-in-targets", "identity-ok", "regs-ok",	 "ipa-ok", "gic-ok",
+					       "sve-ok",	  "cntfrq-ok",	 "gic-cpuif-ok", "pmu-ok"};
 	for (int i = 0; i < 2; i++) {
 		arm64_targets_check(&t, &p[i], &r);
 		CHECK_EQ(r.nr_errors, 0);
-		CHECK_EQ(r.nr_findings, 6);
+		CHECK_EQ(r.nr_findings, 9);
 		for (size_t k = 0; k < sizeof(ok_codes) / sizeof(ok_codes[0]); k++) {
 			const struct targets_finding *f = find_code(&r, ok_codes[k]);
 			CHECK(f && f->severity == TARGETS_OK);

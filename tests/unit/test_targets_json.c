@@ -34,6 +34,11 @@ static void make_profile(struct arm64_cpu_profile *p, const char *name, uint64_t
 	p->has_writable_masks = p->writable_imp_regs = true;
 	p->ipa_bits = 48;
 	p->gic_version = 3;
+	p->compat = (struct arm64_compat){.known = true,
+					  .icc_ctlr = (4ull << 8 | 1ull << 15),
+					  .pmu_counters = 6,
+					  .pmu_version = 4,
+					  .cntfrq = 62500000};
 	p->sve = true;
 	p->sve_max_vl = 256;
 	p->pmu = p->counter_offset = p->smccc_filter = true;
@@ -60,7 +65,10 @@ static void test_round_trips(void)
 	CHECK_CONTAINS(err, "");
 	char *b = arm64_profile_to_json(&back);
 	CHECK(a && b && strcmp(a, b) == 0);
-	CHECK_CONTAINS(a, "\"format\": \"roam-cpu-profile\",\n  \"version\": 1,\n  \"arch\": \"arm64\",\n");
+	CHECK_CONTAINS(a, "\"format\": \"roam-cpu-profile\",\n  \"version\": 2,\n  \"arch\": \"arm64\",\n");
+	CHECK_CONTAINS(a, "\"compat\": {\n    \"icc_ctlr_el1\": \"0x0000000000008400\",\n    \"pmu_counters\": 6,\n    "
+			  "\"pmu_version\": 4,\n    \"pmu_counters_settable\": false,\n    \"cntfrq\": 62500000\n  }");
+	CHECK(back.compat.known && back.compat.icc_ctlr == 0x8400 && back.compat.cntfrq == 62500000);
 	CHECK_CONTAINS(a, "\"midr\": \"0x00000000414fd0c1\"");
 	CHECK_CONTAINS(a, "\"S3_0_C0_C3_3\": {");
 	CHECK_CONTAINS(a, "\"ID_AA64PFR0_EL1\": {\n      \"value\": \"0x1100000011111111\",\n      \"writable\": "
@@ -177,7 +185,7 @@ static void test_report_json(void)
 	CHECK_EQ(json_integer_value(json_object_get(root, "errors")), 1);
 	CHECK(strcmp(json_string_value(json_object_get(root, "targets")), "targets.json") == 0);
 	json_t *findings = json_object_get(root, "findings");
-	CHECK_EQ(json_array_size(findings), 6);
+	CHECK_EQ(json_array_size(findings), 9);
 	CHECK_CONTAINS(text,
 		       "{\n      \"severity\": \"error\",\n      \"code\": \"ipa-too-small\",\n      \"message\": "
 		       "\"KVM here offers 40-bit guest physical addresses, the targets need 48\"\n    }");
@@ -226,9 +234,31 @@ static const struct bad_case bad_cases[] = {
      "file with roam targets merge)"},
     {'t', "\"roam-targets\"", "\"roam-snapshot\"", "t.json: format: \"roam-snapshot\" is not \"roam-targets\""},
     {'t', "\"roam-targets\"", "7", "t.json: format: not a string"},
-    {'t', "\"version\": 1", "\"version\": 2", "t.json: version: 2 is not supported (this roam reads version 1)"},
+    {'t', "\"version\": 1", "\"version\": 3", "t.json: version: 3 is not supported (this roam reads versions 1 to 2)"},
+    {'t', "\"version\": 1", "\"version\": 0", "t.json: version: 0 is not supported (this roam reads versions 1 to 2)"},
     {'t', "\"version\": 1", "\"version\": \"1\"", "t.json: version: not an integer"},
-    {'t', "\"version\": 1,", "", "t.json: version: missing (expected 1)"},
+    {'t', "\"version\": 1,", "", "t.json: version: missing (expected 2)"},
+    /* compat (version 2): the GIC CPU interface, the PMU, the counter frequency */
+    {'t', "\"version\": 1,", "\"version\": 2, \"compat\": 1,", "t.json: compat: not an object"},
+    {'t', "\"version\": 1,", "\"version\": 2, \"compat\": {\"pmu_counters\": 6, \"cntfrq\": 62500000},",
+     "t.json: compat.icc_ctlr_el1: missing"},
+    {'t', "\"version\": 1,",
+     "\"version\": 2, \"compat\": {\"icc_ctlr_el1\": \"0x8403\", \"pmu_counters\": 6, \"cntfrq\": 62500000},",
+     "t.json: compat.icc_ctlr_el1: 0x8403 sets bits other than the read-only fields"},
+    {'t', "\"version\": 1,",
+     "\"version\": 2, \"compat\": {\"icc_ctlr_el1\": \"0x8400\", \"pmu_counters\": 32, \"cntfrq\": 62500000},",
+     "t.json: compat.pmu_counters: 32 is out of range (0 to 31)"},
+    {'t', "\"version\": 1,",
+     "\"version\": 2, \"compat\": {\"icc_ctlr_el1\": \"0x8400\", \"pmu_counters\": 6, \"cntfrq\": 0},",
+     "t.json: compat.cntfrq: 0 is out of range (1 to 4294967295)"},
+    {'t', "\"version\": 1,",
+     "\"version\": 2, \"compat\": {\"icc_ctlr_el1\": \"0x8400\", \"pmu_counters\": 6, \"pmu_version\": 4, "
+     "\"cntfrq\": 1},",
+     "t.json: compat.pmu_version: unknown key"},
+    {'p', "\"version\": 1,",
+     "\"version\": 2, \"compat\": {\"icc_ctlr_el1\": \"0x8400\", \"pmu_counters\": 6, \"pmu_version\": 16, "
+     "\"cntfrq\": 1},",
+     "p.json: compat.pmu_version: 16 is out of range (0 to 15)"},
     {'t', "\"arm64\"", "\"loongarch64\"", "t.json: arch: \"loongarch64\" is not \"arm64\""},
     {'t', "\"arch\": \"arm64\",", "", "t.json: arch: missing"},
     {'t', "\"version\": 1,", "\"version\": 1, \"colour\": \"blue\",", "t.json: colour: unknown key"},
@@ -356,6 +386,7 @@ static void test_bad_documents(void)
 	CHECK_EQ(t.nr_lowered, 1);
 	CHECK_EQ(arm64_profile_from_json(profile_base, strlen(profile_base), "p.json", &p, err, sizeof(err)), 0);
 	CHECK_EQ(p.ipa_bits, 44);
+	CHECK(!p.compat.known && !t.compat.known); /* version 1: the GIC, PMU and frequency are unknown */
 
 	for (size_t i = 0; i < n; i++) {
 		const struct bad_case *c = &bad_cases[i];

@@ -6,6 +6,7 @@
  * --force-host).
  */
 #include "arch/arm64/targets.h"
+#include "arm64_test_profile.h"
 #include "check.h"
 #include "core/vm.h"
 #include "targets/report.h"
@@ -69,12 +70,7 @@ static void test_identity(void)
 /* A host profile as `roam cpu-profile` would capture it. */
 static void make_profile(struct arm64_cpu_profile *p, const char *name, uint64_t midr)
 {
-	memset(p, 0, sizeof(*p));
-	snprintf(p->name, sizeof(p->name), "%s", name);
-	p->midr = midr;
-	p->writable_imp_regs = p->has_writable_masks = true;
-	p->ipa_bits = 44;
-	p->gic_version = 3;
+	arm64_test_profile(p, name, midr);
 	p->regs[p->nr_regs++] = (struct arm64_id_reg){ARM64_MIDR_EL1, midr, ~0ull};
 }
 

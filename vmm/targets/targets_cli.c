@@ -103,17 +103,21 @@ static bool parse_id(const struct targets_ident *id, const char *s, uint64_t *v)
 
 static int targets_merge(const struct targets_arch_ops *ops, int argc, char **argv)
 {
-	struct option options[2 + TARGETS_MAX_IDS] = {{"output", required_argument, NULL, 'o'}};
+	struct option options[3 + TARGETS_MAX_IDS] = {{"output", required_argument, NULL, 'o'},
+						      {"help", no_argument, NULL, 'h'}};
 	for (int i = 0; i < ops->id.nr; i++)
-		options[1 + i] = (struct option){ops->id.regs[i].key, required_argument, NULL, OPT_ID + i};
+		options[2 + i] = (struct option){ops->id.regs[i].key, required_argument, NULL, OPT_ID + i};
 	struct targets_merge_options mo = {0};
 	const char *out = NULL;
 	int opt;
 	optind = 0;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":o:", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":o:h", options, NULL)) != -1) {
 		if (opt == 'o') {
 			out = optarg;
+		} else if (opt == 'h') {
+			targets_usage(ops, stdout);
+			return 0;
 		} else if (opt >= OPT_ID && opt < OPT_ID + ops->id.nr) {
 			if (!parse_id(&ops->id.regs[opt - OPT_ID], optarg, &mo.id[opt - OPT_ID]))
 				return ROAM_EXIT_USAGE;
@@ -125,12 +129,12 @@ static int targets_merge(const struct targets_arch_ops *ops, int argc, char **ar
 	}
 	int n = argc - optind;
 	if (n < 1 || !out) {
-		log_error("targets merge: needs at least one PROFILE and -o FILE");
+		log_error("targets merge: %s", n < 1 ? "no PROFILE given" : "no -o FILE given (- for standard output)");
 		return ROAM_EXIT_USAGE;
 	}
 	char *p = calloc((size_t)n, ops->profile_size);
 	void *t = calloc(1, ops->targets_size);
-	char err[512];
+	char err[16384]; /* every problem of a merge, one line each */
 	int ret = p && t ? 0 : -ENOMEM;
 	for (int i = 0; !ret && i < n; i++)
 		ret = targets_load_profile(ops, argv[optind + i], p + (size_t)i * ops->profile_size, err, sizeof(err));
@@ -138,8 +142,12 @@ static int targets_merge(const struct targets_arch_ops *ops, int argc, char **ar
 		ret = ops->merge(p, n, &mo, t, err, sizeof(err));
 	if (!ret)
 		ret = targets_save_targets(ops, out, t, err, sizeof(err));
-	if (ret)
-		log_error("targets merge: %s", ret == -ENOMEM ? "out of memory" : err);
+	for (char *line = ret == -ENOMEM ? "out of memory" : err, *next; ret && line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		log_error("targets merge: %s", line);
+	}
 	free(p);
 	free(t);
 	return ret ? ROAM_EXIT_ERROR : 0;
@@ -150,14 +158,18 @@ static int targets_check(const struct targets_arch_ops *ops, targets_capture_fn 
 	static const struct option options[] = {{"json", no_argument, NULL, 'j'},
 						{"profile", required_argument, NULL, 'p'},
 						{"kvm-device", required_argument, NULL, 'K'},
+						{"help", no_argument, NULL, 'h'},
 						{NULL, 0, NULL, 0}};
 	const char *profile = NULL, *kvm = "/dev/kvm";
 	bool json = false;
 	int opt;
 	optind = 0;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
-		if (opt == 'j') {
+	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+		if (opt == 'h') {
+			targets_usage(ops, stdout);
+			return 0;
+		} else if (opt == 'j') {
 			json = true;
 		} else if (opt == 'p') {
 			profile = optarg;

@@ -66,18 +66,23 @@ int targets_vm_check_host(const struct vm *vm, const struct targets_arch_ops *op
 	ops->check(vm->targets.config, host, r);
 	ops->profile_ids(host, id);
 	targets_impl_list(ops, impls, ops->targets_impls(vm->targets.config, impls), list, sizeof(list));
+	/* One list: every reason this host cannot take the guest, not the first one alone. */
 	bool missing = targets_report_has(r, "host-not-in-targets", false);
-	if (missing && !vm->cfg.force_host)
+	bool other = targets_report_has(r, "host-not-in-targets", true);
+	if (missing && !other && !vm->cfg.force_host)
 		ret = log_errno(-EINVAL,
 				"host %s %#" PRIx64 " is not in the targets of %s (%s); use --force-host to try anyway",
 				who, id[0], label, list);
-	else if (missing)
+	else if (missing && !other)
 		log_info("warning: host %s %#" PRIx64
 			 " is not in the targets of %s (%s); starting anyway (--force-host)",
 			 who, id[0], label, list);
-	if (targets_report_has(r, "host-not-in-targets", true)) {
-		if (!ret)
-			ret = log_errno(-EINVAL, "this host cannot present the CPU of %s; the check says:", label);
+	else if (other)
+		ret =
+		    log_errno(-EINVAL, "this host cannot present the CPU of %s: %d problem%s%s; the check says:", label,
+			      r->nr_errors, r->nr_errors > 1 ? "s" : "",
+			      missing && vm->cfg.force_host ? " (--force-host covers only host-not-in-targets)" : "");
+	if (other) {
 		char *text = targets_report_text(r, label);
 		fputs(text ? text : "(no memory for the report)\n", stderr);
 		free(text);

@@ -23,10 +23,11 @@ int targets_vm_load(struct vm *vm, const struct targets_arch_ops *ops);
 const char *targets_vm_label(const struct vm *vm);
 
 /*
- * Checks `host` (this host's profile, of ops->profile_size) against vm->targets.config. A host not among the targets
- * is refused ("host MIDR 0x... is not in the targets of FILE (...); use --force-host to try anyway"), or only warned
- * about with --force-host; any other problem is refused with the check's report on standard error. Returns 0 or
- * -EINVAL after the messages (-ENOMEM without memory).
+ * Checks `host` (this host's profile, of ops->profile_size) against vm->targets.config. A host whose only problem is
+ * that it is not among the targets is refused ("host MIDR 0x... is not in the targets of FILE (...); use --force-host
+ * to try anyway"), or only warned about with --force-host. Any other problem is refused with one line and the
+ * check's whole report on standard error, so that every reason appears at once (not in the targets, registers, IPA
+ * size, GIC, SVE, counter frequency, PMU). Returns 0 or -EINVAL after the messages (-ENOMEM without memory).
  */
 int targets_vm_check_host(const struct vm *vm, const struct targets_arch_ops *ops, const void *host);
 

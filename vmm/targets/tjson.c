@@ -193,9 +193,9 @@ int tjson_load_root(struct tjson_ctx *c, const char *text, size_t len, const cha
 		return tjson_fail(c, "version", "missing (expected %d)", TARGETS_JSON_VERSION);
 	if (!json_is_integer(v))
 		return tjson_fail(c, "version", "not an integer");
-	if (json_integer_value(v) != TARGETS_JSON_VERSION)
-		return tjson_fail(c, "version", "%lld is not supported (this roam reads version %d)",
-				  (long long)json_integer_value(v), TARGETS_JSON_VERSION);
+	if (json_integer_value(v) < TARGETS_JSON_OLDEST_VERSION || json_integer_value(v) > TARGETS_JSON_VERSION)
+		return tjson_fail(c, "version", "%lld is not supported (this roam reads versions %d to %d)",
+				  (long long)json_integer_value(v), TARGETS_JSON_OLDEST_VERSION, TARGETS_JSON_VERSION);
 	v = json_object_get(*root, "arch");
 	if (!v)
 		return tjson_fail(c, "arch", "missing (expected \"%s\")", arch);

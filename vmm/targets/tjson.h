@@ -12,10 +12,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The format names and version every roam targets file carries. */
+/*
+ * The format names and version every roam targets file carries. Version 2 added arm64's "compat" object (the GIC
+ * CPU interface, the PMU and the counter frequency); version 1 files still read, with those unknown.
+ */
 #define TARGETS_PROFILE_FORMAT "roam-cpu-profile"
 #define TARGETS_FORMAT "roam-targets"
-#define TARGETS_JSON_VERSION 1
+#define TARGETS_JSON_VERSION 2
+#define TARGETS_JSON_OLDEST_VERSION 1
 
 struct targets_arch_ops;
 struct targets_ident;
@@ -65,7 +69,8 @@ int tjson_get_object(struct tjson_ctx *c, json_t *obj, const char *path, const c
 
 /*
  * Parses `text` (duplicate keys refused; syntax errors reported with line and column) into *root and checks that
- * it is an object with "format" == `format`, "version" == TARGETS_JSON_VERSION and "arch" == `arch`. A document
+ * it is an object with "format" == `format`, "version" from TARGETS_JSON_OLDEST_VERSION to TARGETS_JSON_VERSION and
+ * "arch" == `arch`. A document
  * whose format is `other_format` gets `other_hint` added to the message. The caller json_decref()s *root, which may
  * be NULL, whatever the result.
  */

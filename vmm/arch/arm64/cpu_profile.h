@@ -35,6 +35,19 @@ struct arm64_id_reg {
 	uint64_t writable; /* KVM_ARM_GET_REG_WRITABLE_MASKS: bits userspace may change (0: none / unknown) */
 };
 
+/*
+ * What a host must match beyond the ID registers, read from a scratch VM (docs/targets.md): the read-only fields of
+ * its GIC CPU interface, its PMU, and its counter frequency (which a guest reads from the hardware).
+ */
+struct arm64_compat {
+	bool known; /* false: recorded by an older roam, so unknown */
+	uint64_t icc_ctlr; /* ICC_CTLR_EL1's read-only fields (gic_cpuif.h) */
+	uint32_t pmu_counters; /* PMCR_EL0.N of a vCPU with a PMU: event counters (0: no PMU) */
+	uint32_t pmu_version; /* ID_AA64DFR0_EL1.PMUVer of that vCPU (0: no PMU); unused in targets */
+	bool pmu_counters_settable; /* KVM_ARM_VCPU_PMU_V3_SET_NR_COUNTERS lowers N; unused in targets */
+	uint64_t cntfrq; /* CNTFRQ_EL0, in Hz */
+};
+
 struct arm64_cpu_profile {
 	char name[64]; /* a label for the host: --name, else the host name */
 	char kernel[65]; /* uname -r of the host */
@@ -54,6 +67,7 @@ struct arm64_cpu_profile {
 	bool pmu; /* KVM_CAP_ARM_PMU_V3 */
 	bool counter_offset; /* KVM_CAP_COUNTER_OFFSET */
 	bool smccc_filter; /* the KVM_ARM_VM_SMCCC_FILTER attribute */
+	struct arm64_compat compat; /* profile version 2; unknown (compat.known false) in an older profile */
 };
 
 struct arm64_impl {
@@ -71,6 +85,8 @@ struct arm64_targets {
 	uint32_t min_ipa_bits; /* the smallest IPA size among the targets */
 	uint32_t gic_version; /* required: 3 */
 	uint32_t sve_max_vl; /* the smallest among the targets (0: no SVE for the guest) */
+	/* The GIC CPU interface with the fewest priority and ID bits, the fewest PMU counters, the one frequency. */
+	struct arm64_compat compat;
 	/* For people: what the merge changed, one "REG.FIELD: 0x1 -> 0x0 (host, ...)" line per field and old value. */
 	int nr_lowered;
 	char lowered[ARM64_TARGETS_MAX_LOWERED][ARM64_TARGETS_NOTE_LEN];

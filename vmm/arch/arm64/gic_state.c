@@ -7,6 +7,7 @@
 #include "core/sys_ioctl.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
+#include "gic_cpuif.h"
 #include "layout.h"
 #include "snapshot/snap_codec.h"
 #include "vcpu_state.h"
@@ -36,7 +37,7 @@
 #define GICR_SGI 0x10000
 
 #define SYSREG(op0, op1, crn, crm, op2) (((op0) << 14) | ((op1) << 11) | ((crn) << 7) | ((crm) << 3) | (op2))
-#define ICC_CTLR_EL1 SYSREG(3, 0, 12, 12, 4)
+#define ICC_CTLR_EL1 ARM64_ICC_CTLR_EL1_ENC
 
 struct gic_entry {
 	uint32_t group;
@@ -214,25 +215,12 @@ int arm64_gic_save(struct vm *vm, struct snap_writer *w)
 	return ret ? ret : w->err;
 }
 
-/*
- * Writes why a saved ICC_CTLR_EL1 cannot be restored over this host's (`here`) into buf, or "" if it can. KVM checks
- * the read-only fields (set_gic_ctlr): PRIbits [10:8] and IDbits [13:11] no more than the host's (fewer lower the
- * vCPU's, and the saved active-priority registers are as many as those bits give), SEIS [14] and A3V [15] the same.
- */
+/* Writes why a saved ICC_CTLR_EL1 cannot be restored over this host's (`here`) into buf, or "" if it can. */
 static void icc_ctlr_problem(uint64_t attr, uint64_t saved, uint64_t here, char *buf, size_t size)
 {
-	unsigned pri_saved = (unsigned)((saved >> 8) & 7) + 1, pri_here = (unsigned)((here >> 8) & 7) + 1;
-	unsigned id_saved = (unsigned)(saved >> 11) & 7, id_here = (unsigned)(here >> 11) & 7;
-	buf[0] = '\0';
-	if (pri_saved <= pri_here && id_saved <= id_here && !((saved ^ here) & (3u << 14)))
-		return;
-	snprintf(
-	    buf, size,
-	    "ICC_CTLR_EL1 of CPU 0x%" PRIx64 ": the source's GIC has %u priority bits and %s-bit interrupt IDs (SEIS "
-	    "%u, A3V %u), this host's %u and %s-bit (SEIS %u, A3V %u): KVM restores a GIC CPU interface only onto as "
-	    "many priority and ID bits or more, with the same SEIS and A3V",
-	    attr >> 32, pri_saved, id_saved ? "24" : "16", (unsigned)(saved >> 14) & 1, (unsigned)(saved >> 15) & 1,
-	    pri_here, id_here ? "24" : "16", (unsigned)(here >> 14) & 1, (unsigned)(here >> 15) & 1);
+	char who[64];
+	snprintf(who, sizeof(who), "ICC_CTLR_EL1 of CPU 0x%" PRIx64, attr >> 32);
+	arm64_gic_cpuif_problem(who, "the source's", saved, here, buf, size);
 }
 
 /* Writes why KVM here refused the source's GICD_IIDR (`saved`) into buf; `here` is its own. */
@@ -271,6 +259,32 @@ static int gic_check_icc_ctlr(struct vm *vm, uint64_t attr, uint64_t saved)
 		return log_errno(-EIO, "cannot read ICC_CTLR_EL1 of this host's GIC");
 	icc_ctlr_problem(attr, saved, here, problem, sizeof(problem));
 	return problem[0] ? log_errno(-EINVAL, "%s", problem) : 0;
+}
+
+int arm64_gic_set_cpuif(struct vm *vm, uint64_t icc_ctlr)
+{
+	for (int v = 0; v < vm->nr_vcpus; v++) {
+		const struct vcpu *vcpu = &vm->vcpus[v];
+		uint64_t attr = gic_mpidr_attr(vcpu) | ICC_CTLR_EL1, value = 0, back = 0;
+		if (gic_attr(vm, KVM_GET_DEVICE_ATTR, KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS, attr, &value) < 0)
+			return log_errno(-EIO, "%s: cannot read ICC_CTLR_EL1 of its GIC CPU interface", vcpu->name);
+		char problem[320], who[64];
+		snprintf(who, sizeof(who), "%s: ICC_CTLR_EL1", vcpu->name);
+		arm64_gic_cpuif_problem(who, "the targets'", icc_ctlr, value, problem, sizeof(problem));
+		if (problem[0])
+			return log_errno(-EINVAL, "%s", problem);
+		/* The read-only fields from the targets; CBPR and EOImode stay as they are (reset values). */
+		value = (value & ~ARM64_ICC_CTLR_RO_MASK) | (icc_ctlr & ARM64_ICC_CTLR_RO_MASK);
+		long e = gic_attr(vm, KVM_SET_DEVICE_ATTR, KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS, attr, &value);
+		if (e < 0)
+			return log_errno((int)e, "%s: KVM refused ICC_CTLR_EL1 %#" PRIx64 ": %s", vcpu->name, value,
+					 strerror((int)-e));
+		if (gic_attr(vm, KVM_GET_DEVICE_ATTR, KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS, attr, &back) < 0 ||
+		    (back & ARM64_ICC_CTLR_RO_MASK) != (icc_ctlr & ARM64_ICC_CTLR_RO_MASK))
+			return log_errno(-EIO, "%s: wrote ICC_CTLR_EL1 %#" PRIx64 ", KVM reads back %#" PRIx64,
+					 vcpu->name, value, back);
+	}
+	return 0;
 }
 
 int arm64_gic_check(struct vm *vm, struct snap_reader *r, char *report, size_t size)

@@ -34,4 +34,11 @@ int arm64_gic_restore(struct vm *vm, struct snap_reader *r);
  */
 int arm64_gic_check(struct vm *vm, struct snap_reader *r, char *report, size_t size);
 
+/*
+ * Gives every vCPU's GIC CPU interface the read-only fields of `icc_ctlr` (a targets config's: as many priority and
+ * ID bits or fewer than this host's, the same SEIS and A3V) and reads each back. For an initialized GIC of a VM that
+ * has not run. Returns 0 or -errno after a message naming the vCPU.
+ */
+int arm64_gic_set_cpuif(struct vm *vm, uint64_t icc_ctlr);
+
 #endif

@@ -9,6 +9,9 @@
 #include "core/log.h"
 #include "core/sys_ioctl.h"
 #include "cpu_profile.h"
+#include "gic_cpuif.h"
+#include "host_cpu.h"
+#include "layout.h"
 #include "targets.h"
 #include "targets/scratch_vm.h"
 
@@ -17,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Initializes the scratch vCPU with `features` (bits of kvm_vcpu_init.features[0]). */
 static int scratch_vcpu_init(struct scratch_vm *s, uint32_t features)
@@ -127,6 +131,99 @@ static uint32_t profile_sve_max_vl(const char *kvm_path)
 	return max_vq * 16;
 }
 
+/*
+ * ICC_CTLR_EL1 of vCPU 0's GIC CPU interface, as KVM gives it to a guest: read from a scratch VM with an initialized
+ * GICv3 (KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS; vCPU 0's affinity is 0). Only the read-only fields are kept.
+ */
+static int profile_gic_cpuif(const char *kvm_path, uint64_t *icc_ctlr)
+{
+	struct scratch_vm s;
+	uint64_t dist = ARM64_GIC_DIST_BASE, redist = ARM64_GIC_REDIST_BASE, value = 0;
+	int ret = scratch_vm_open(&s, kvm_path, "GIC probe", true);
+	if (!ret)
+		ret = scratch_vcpu_init(&s, 1u << KVM_ARM_VCPU_PSCI_0_2);
+	struct kvm_create_device gic = {.type = KVM_DEV_TYPE_ARM_VGIC_V3};
+	int gic_fd = -1;
+	if (!ret) {
+		ret = (int)SYS_IOCTL(s.vm_fd, KVM_CREATE_DEVICE, &gic, "GIC probe: GICv3");
+		gic_fd = ret < 0 ? -1 : (int)gic.fd;
+	}
+	const struct {
+		uint32_t group;
+		uint64_t attr;
+		void *value;
+		const char *what;
+	} steps[] = {
+	    {KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_DIST, &dist, "GIC probe: distributor"},
+	    {KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_REDIST, &redist, "GIC probe: redistributor"},
+	    {KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, NULL, "GIC probe: init"},
+	};
+	for (size_t i = 0; !ret && i < sizeof(steps) / sizeof(steps[0]); i++) {
+		struct kvm_device_attr a = {
+		    .group = steps[i].group, .attr = steps[i].attr, .addr = (uint64_t)(uintptr_t)steps[i].value};
+		long r = SYS_IOCTL(gic_fd, KVM_SET_DEVICE_ATTR, &a, steps[i].what);
+		ret = r < 0 ? (int)r : 0;
+	}
+	struct kvm_device_attr ctlr = {.group = KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS,
+				       .attr = ARM64_ICC_CTLR_EL1_ENC,
+				       .addr = (uint64_t)(uintptr_t)&value};
+	if (!ret) {
+		long r = SYS_IOCTL(gic_fd, KVM_GET_DEVICE_ATTR, &ctlr, "GIC probe: ICC_CTLR_EL1");
+		ret = r < 0 ? (int)r : 0;
+	}
+	if (gic_fd >= 0)
+		close(gic_fd);
+	scratch_vm_close(&s);
+	*icc_ctlr = value & ARM64_ICC_CTLR_RO_MASK;
+	return ret;
+}
+
+/*
+ * The PMU a guest gets with KVM_ARM_VCPU_PMU_V3: PMCR_EL0.N (event counters) and ID_AA64DFR0_EL1.PMUVer, read from
+ * a scratch VM of its own (every vCPU of a VM has the same features, and roam's own vCPUs have no PMU yet). Then
+ * whether KVM lowers N: KVM_ARM_VCPU_PMU_V3_SET_NR_COUNTERS with N - 1, without KVM_ARM_VCPU_PMU_V3_SET_PMU first,
+ * counts only if PMCR_EL0 reads it back.
+ */
+static int profile_pmu(const char *kvm_path, struct arm64_compat *c)
+{
+	struct scratch_vm s;
+	uint64_t pmcr = 0, dfr0 = 0;
+	int ret = scratch_vm_open(&s, kvm_path, "PMU probe", true);
+	if (!ret)
+		ret = scratch_vcpu_init(&s, 1u << KVM_ARM_VCPU_PSCI_0_2 | 1u << KVM_ARM_VCPU_PMU_V3);
+	struct kvm_one_reg pmcr_reg = {.id = arm64_sysreg_id(ARM64_SYSREG_ENC(3, 3, 9, 12, 0)),
+				       .addr = (uint64_t)(uintptr_t)&pmcr};
+	struct kvm_one_reg dfr0_reg = {.id = arm64_sysreg_id(ARM64_SYSREG_ENC(3, 0, 0, 5, 0)),
+				       .addr = (uint64_t)(uintptr_t)&dfr0};
+	if (!ret && SYS_IOCTL(s.vcpu_fd, KVM_GET_ONE_REG, &pmcr_reg, "PMU probe: PMCR_EL0") < 0)
+		ret = -EIO;
+	if (!ret && SYS_IOCTL(s.vcpu_fd, KVM_GET_ONE_REG, &dfr0_reg, "PMU probe: ID_AA64DFR0_EL1") < 0)
+		ret = -EIO;
+	c->pmu_counters = (uint32_t)(pmcr >> 11) & 0x1f;
+	c->pmu_version = (uint32_t)(dfr0 >> 8) & 0xf;
+	uint32_t lower = c->pmu_counters - 1;
+	struct kvm_device_attr nr = {.group = KVM_ARM_VCPU_PMU_V3_CTRL,
+				     .attr = KVM_ARM_VCPU_PMU_V3_SET_NR_COUNTERS,
+				     .addr = (uint64_t)(uintptr_t)&lower};
+	if (!ret && c->pmu_counters && __SYS_IOCTL(s.vcpu_fd, KVM_SET_DEVICE_ATTR, &nr) == 0 &&
+	    __SYS_IOCTL(s.vcpu_fd, KVM_GET_ONE_REG, &pmcr_reg) == 0)
+		c->pmu_counters_settable = ((pmcr >> 11) & 0x1f) == lower;
+	scratch_vm_close(&s);
+	return ret;
+}
+
+/* The GIC CPU interface, the PMU and the counter frequency (struct arm64_compat). */
+static int profile_compat(const char *kvm_path, struct arm64_cpu_profile *p)
+{
+	struct arm64_compat *c = &p->compat;
+	int ret = p->gic_version == 3 ? profile_gic_cpuif(kvm_path, &c->icc_ctlr) : 0;
+	if (!ret && p->pmu)
+		ret = profile_pmu(kvm_path, c);
+	c->cntfrq = arm64_host_counter_frequency();
+	c->known = ret == 0;
+	return ret;
+}
+
 int arm64_profile_capture(const char *kvm_path, const char *name, struct arm64_cpu_profile *p)
 {
 	struct scratch_vm s;
@@ -162,7 +259,7 @@ int arm64_profile_capture(const char *kvm_path, const char *name, struct arm64_c
 	p->smccc_filter = __SYS_IOCTL(s.vm_fd, KVM_HAS_DEVICE_ATTR, &filter) == 0;
 	scratch_vm_close(&s);
 	targets_host_label(name, p->name, p->kernel, sizeof(p->kernel));
-	return 0;
+	return profile_compat(kvm_path, p);
 }
 
 const struct targets_arch_ops *arch_targets_ops(void)

@@ -1,6 +1,7 @@
 /* Merging CPU profiles into a targets config and checking a host against one: see targets.h. */
 #include "targets.h"
 
+#include "gic_cpuif.h"
 #include "idregs.h"
 #include "targets/problems.h"
 #include "targets/report.h"
@@ -200,6 +201,101 @@ static void merge_requirements(struct merge *m)
 	}
 }
 
+/* "a57 0, a72 1": each host's value of one field, for a refusal. */
+static void host_values(const struct merge *m, const uint64_t *v, const char *fmt, char *buf, size_t size)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < m->n && used < size; i++) {
+		used += (size_t)snprintf(buf + used, size - used, "%s%s ", i ? ", " : "", m->label[i]);
+		if (used < size)
+			used += (size_t)snprintf(buf + used, size - used, fmt, v[i]);
+	}
+}
+
+/* The GIC CPU interface: fewest priority and ID bits; SEIS and A3V must be equal (KVM refuses any other). */
+static void merge_gic_cpuif(struct merge *m)
+{
+	static const struct {
+		uint64_t bit;
+		const char *name, *why;
+	} equal[] = {
+	    {1ull << 14, "SEIS",
+	     "a guest told it gets no SError from a locally generated error must never get one on another host"},
+	    {1ull << 15, "A3V", "a guest that may use affinity level 3 must find it on every host"},
+	};
+	uint64_t hv[MAX_PROFILES], mismatch = 0, v = m->p[0].compat.icc_ctlr & ARM64_ICC_CTLR_RO_MASK;
+	for (int i = 1; i < m->n; i++) {
+		uint64_t diff;
+		v = arm64_gic_cpuif_merge(v, m->p[i].compat.icc_ctlr, &diff);
+		mismatch |= diff;
+	}
+	for (size_t k = 0; k < sizeof(equal) / sizeof(equal[0]); k++) {
+		if (!(mismatch & equal[k].bit))
+			continue;
+		char values[512];
+		for (int i = 0; i < m->n; i++)
+			hv[i] = (m->p[i].compat.icc_ctlr & equal[k].bit) != 0;
+		host_values(m, hv, "%" PRIu64, values, sizeof(values));
+		targets_problem(&m->pr,
+				"ICC_CTLR_EL1.%s (GIC CPU interface) differs: %s; KVM gives a guest its host's %s and "
+				"cannot change it, and %s",
+				equal[k].name, values, equal[k].name, equal[k].why);
+	}
+	m->out->compat.icc_ctlr = v;
+	for (int i = 0; i < m->n; i++)
+		hv[i] = arm64_gic_cpuif_decode(m->p[i].compat.icc_ctlr).pri_bits;
+	note_changes(m, "ICC_CTLR_EL1 priority bits", hv, arm64_gic_cpuif_decode(v).pri_bits);
+	for (int i = 0; i < m->n; i++)
+		hv[i] = arm64_gic_cpuif_decode(m->p[i].compat.icc_ctlr).id_bits;
+	note_changes(m, "ICC_CTLR_EL1 interrupt ID bits", hv, arm64_gic_cpuif_decode(v).id_bits);
+}
+
+/*
+ * What the ID registers do not cover: the GIC CPU interface, the PMU's counter count (the fewest; 0 if a host has
+ * no PMU) and the counter frequency (a guest reads CNTFRQ_EL0 from the hardware, so all must be equal). A profile
+ * of an older roam lacks them, and its host must be profiled again.
+ */
+static void merge_compat(struct merge *m)
+{
+	struct arm64_compat *c = &m->out->compat;
+	bool known = true;
+	for (int i = 0; i < m->n; i++) {
+		if (m->p[i].compat.known)
+			continue;
+		known = false;
+		targets_problem(&m->pr,
+				"%s: its profile has no GIC CPU interface, PMU and counter frequency values (an older "
+				"roam made it); run roam cpu-profile on that host again",
+				m->label[i]);
+	}
+	if (!known)
+		return;
+	c->known = true;
+	merge_gic_cpuif(m);
+	uint64_t hv[MAX_PROFILES];
+	c->cntfrq = m->p[0].compat.cntfrq;
+	c->pmu_counters = m->p[0].compat.pmu_counters;
+	bool freq_differs = false;
+	for (int i = 0; i < m->n; i++) {
+		hv[i] = m->p[i].compat.cntfrq;
+		freq_differs |= hv[i] != c->cntfrq;
+		if (m->p[i].compat.pmu_counters < c->pmu_counters)
+			c->pmu_counters = m->p[i].compat.pmu_counters;
+	}
+	if (freq_differs) {
+		char values[512];
+		host_values(m, hv, "%" PRIu64 " Hz", values, sizeof(values));
+		targets_problem(&m->pr,
+				"the counter frequency (CNTFRQ_EL0) differs: %s; a guest reads it from the hardware, "
+				"KVM cannot change it, and its time would run at another speed after a move",
+				values);
+	}
+	for (int i = 0; i < m->n; i++)
+		hv[i] = m->p[i].compat.pmu_counters;
+	note_changes(m, "PMCR_EL0.N (PMU event counters)", hv, c->pmu_counters);
+}
+
 static int merge_impls(struct merge *m)
 {
 	struct arm64_targets *t = m->out;
@@ -227,7 +323,7 @@ int arm64_targets_merge_opts(const struct arm64_cpu_profile *p, int n, const str
 			     struct arm64_targets *out, char *err, size_t err_len)
 {
 	static const struct targets_merge_options defaults;
-	struct merge m = {.p = p, .n = n, .out = out, .pr = {err, err_len, 0}, .same_design = true};
+	struct merge m = {.p = p, .n = n, .out = out, .pr = {err, err_len, 0, 0}, .same_design = true};
 	if (!opt)
 		opt = &defaults;
 	if (err_len)
@@ -260,6 +356,7 @@ int arm64_targets_merge_opts(const struct arm64_cpu_profile *p, int n, const str
 	if (ret == 0) {
 		merge_identity(&m, opt);
 		merge_requirements(&m);
+		merge_compat(&m);
 		uint32_t encs[ARM64_PROFILE_MAX_REGS];
 		int nr = register_union(p, n, encs, ARM64_PROFILE_MAX_REGS);
 		if (nr < 0) {
@@ -393,6 +490,46 @@ static void check_registers(const struct arm64_targets *t, const struct arm64_cp
 				   t->nr_regs, changed);
 }
 
+/* The GIC CPU interface, the PMU counters and the counter frequency, when both sides know them. */
+static void check_compat(const struct arm64_targets *t, const struct arm64_cpu_profile *h, struct targets_report *r)
+{
+	const struct arm64_compat *tc = &t->compat, *hc = &h->compat;
+	if (!tc->known) {
+		targets_report_add(r, TARGETS_OK, "compat-unknown",
+				   "the targets were merged from profiles of an older roam, without GIC CPU interface, "
+				   "PMU and counter frequency values: merge them again to have those checked");
+		return;
+	}
+	if (!hc->known) {
+		targets_report_add(r, TARGETS_ERROR, "profile-old",
+				   "this host's profile has no GIC CPU interface, PMU and counter frequency values (an "
+				   "older roam made it); profile the host again");
+		return;
+	}
+	if (hc->cntfrq == tc->cntfrq)
+		targets_report_add(r, TARGETS_OK, "cntfrq-ok",
+				   "the counter runs at %" PRIu64 " Hz, as the targets' does", hc->cntfrq);
+	else
+		targets_report_add(r, TARGETS_ERROR, "cntfrq-differs",
+				   "the counter here runs at %" PRIu64 " Hz, the targets' at %" PRIu64
+				   " Hz; a guest reads CNTFRQ_EL0 from the hardware and KVM cannot change it",
+				   hc->cntfrq, tc->cntfrq);
+	char problem[TARGETS_FINDING_LEN], text[96];
+	arm64_gic_cpuif_problem("ICC_CTLR_EL1", "the targets'", tc->icc_ctlr, hc->icc_ctlr, problem, sizeof(problem));
+	if (problem[0])
+		targets_report_add(r, TARGETS_ERROR, "gic-cpuif", "%s", problem);
+	else
+		targets_report_add(r, TARGETS_OK, "gic-cpuif-ok", "the GIC CPU interface can be given %s",
+				   arm64_gic_cpuif_text(tc->icc_ctlr, text, sizeof(text)));
+	if (hc->pmu_counters >= tc->pmu_counters)
+		targets_report_add(r, TARGETS_OK, "pmu-ok", "the PMU has %u event counters (the targets need %u)",
+				   hc->pmu_counters, tc->pmu_counters);
+	else
+		targets_report_add(r, TARGETS_ERROR, "pmu-counters",
+				   "the PMU here has %u event counters, the targets need %u", hc->pmu_counters,
+				   tc->pmu_counters);
+}
+
 void arm64_targets_check(const struct arm64_targets *t, const struct arm64_cpu_profile *host, struct targets_report *r)
 {
 	struct targets_impl impls[TARGETS_MAX_IMPLS];
@@ -429,4 +566,5 @@ void arm64_targets_check(const struct arm64_targets *t, const struct arm64_cpu_p
 		targets_report_add(r, TARGETS_ERROR, "sve-vl",
 				   "KVM here offers SVE vectors up to %u bytes, the targets need %u", vl,
 				   t->sve_max_vl);
+	check_compat(t, host, r);
 }

@@ -11,7 +11,11 @@
  *    host whose own identity differs must allow setting it (KVM_CAP_ARM_WRITABLE_IMP_ID_REGS); MPIDR is per vCPU and
  *    left out;
  *  - a register some profiles lack counts as reading 0 there and not writable (KVM reads unknown ID registers as 0);
- *  - min_ipa_bits and sve_max_vl are the smallest of the hosts', and every host must offer an in-kernel GICv3.
+ *  - min_ipa_bits and sve_max_vl are the smallest of the hosts', and every host must offer an in-kernel GICv3;
+ *  - the GIC CPU interface (ICC_CTLR_EL1) gets the fewest priority and ID bits, and SEIS and A3V must be equal; the
+ *    PMU gets the fewest event counters; the counter frequency must be equal; profiles of an older roam, which lack
+ *    these, are refused naming the host to profile again.
+ * A failed merge lists every problem, one line each.
  */
 #ifndef ROAM_ARM64_TARGETS_H
 #define ROAM_ARM64_TARGETS_H
@@ -25,9 +29,9 @@
 
 /*
  * Merges `n` profiles into `out` with default options and the given names (NULL: the profiles' own). Returns 0, or
- * a negative errno with one line in `err` naming the register, field and host at fault (and how many other problems
- * there are): -EINVAL for conflicts, -E2BIG when there are more than ARM64_TARGETS_MAX_IMPLS different CPUs or more
- * than ARM64_PROFILE_MAX_REGS registers. `out` is fully written on success and unspecified on failure.
+ * a negative errno with one line per problem in `err`, each naming the register, field and host at fault: -EINVAL for
+ * conflicts, -E2BIG when there are more than ARM64_TARGETS_MAX_IMPLS different CPUs or more than ARM64_PROFILE_MAX_REGS
+ * registers. `out` is fully written on success and unspecified on failure.
  */
 int arm64_targets_merge(const struct arm64_cpu_profile *p, int n, const char *const *names, struct arm64_targets *out,
 			char *err, size_t err_len);
@@ -44,9 +48,10 @@ int arm64_targets_merge_opts(const struct arm64_cpu_profile *p, int n, const str
  * targets, it can present the guest identity, every target register value differs from the host's value only in
  * bits its KVM can write, its IPA size, GIC and SVE vector length suffice, and it has no non-zero feature register
  * the targets do not list. Fills `r` (never fails); the host passes when r->nr_errors == 0. Codes (stable, for
- * scripts): ok ones "host-in-targets", "identity-ok", "regs-ok", "ipa-ok", "gic-ok", "sve-ok"; errors
- * "host-not-in-targets", "imp-regs-not-writable", "reg-not-writable", "reg-missing", "reg-not-in-targets",
- * "ipa-too-small", "gic-missing", "sve-vl".
+ * scripts): ok ones "host-in-targets", "identity-ok", "regs-ok", "ipa-ok", "gic-ok", "sve-ok", "cntfrq-ok",
+ * "gic-cpuif-ok", "pmu-ok", "compat-unknown" (targets from older profiles); errors "host-not-in-targets",
+ * "imp-regs-not-writable", "reg-not-writable", "reg-missing", "reg-not-in-targets", "ipa-too-small", "gic-missing",
+ * "sve-vl", "cntfrq-differs", "gic-cpuif", "pmu-counters", "profile-old" (a host profile of an older roam).
  */
 void arm64_targets_check(const struct arm64_targets *t, const struct arm64_cpu_profile *host, struct targets_report *r);
 

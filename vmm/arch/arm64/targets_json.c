@@ -1,6 +1,7 @@
 /* CPU profile and targets JSON files, and the JSON form of check reports: see targets_json.h. */
 #include "targets_json.h"
 
+#include "gic_cpuif.h"
 #include "idregs.h"
 #include "targets/report.h"
 #include "targets/tjson.h"
@@ -37,6 +38,50 @@ static int cmp_reg(const void *a, const void *b)
 	return x->enc < y->enc ? -1 : x->enc > y->enc;
 }
 
+/* "compat": {"icc_ctlr_el1", "pmu_counters", ["pmu_version", "pmu_counters_settable",] "cntfrq"}, when known. */
+static void compat_to_json(json_t *root, const struct arm64_compat *c, bool profile)
+{
+	if (!c->known)
+		return;
+	json_t *o = json_object();
+	json_object_set_new(o, "icc_ctlr_el1", tjson_hex(c->icc_ctlr));
+	json_object_set_new(o, "pmu_counters", json_integer(c->pmu_counters));
+	if (profile) {
+		json_object_set_new(o, "pmu_version", json_integer(c->pmu_version));
+		json_object_set_new(o, "pmu_counters_settable", json_boolean(c->pmu_counters_settable));
+	}
+	json_object_set_new(o, "cntfrq", json_integer((json_int_t)c->cntfrq));
+	json_object_set_new(root, "compat", o);
+}
+
+/* "compat" if present (a version-1 file has none: then unknown). */
+static int parse_compat(struct tjson_ctx *c, json_t *root, struct arm64_compat *out, bool profile)
+{
+	static const char *const profile_keys[] = {"icc_ctlr_el1",	    "pmu_counters", "pmu_version",
+						   "pmu_counters_settable", "cntfrq",	    NULL};
+	static const char *const targets_keys[] = {"icc_ctlr_el1", "pmu_counters", "cntfrq", NULL};
+	json_t *o;
+	uint32_t cntfrq = 0;
+	if (!json_object_get(root, "compat"))
+		return 0;
+	int ret;
+	if ((ret = tjson_get_object(c, root, "", "compat", &o)) ||
+	    (ret = tjson_get_hex(c, o, "compat", "icc_ctlr_el1", UINT64_MAX, &out->icc_ctlr)) ||
+	    (ret = tjson_get_uint(c, o, "compat", "pmu_counters", 0, 31, &out->pmu_counters)) ||
+	    (profile && (ret = tjson_get_uint(c, o, "compat", "pmu_version", 0, 15, &out->pmu_version))) ||
+	    (profile && (ret = tjson_get_bool(c, o, "compat", "pmu_counters_settable", &out->pmu_counters_settable))) ||
+	    (ret = tjson_get_uint(c, o, "compat", "cntfrq", 1, UINT32_MAX, &cntfrq)) ||
+	    (ret = tjson_check_keys(c, o, "compat", profile ? profile_keys : targets_keys)))
+		return ret;
+	if (out->icc_ctlr & ~ARM64_ICC_CTLR_RO_MASK)
+		return tjson_fail(c, "compat.icc_ctlr_el1",
+				  "0x%" PRIx64 " sets bits other than the read-only fields (mask 0x%llx)",
+				  out->icc_ctlr, ARM64_ICC_CTLR_RO_MASK);
+	out->cntfrq = cntfrq;
+	out->known = true;
+	return 0;
+}
+
 char *arm64_profile_to_json(const struct arm64_cpu_profile *p)
 {
 	const uint64_t id[TARGETS_MAX_IDS] = {p->midr, p->revidr, p->aidr};
@@ -63,6 +108,7 @@ char *arm64_profile_to_json(const struct arm64_cpu_profile *p)
 		json_object_set_new(regs, arm64_idreg_name(p->regs[i].enc, name), r);
 	}
 	json_object_set_new(root, "id_registers", regs);
+	compat_to_json(root, &p->compat, true);
 	return tjson_dump(root);
 }
 
@@ -153,7 +199,7 @@ int arm64_profile_from_json(const char *text, size_t len, const char *origin, st
 			    size_t err_len)
 {
 	static const char *const keys[] = {"format", "version", "arch", "name",		"kernel", "midr",
-					   "revidr", "aidr",	"kvm",	"id_registers", NULL};
+					   "revidr", "aidr",	"kvm",	"id_registers", "compat", NULL};
 	struct tjson_ctx c = {origin, err, err_len};
 	json_t *root, *kvm, *regs;
 	memset(p, 0, sizeof(*p));
@@ -169,6 +215,8 @@ int arm64_profile_from_json(const char *text, size_t len, const char *origin, st
 		ret = parse_profile_kvm(&c, kvm, p);
 	if (ret == 0 && (ret = tjson_get_object(&c, root, "", "id_registers", &regs)) == 0)
 		ret = parse_profile_regs(&c, regs, p);
+	if (ret == 0)
+		ret = parse_compat(&c, root, &p->compat, true);
 	json_decref(root);
 	return ret;
 }
@@ -189,6 +237,7 @@ char *arm64_targets_to_json(const struct arm64_targets *t)
 	json_object_set_new(req, "gic_version", json_integer(t->gic_version));
 	json_object_set_new(req, "sve_max_vl", json_integer(t->sve_max_vl));
 	json_object_set_new(root, "requirements", req);
+	compat_to_json(root, &t->compat, false);
 	int nr_notes = t->nr_lowered < ARM64_TARGETS_MAX_LOWERED ? t->nr_lowered : ARM64_TARGETS_MAX_LOWERED;
 	json_object_set_new(root, "lowered", tjson_notes(t->lowered[0], nr_notes, ARM64_TARGETS_NOTE_LEN));
 	return tjson_dump(root);
@@ -259,7 +308,7 @@ int arm64_targets_from_json(const char *text, size_t len, const char *origin, st
 			    size_t err_len)
 {
 	static const char *const keys[] = {"format",	   "version",	   "arch",    "targets", "guest",
-					   "id_registers", "requirements", "lowered", NULL};
+					   "id_registers", "requirements", "lowered", "compat",	 NULL};
 	struct tjson_ctx c = {origin, err, err_len};
 	json_t *root, *regs;
 	memset(t, 0, sizeof(*t));
@@ -270,6 +319,8 @@ int arm64_targets_from_json(const char *text, size_t len, const char *origin, st
 		ret = parse_targets_regs(&c, regs, t);
 	if (ret == 0)
 		ret = parse_targets_rest(&c, root, t);
+	if (ret == 0)
+		ret = parse_compat(&c, root, &t->compat, false);
 	json_decref(root);
 	return ret;
 }

@@ -6,6 +6,7 @@
 #include "core/sys_ioctl.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
+#include "gic_state.h"
 #include "idregs.h"
 #include "profile_kvm.h"
 #include "targets.h"
@@ -78,4 +79,10 @@ int arm64_targets_apply(struct vcpu *vcpu)
 		ret = targets_set_verified(vcpu, enc, t->regs[i].value);
 	}
 	return ret;
+}
+
+int arm64_targets_apply_gic(struct vm *vm)
+{
+	const struct arm64_targets *t = vm->targets.config;
+	return t && t->compat.known ? arm64_gic_set_cpuif(vm, t->compat.icc_ctlr) : 0;
 }

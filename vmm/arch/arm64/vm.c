@@ -126,7 +126,7 @@ int arch_irqchip_init(struct vm *vm)
 		err = arm64_gic_set(vm, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, &nr_irqs, "GIC interrupt count");
 	if (!err)
 		err = arm64_gic_set(vm, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, NULL, "GIC init");
-	return err;
+	return err ? err : arm64_targets_apply_gic(vm);
 }
 
 int arch_irq_line(struct vm *vm, uint32_t irq, bool level)

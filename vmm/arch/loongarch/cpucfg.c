@@ -184,7 +184,7 @@ int loongarch_targets_merge_opts(const struct loongarch_cpu_profile *p, int n, c
 				 struct loongarch_targets *out, char *err, size_t err_len)
 {
 	static const struct targets_merge_options none = {0};
-	struct merge_state m = {out, {err, err_len, 0}};
+	struct merge_state m = {out, {err, err_len, 0, 0}};
 	if (!opt)
 		opt = &none;
 	memset(out, 0, sizeof(*out));
