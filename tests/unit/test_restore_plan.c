@@ -32,37 +32,35 @@ int main(void)
 	struct arm64_prefault_run runs[8];
 	uint64_t hole = 1;
 
-	/* Nothing written: no runs, and the first page is a hole. Data in the PV-lock slot does not count. */
+	/* Nothing written: one run over all of RAM (the PV-lock slot is left out), and the first page is a hole. */
 	memset(mem.slots[0].host, 0xff, 0x10000);
-	CHECK_EQ(arm64_prefault_runs(&mem, runs, 8, &hole), 0);
+	CHECK_EQ(arm64_prefault_all_runs(&mem, runs, 8, &hole), 1);
+	CHECK_EQ(runs[0].gpa, 0x40000000);
+	CHECK_EQ(runs[0].pages, 64);
 	CHECK_EQ(hole, 0x40000000);
 
-	/* Pages 0, 1 (one byte each), 5, and 62..63: three runs, the first hole is page 2 (small pages here: a huge
-	 * page would make the whole slot present at the first write). */
+	/* Pages 0, 1 and 62..63 written: still all of RAM (holes included: an empty page table can be one), and the
+	 * first hole is page 2 (small pages here: a huge page would make the whole slot present at the first write). */
 	uint8_t *ram = mem.slots[1].host;
 	CHECK_EQ(madvise(ram, mem.slots[1].map_size, MADV_NOHUGEPAGE), 0);
 	ram[0] = 1;
 	ram[PAGE + 4095] = 2;
-	ram[5 * PAGE + 17] = 3;
 	memset(ram + 62 * PAGE, 4, 2 * PAGE);
-	CHECK_EQ(arm64_prefault_runs(&mem, runs, 8, &hole), 3);
-	CHECK_EQ(runs[0].gpa, 0x40000000);
-	CHECK_EQ(runs[0].pages, 2);
-	CHECK_EQ(runs[1].gpa, 0x40000000 + 5 * PAGE);
-	CHECK_EQ(runs[1].pages, 1);
-	CHECK_EQ(runs[2].gpa, 0x40000000 + 62 * PAGE);
-	CHECK_EQ(runs[2].pages, 2);
+	CHECK_EQ(arm64_prefault_all_runs(&mem, runs, 8, &hole), 1);
+	CHECK_EQ(runs[0].pages, 64);
 	CHECK_EQ(hole, 0x40000000 + 2 * PAGE);
 
-	/* Too many runs for the array: -ENOSPC, never a write past it. */
-	CHECK_EQ(arm64_prefault_runs(&mem, runs, 2, &hole), -ENOSPC);
+	/* A second RAM slot: a run of its own; too small an array: -ENOSPC, never a write past it. */
+	CHECK_EQ(memory_add_slot(&mem, "ram2", 0x80000000, 16 * PAGE, false), 2);
+	CHECK_EQ(arm64_prefault_all_runs(&mem, runs, 8, &hole), 2);
+	CHECK_EQ(runs[1].gpa, 0x80000000);
+	CHECK_EQ(runs[1].pages, 16);
+	CHECK_EQ(arm64_prefault_all_runs(&mem, runs, 1, &hole), -ENOSPC);
 
-	/* Every page written: one run over all of RAM and no hole. */
+	/* Every page of the first slot written: the hole is the second slot's first page. */
 	memset(ram, 9, 64 * PAGE);
-	CHECK_EQ(arm64_prefault_runs(&mem, runs, 8, &hole), 1);
-	CHECK_EQ(runs[0].gpa, 0x40000000);
-	CHECK_EQ(runs[0].pages, 64);
-	CHECK_EQ(hole, 0);
+	CHECK_EQ(arm64_prefault_all_runs(&mem, runs, 8, &hole), 2);
+	CHECK_EQ(hole, 0x80000000);
 
 	memory_fini(&mem);
 

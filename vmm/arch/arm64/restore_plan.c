@@ -18,30 +18,27 @@ bool arm64_midr_has_erratum_834220(uint64_t midr)
 	return implementer == 0x41 && part == 0xd07 && (variant == 0 || (variant == 1 && revision <= 2));
 }
 
-int arm64_prefault_runs(const struct guest_memory *mem, struct arm64_prefault_run *runs, int max, uint64_t *hole)
+int arm64_prefault_all_runs(const struct guest_memory *mem, struct arm64_prefault_run *runs, int max, uint64_t *hole)
 {
 	int n = 0;
 	*hole = 0;
 	for (int s = 0; s < mem->nr_slots; s++) {
 		const struct memory_slot *slot = &mem->slots[s];
 		if (slot->guest_readonly)
-			continue; /* roam's own pages (PV lock), rewritten by roam */
-		uint64_t pos = 0, first, last;
-		int more;
-		while ((more = memory_slot_data_range(slot, pos, &first, &last)) > 0) {
-			if (first > pos && !*hole)
-				*hole = slot->gpa + pos;
-			if (n == max)
-				return -ENOSPC;
-			runs[n].gpa = slot->gpa + first;
-			runs[n].pages = (last - first) / PAGE;
-			n++;
-			pos = last;
-		}
+			continue;
+		if (n == max)
+			return -ENOSPC;
+		runs[n].gpa = slot->gpa;
+		runs[n].pages = slot->size / PAGE;
+		n++;
+		uint64_t first = 0, last = 0;
+		int more = *hole ? 0 : memory_slot_data_range(slot, 0, &first, &last);
 		if (more < 0)
 			return more;
-		if (pos < slot->size && !*hole)
-			*hole = slot->gpa + pos;
+		if (!*hole && (more == 0 || first > 0))
+			*hole = slot->gpa;
+		else if (!*hole && last < slot->size)
+			*hole = slot->gpa + last;
 	}
 	return n;
 }

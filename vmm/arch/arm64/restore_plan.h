@@ -1,6 +1,6 @@
 /*
  * The pure half of an arm64 restore (restore_plan.c, unit-tested without KVM): which hosts need the stage-2
- * prefault (restore_prefault.c), which guest pages hold data, and whether this host's counter frequency can carry
+ * prefault (restore_prefault.c), which guest pages it maps, and whether this host's counter frequency can carry
  * the saved guest time.
  */
 #ifndef ROAM_ARM64_RESTORE_PLAN_H
@@ -12,7 +12,7 @@
 
 struct guest_memory;
 
-/* A range of restored (non-hole) guest pages. */
+/* A range of guest pages the prefault maps. */
 struct arm64_prefault_run {
 	uint64_t gpa;
 	uint64_t pages;
@@ -22,11 +22,12 @@ struct arm64_prefault_run {
 bool arm64_midr_has_erratum_834220(uint64_t midr);
 
 /*
- * Lists the page ranges of guest RAM that hold data (memory_slot_data_range: the pages present or swapped; the
- * PV-lock slot is skipped) into runs[0..max), and the first hole page in *hole (0: none). Returns the number of
- * runs, -ENOSPC if more than max, or -errno.
+ * Every page of guest RAM (the PV-lock slot is skipped): one run per slot into runs[0..max), and in *hole the first
+ * page that holds no data (0: none), for the stub. Returns the number of runs, -ENOSPC if more than max, or -errno.
+ * The erratum-834220 prefault maps them all, holes included: a guest page table can be a page that was all zero when
+ * saved (an emptied table still linked), so not restored, and a walk through it would hang there.
  */
-int arm64_prefault_runs(const struct guest_memory *mem, struct arm64_prefault_run *runs, int max, uint64_t *hole);
+int arm64_prefault_all_runs(const struct guest_memory *mem, struct arm64_prefault_run *runs, int max, uint64_t *hole);
 
 /*
  * Writes into buf the one-line reason a guest whose counter ran at `saved` Hz cannot continue on a host whose

@@ -1,6 +1,6 @@
 /*
  * Restore prefault: before a restored guest runs, vCPU 0 executes a tiny stub with its MMU off that reads one word of
- * every restored page, so that KVM maps all of them at stage 2.
+ * every page of guest RAM, so that KVM maps all of them at stage 2.
  *
  * Why: on hosts with Arm erratum 834220 (Cortex-A57 r0p0..r1p2) KVM does not trust HPFAR_EL2 for stage-2 translation
  * faults and resolves the faulting IPA with an AT S1E1R instruction instead - in the kernels we run (7.2) also for
@@ -9,8 +9,10 @@
  * the guest never executes another instruction. A guest that built its page tables in this VM never meets it
  * (writing a table mapped its page), but a restored guest resumes with its MMU on over an empty stage 2. With the
  * stub's reads done with the MMU off (where the AT trivially succeeds), every table page is mapped before the guest
- * walks it. Measured on the lab's cortex-a57 model: without it a restored guest makes no progress (docs/snapshot-
- * format.md), with it it continues.
+ * walks it. Holes too: a table page that was all zero when saved (Linux leaves emptied tables linked, e.g. after
+ * MADV_DONTNEED) is not in the snapshot, and guest-images/pgtable.c hangs on cortex-a57 when only the restored
+ * pages are mapped. The price is that all of guest RAM becomes resident, on affected hosts only. Measured on the lab's
+ * cortex-a57 model: without it a restored guest makes no progress (docs/snapshot- format.md), with it it continues.
  *
  * The stub runs from a page that is a hole in the restored memory (or, if there is none, a page whose contents are
  * kept aside and put back), and the registers it changes are put back afterwards.
@@ -171,7 +173,7 @@ int arm64_restore_prefault(struct vm *vm)
 	bool erratum = mode != VM_PREFAULT_OFF && host_has_erratum_834220();
 	if (mode == VM_PREFAULT_OFF || (mode == VM_PREFAULT_AUTO && !erratum))
 		return 0;
-	/* Every restored page is touched below: a lazy restore would load it all anyway, so load it now, eagerly. */
+	/* Every page is touched below: a lazy restore would load it all anyway, so load it now, eagerly. */
 	if (vm->lazy && lazy_restore_load_all(vm->lazy) < 0)
 		return -EIO;
 	/* The run list, in an array grown until it holds every range. */
@@ -182,7 +184,7 @@ int arm64_restore_prefault(struct vm *vm)
 		free(runs);
 		if (!(runs = calloc((size_t)max, sizeof(*runs))))
 			return -ENOMEM;
-		nr = arm64_prefault_runs(&vm->mem, runs, max, &hole);
+		nr = arm64_prefault_all_runs(&vm->mem, runs, max, &hole);
 	}
 	int ret = 0;
 	if (nr < 0) {
@@ -193,9 +195,9 @@ int arm64_restore_prefault(struct vm *vm)
 			pages += runs[i].pages;
 		ret = prefault(vm, runs, nr, hole);
 		if (!ret)
-			log_info("restore: mapped %" PRIu64 " restored pages (%d ranges) at stage 2 in %.1f ms%s",
-				 pages, nr, (vm_now_ns() - t0) / 1e6,
-				 erratum ? " (this host has Arm erratum 834220)" : "");
+			log_info(
+			    "restore: mapped all %" PRIu64 " pages of guest RAM (%d ranges) at stage 2 in %.1f ms%s",
+			    pages, nr, (vm_now_ns() - t0) / 1e6, erratum ? " (this host has Arm erratum 834220)" : "");
 	}
 	free(runs);
 	return ret;
