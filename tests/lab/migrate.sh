@@ -30,14 +30,20 @@ if int(str(midr), 0) != int(sys.argv[2], 0):
     sys.exit(f"migrate test: the merged guest MIDR is {midr}, expected {sys.argv[2]}")
 PY
 
-step "1: count guest, cortex-a72 -> cortex-a57"
-lab --cpu cortex-a72 -- sh -c '
+# snapshot_on_a72 GUEST PATTERN: runs guest-images' GUEST (64 MiB, the merged targets) on cortex-a72 with its console
+# in $share/GUEST0.txt until a line matches PATTERN, then snapshots it to $share/GUEST.snap and stops it.
+snapshot_on_a72() {
+	lab --cpu cortex-a72 -- sh -c "
 . ./lib.sh
-roam run --targets /share/targets.json --api /tmp/s -m 64 -k /opt/roam/guests/count.bin >/share/count0.txt 2>&1 &
-p=$!
-wait_line -p $p /share/count0.txt "^count: " && wait_api /tmp/s || exit 1
-roam ctl /tmp/s snapshot /share/count.snap --stop || exit 1
-wait $p; [ $? = 6 ]'
+roam run --targets /share/targets.json --api /tmp/s -m 64 -k /opt/roam/guests/$1.bin >/share/${1}0.txt 2>&1 &
+p=\$!
+wait_line -p \$p /share/${1}0.txt '$2' && wait_api /tmp/s || exit 1
+roam ctl /tmp/s snapshot /share/$1.snap --stop || exit 1
+wait \$p; [ \$? = 6 ]"
+}
+
+step "1: count guest, cortex-a72 -> cortex-a57"
+snapshot_on_a72 count "^count: "
 lab --cpu cortex-a57 -- sh -c 'roam restore /share/count.snap >/share/count1.txt 2>&1'
 cat "$share/count1.txt" | grep '^roam:' || true
 EXPECT_MIDR=$guest_midr python3 "$root/tests/lab/check_count.py" "$share/count0.txt" "$share/count1.txt"
@@ -45,13 +51,7 @@ grep -q '^roam: restore: mapped all [0-9]* pages of guest RAM .*(this host has A
 	fail "the restore on cortex-a57 did not prefault the guest's memory"
 
 step "2: a guest with an empty page table, cortex-a72 -> cortex-a57"
-lab --cpu cortex-a72 -- sh -c '
-. ./lib.sh
-roam run --targets /share/targets.json --api /tmp/s -m 64 -k /opt/roam/guests/pgtable.bin >/share/pgtable0.txt 2>&1 &
-p=$!
-wait_line -p $p /share/pgtable0.txt "^pgtable: 5 " && wait_api /tmp/s || exit 1
-roam ctl /tmp/s snapshot /share/pgtable.snap --stop || exit 1
-wait $p; [ $? = 6 ]'
+snapshot_on_a72 pgtable "^pgtable: 5 "
 # Before the prefault mapped holes, this restore never printed another line: the vCPU sat in KVM_RUN.
 try lab --cpu cortex-a57 -- sh -c 'timeout 120 roam restore /share/pgtable.snap >/share/pgtable1.txt 2>&1'
 [ $status = 0 ] || { cat "$share/pgtable1.txt"; fail "the pgtable guest's restore on cortex-a57 exited $status"; }
