@@ -101,7 +101,8 @@ static void fewer_priority_bits(void)
 
 static void test_refusals(void)
 {
-	const char *vcpus = "the saved vcpu state cannot be restored here\n";
+	/* A whole snapshot carries PRECHECK: every problem is found there, before anything of the state is applied. */
+	const char *vcpus = "section \"precheck\": this host cannot take the guest (1 problem)\n";
 	refused(no_contextidr, "vCPU0: register S3_0_C13_C0_1 (0x603000000013c681) does not exist on this host", vcpus,
 		true);
 	refused(older_isar0,
@@ -113,20 +114,37 @@ static void test_refusals(void)
 	refused(faster_counter,
 		"timer: the guest's counter ran at 62500000 Hz on the source host and runs at 1000000000 Hz here; the "
 		"guest reads the frequency from the hardware, so its clocks would run 16x as fast\n",
-		"section \"timer\": cannot be restored", true);
+		vcpus, true);
 	refused(
 	    older_gic,
 	    "GIC: the source's GICD_IIDR 0x4b00343b (product 0x4b, revision 3) is not one KVM here emulates (its own "
 	    "is 0x4b00243b, revision 2)",
-	    "section \"irqchip\": cannot be restored", false);
+	    vcpus, true);
+
+	/* Three differences at once: one list of all of them (the GIC's priority bits once per CPU interface). */
+	static struct vm b;
+	char *log;
+	fakekvm_reset();
+	fakekvm.host.icc_pri_bits = 7;
+	save_source();
+	faster_counter();
+	older_gic();
+	fewer_priority_bits();
+	CHECK_EQ(restore(&b, &log), -EINVAL);
+	CHECK_CONTAINS(log, "this host cannot take the guest (4 problems):\ntimer: ");
+	CHECK_CONTAINS(log, "GIC: the source's GICD_IIDR 0x4b00343b");
+	CHECK_CONTAINS(log, "ICC_CTLR_EL1 of CPU 0x0: the source's GIC has 7 priority bits");
+	CHECK_CONTAINS(log, "ICC_CTLR_EL1 of CPU 0x1: the source's GIC has 7 priority bits");
+	CHECK(fake_vm_untouched(&b));
+	free(log);
+	vm_destroy(&b);
+	unlink(snapshot_path);
 
 	/* A source with 7 priority bits (4 active-priority registers per group), a destination with 5. */
 	fakekvm_reset();
 	fakekvm.host.icc_pri_bits = 7;
 	save_source();
 	fewer_priority_bits();
-	static struct vm b;
-	char *log;
 	CHECK_EQ(restore(&b, &log), -EINVAL);
 	CHECK_CONTAINS(log, "ICC_CTLR_EL1 of CPU 0x0: the source's GIC has 7 priority bits, 16-bit IDs, SEIS 0, A3V 1, "
 			    "this host's 5 priority bits, 16-bit IDs, SEIS 0, A3V 1");

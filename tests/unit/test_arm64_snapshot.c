@@ -52,8 +52,8 @@ static void hop(struct vm *src, const char *from, struct vm *to, char path[64], 
  * A -> f1 -> B -> f2 -> C -> f3. From the first restore on, the files are the same bytes. The first one differs
  * from the second in the VM section (a restored VM describes its kernel as "(restored)", with no command line), so
  * in the memory section's padding (its pages start at a multiple of the page size in the file) and the checksum of
- * that part in memory-sums, and, where
- * `physical_differs`, in the vCPUs' physical counters.
+ * that part in memory-sums, and, where `physical_differs`, in the vCPUs' physical counters (and in PRECHECK, which
+ * samples vCPU 0).
  */
 static void round_trips(bool physical_differs)
 {
@@ -64,8 +64,8 @@ static void round_trips(bool physical_differs)
 	CHECK_EQ(virt, 5000000000ull); /* the guest ran 80 s */
 	hop(&a, f1, &b, f2, virt);
 	CHECK_EQ(fake_vm_counter(&b, 1, true), physical_differs ? virt : phys);
-	CHECK_EQ(fake_vm_file_differences(f1, f2, names, sizeof(names)), physical_differs ? 5 : 3);
-	CHECK_CONTAINS(names, physical_differs ? "vm 0, vcpu 0, vcpu 1, memory 0, memory-sums 0"
+	CHECK_EQ(fake_vm_file_differences(f1, f2, names, sizeof(names)), physical_differs ? 6 : 3);
+	CHECK_CONTAINS(names, physical_differs ? "vm 0, precheck 0, vcpu 0, vcpu 1, memory 0, memory-sums 0"
 					       : "vm 0, memory 0, memory-sums 0");
 	hop(&b, f2, &c, f3, virt);
 	CHECK_EQ(fake_vm_file_differences(f2, f3, names, sizeof(names)), 0);

@@ -13,6 +13,7 @@
 #include "core/vm.h"
 #include "diff_chain.h"
 #include "lazy_restore.h"
+#include "precheck.h"
 #include "snapshot.h"
 #include "snapshot_meta.h"
 
@@ -45,6 +46,8 @@ static int save_diff(struct vm *vm, struct snapshot_writer *w, const struct comp
 	vm->chain.writing_diff = false;
 	if (!ret)
 		ret = diff_write_base(w, vm->chain.base_path, vm->chain.base_size, vm->chain.base_sha256);
+	if (!ret)
+		ret = precheck_write(vm, w, table, n);
 	k = pick(table, n, false, sel);
 	if (!ret)
 		ret = component_walk_write(vm, w, sel, k, &unused);
@@ -75,6 +78,27 @@ static int save_diff(struct vm *vm, struct snapshot_writer *w, const struct comp
 	return ret;
 }
 
+/*
+ * A whole snapshot: the description, then PRECHECK - a sample of the CPU state that a restore checks against its host
+ * before it applies anything, so that every reason the host cannot take the guest comes in one list -, then the
+ * state and the memory.
+ */
+static int save_whole(struct vm *vm, struct snapshot_writer *w, const struct component *const *table, int n,
+		      uint64_t *pages)
+{
+	const struct component *sel[COMPONENT_MAX];
+	uint64_t unused;
+	int k = pick(table, n, true, sel);
+	int ret = component_walk_write(vm, w, sel, k, &unused);
+	if (!ret)
+		ret = precheck_write(vm, w, table, n);
+	k = 0;
+	for (int i = 0; i < n; i++)
+		if (!(table[i]->flags & COMPONENT_CONFIG) || snapshot_is_memory_id(table[i]->section))
+			sel[k++] = table[i];
+	return ret ? ret : component_walk_write(vm, w, sel, k, pages);
+}
+
 /* Writes the snapshot with everything held still; starts or ends dirty tracking for diffs as asked. */
 static int save_all(struct vm *vm, struct snapshot_writer *w, const struct vm_snapshot_options *opt, uint64_t *pages)
 {
@@ -89,7 +113,7 @@ static int save_all(struct vm *vm, struct snapshot_writer *w, const struct vm_sn
 		if (opt->track && !vm->dirty_logging)
 			ret = vm_dirty_log_start(vm);
 		if (!ret)
-			ret = component_walk_write(vm, w, table, n, pages);
+			ret = save_whole(vm, w, table, n, pages);
 		for (int i = 0; !ret && opt->track && i < vm->mem.nr_slots; i++) {
 			/* Nothing ran since the memory was written: what the log holds is already in this snapshot. */
 			uint64_t *dirty =
