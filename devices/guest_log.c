@@ -1,7 +1,6 @@
 /* The rate limit of the lines a guest makes roam log: see guest_log.h. */
 #include "guest_log.h"
-
-#include <time.h>
+#include "core/clock.h"
 
 bool guest_log_rate_allow(struct guest_log_rate *r, uint32_t burst, uint64_t now_ns, uint64_t *dropped, bool *last)
 {
@@ -24,7 +23,5 @@ bool guest_log_rate_allow(struct guest_log_rate *r, uint32_t burst, uint64_t now
 
 uint64_t guest_log_now_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return monotonic_ns();
 }

@@ -8,6 +8,7 @@
  * is dropped, and when the table is full the client idle longest makes room for the new one.
  */
 #include "api.h"
+#include "core/clock.h"
 
 #include "core/log.h"
 
@@ -67,13 +68,6 @@ struct api_server {
 	size_t events_len, events_cap;
 	void (*on_close)(void *ctx);
 };
-
-static uint64_t api_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Refuses a path in use or not a socket; removes a stale socket. */
 static int api_check_existing(const char *path, const struct sockaddr_un *addr)
@@ -272,7 +266,7 @@ static void api_client_answer(struct api_server *srv, struct api_client *c, enum
 					&c->passed_fd);
 	}
 	api_client_drop_passed(c); /* a descriptor belongs to one request: the one it came with */
-	c->active_ns = api_now_ns();
+	c->active_ns = monotonic_ns();
 	if (!reply) {
 		c->broken = true; /* out of memory */
 		return;
@@ -418,7 +412,7 @@ static int api_longest_idle(const struct api_server *srv)
 /* The process has no descriptor left: refuse the waiting client through the spare one, or stop accepting a while. */
 static void api_accept_without_fds(struct api_server *srv, int err)
 {
-	uint64_t now = api_now_ns();
+	uint64_t now = monotonic_ns();
 	if (!srv->no_fd_logged_ns || now - srv->no_fd_logged_ns >= (uint64_t)API_NO_FD_LOG_MS * 1000000) {
 		srv->no_fd_logged_ns = now;
 		log_info("api socket %s: cannot accept a client: %s; refusing new clients until descriptors are free",
@@ -470,7 +464,7 @@ static void api_accept(struct api_server *srv)
 	}
 	c->fd = fd;
 	c->passed_fd = -1;
-	c->active_ns = api_now_ns();
+	c->active_ns = monotonic_ns();
 	api_line_reader_init(&c->reader);
 	srv->clients[slot] = c;
 }
@@ -478,7 +472,7 @@ static void api_accept(struct api_server *srv)
 /* Drops the clients idle for srv->idle_ms; returns the poll timeout until the next one would be (-1: none). */
 static int api_drop_idle(struct api_server *srv)
 {
-	uint64_t now = api_now_ns(), limit = (uint64_t)srv->idle_ms * 1000000, next = UINT64_MAX;
+	uint64_t now = monotonic_ns(), limit = (uint64_t)srv->idle_ms * 1000000, next = UINT64_MAX;
 	for (int i = 0; i < API_MAX_CLIENTS; i++) {
 		struct api_client *c = srv->clients[i];
 		if (!c || c->subscribed)
@@ -593,7 +587,7 @@ static void *api_thread(void *arg)
 		nfds_t n = 0;
 		fds[n++] = (struct pollfd){.fd = srv->stop_fd, .events = POLLIN};
 		/* Out of descriptors: a queued client keeps the socket readable, so it is not polled for a while. */
-		bool accepting = api_now_ns() >= srv->no_fd_until_ns;
+		bool accepting = monotonic_ns() >= srv->no_fd_until_ns;
 		fds[n++] = (struct pollfd){.fd = srv->listen_fd, .events = accepting ? POLLIN : 0};
 		fds[n++] = (struct pollfd){.fd = srv->event_fd, .events = POLLIN};
 		for (int i = 0; i < API_MAX_CLIENTS; i++) {

@@ -4,18 +4,11 @@
 #include "api.h"
 #include "api_vm.h"
 #include "api_vm_jobs.h"
+#include "core/clock.h"
 #include "snapshot/snapshot.h"
 
 #include <jansson.h>
 #include <stdatomic.h>
-#include <time.h>
-
-static uint64_t restore_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t bytes_read(const struct api_restore *ar)
 {
@@ -26,9 +19,9 @@ static uint64_t bytes_read(const struct api_restore *ar)
 static int restoring_status(struct api_call *call)
 {
 	const struct api_restore *ar = call->ctx;
-	json_t *p = json_pack(
-	    "{s:s, s:I, s:I}", "from", ar->source, "bytes_read", (json_int_t)bytes_read(ar), "ms",
-	    (json_int_t)((restore_now_ns() - ar->start_ns) / 1000000)); /* whole ms: JSON prints doubles long */
+	json_t *p =
+	    json_pack("{s:s, s:I, s:I}", "from", ar->source, "bytes_read", (json_int_t)bytes_read(ar), "ms",
+		      (json_int_t)((monotonic_ns() - ar->start_ns) / 1000000)); /* whole ms: JSON prints doubles long */
 	json_object_set_new(p, "bytes", ar->size ? json_integer((json_int_t)ar->size) : json_null());
 	json_object_set_new(call->reply, "state", json_string("restoring"));
 	json_object_set_new(call->reply, "restore", p);
@@ -55,7 +48,7 @@ static const struct api_command restoring_commands[] = {
 
 int api_restore_serve(struct api_server *srv, struct api_restore *ar)
 {
-	ar->start_ns = restore_now_ns();
+	ar->start_ns = monotonic_ns();
 	return api_server_start(srv, restoring_commands, sizeof(restoring_commands) / sizeof(restoring_commands[0]),
 				ar);
 }

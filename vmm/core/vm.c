@@ -4,6 +4,7 @@
  * GIC is initialized, and the boot state is written after both.
  */
 #include "vm.h"
+#include "core/clock.h"
 
 #include "arch.h"
 #include "devices/device.h"
@@ -278,9 +279,7 @@ void vm_destroy(struct vm *vm)
 
 uint64_t vm_now_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return monotonic_ns();
 }
 
 void vm_console_output(struct vm *vm, uint8_t byte)

@@ -6,6 +6,7 @@
  * vCPU thread itself clears "descheduled" whenever it enters or leaves KVM_RUN.
  */
 #include "pvlock_sched.h"
+#include "core/clock.h"
 
 #include "core/log.h"
 #include "pvlock.h"
@@ -46,13 +47,6 @@ struct pvlock_sched {
 	uint64_t latency[SCHED_LATENCY_WINDOW]; /* the most recent latencies, ring-ordered */
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int sched_open_self(struct sched_stream *st)
 {
 	struct perf_event_attr attr;
@@ -87,7 +81,7 @@ static int sched_open_self(struct sched_stream *st)
 
 static void sched_note_latency(struct pvlock_sched *s, uint64_t event_ns)
 {
-	uint64_t now = now_ns();
+	uint64_t now = monotonic_ns();
 	pthread_mutex_lock(&s->lock);
 	s->switches++;
 	if (event_ns && event_ns <= now) {

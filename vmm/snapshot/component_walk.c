@@ -5,6 +5,7 @@
  * for, a duplicate, one out of order and a missing one - naming each. No KVM: the components do that.
  */
 #include "component_walk.h"
+#include "core/clock.h"
 
 #include "arch.h"
 #include "core/component.h"
@@ -17,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define NAME_LEN 96
 
@@ -200,13 +200,6 @@ struct restore_walk {
 	uint64_t finish_ns;
 };
 
-static uint64_t walk_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* With --timing: where a restore's own work went, by component (the stream's reading not counted). */
 static void report_work(const struct restore_walk *wk, const struct vm *vm)
 {
@@ -388,11 +381,11 @@ int component_walk_restore_after(struct vm *vm, struct snapshot_reader *r, const
 	while ((ret = snapshot_read_next(r, &sec)) == 1) {
 		have_sec = true;
 		int c = component_by_section(wk->table, wk->n, sec.id);
-		uint64_t t0 = walk_now_ns();
+		uint64_t t0 = monotonic_ns();
 		ret =
 		    c < 0 ? snapshot_reader_fail(r, &sec, -EBADMSG, "unexpected here") : restore_one(wk, &ctx, c, &sec);
 		if (c >= 0)
-			wk->work_ns[c] += walk_now_ns() - t0;
+			wk->work_ns[c] += monotonic_ns() - t0;
 		if (ret)
 			break;
 	}
@@ -411,11 +404,11 @@ int component_walk_restore_after(struct vm *vm, struct snapshot_reader *r, const
 		free(wk);
 		return ret < 0 ? ret : -EBADMSG;
 	}
-	uint64_t t0 = walk_now_ns();
+	uint64_t t0 = monotonic_ns();
 	for (int c = 0; !ret && c < wk->n; c++)
 		if (wk->table[c]->restore_finish)
 			ret = wk->table[c]->restore_finish(vm);
-	wk->finish_ns = walk_now_ns() - t0;
+	wk->finish_ns = monotonic_ns() - t0;
 	if (!ret)
 		report_work(wk, vm);
 	free(wk);

@@ -1,5 +1,6 @@
 /* Lazy restore: see lazy_restore.h. */
 #include "lazy_restore.h"
+#include "core/clock.h"
 
 #include "core/log.h"
 #include "core/memory.h"
@@ -56,13 +57,6 @@ struct lazy_restore {
 	atomic_uint_fast64_t chunks, loaded, faults, end_ns;
 	atomic_bool active, failed;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static bool page_stored(const struct lazy_slot *s, uint64_t i)
 {
@@ -371,7 +365,7 @@ static void finish(struct lazy_restore *lz)
 		ioctl(lz->uffd, UFFDIO_UNREGISTER, &r);
 		s->pending = false;
 	}
-	atomic_store(&lz->end_ns, now_ns());
+	atomic_store(&lz->end_ns, monotonic_ns());
 	close(lz->fd); /* the file is not needed any more */
 	lz->fd = -1;
 	/* No line here: the guest's console may be printing on the same terminal (status and --timing tell). */
@@ -531,7 +525,7 @@ int lazy_restore_start(struct lazy_restore *lz)
 		atomic_store(&lz->loaded, 0);
 		return lazy_restore_load_all(lz);
 	}
-	lz->start_ns = now_ns();
+	lz->start_ns = monotonic_ns();
 	atomic_store(&lz->active, true);
 	if (pthread_create(&lz->thread, NULL, loader, lz)) {
 		atomic_store(&lz->active, false);
@@ -548,7 +542,7 @@ void lazy_restore_progress(struct lazy_restore *lz, struct lazy_restore_progress
 	p->chunks = atomic_load(&lz->chunks);
 	p->chunks_loaded = atomic_load(&lz->loaded);
 	p->faults = atomic_load(&lz->faults);
-	p->ms = lz->start_ns ? ((end ? end : now_ns()) - lz->start_ns) / 1e6 : 0;
+	p->ms = lz->start_ns ? ((end ? end : monotonic_ns()) - lz->start_ns) / 1e6 : 0;
 }
 
 int lazy_restore_wait(struct lazy_restore *lz)

@@ -3,6 +3,7 @@
  * offset tracked so that memory pages land page-aligned without seeking. A path is written through a temporary file
  * that commit fsyncs and renames, so the previous snapshot survives any failure.
  */
+#include "core/clock.h"
 #include "crc32c.h"
 #include "sha256.h"
 #include "snapshot_format.h"
@@ -38,20 +39,14 @@ int snapshot_w_fail(struct snapshot_writer *w, int err, const char *fmt, ...)
 	return err;
 }
 
-static uint64_t w_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* With a rate limit: sleeps until `len` more bytes keep the average at the limit. */
 static void w_pace(struct snapshot_writer *w, size_t len)
 {
 	if (!w->rate)
 		return;
 	w->rate_bytes += len;
-	uint64_t due = w->rate_start_ns + (uint64_t)((double)w->rate_bytes * 1e9 / (double)w->rate), now = w_now_ns();
+	uint64_t due = w->rate_start_ns + (uint64_t)((double)w->rate_bytes * 1e9 / (double)w->rate),
+		 now = monotonic_ns();
 	if (due > now) {
 		struct timespec ts = {.tv_sec = (time_t)((due - now) / 1000000000ull),
 				      .tv_nsec = (long)((due - now) % 1000000000ull)};
@@ -78,7 +73,7 @@ void snapshot_writer_digest(struct snapshot_writer *w, uint8_t out[32])
 void snapshot_writer_set_rate(struct snapshot_writer *w, uint64_t bytes_per_second)
 {
 	w->rate = bytes_per_second;
-	w->rate_start_ns = w_now_ns();
+	w->rate_start_ns = monotonic_ns();
 	w->rate_bytes = 0;
 }
 
