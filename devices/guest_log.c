@@ -1,5 +1,6 @@
 /* The rate limit of the lines a guest makes roam log: see guest_log.h. */
 #include "guest_log.h"
+
 #include "core/clock.h"
 
 bool guest_log_rate_allow(struct guest_log_rate *r, uint32_t burst, uint64_t now_ns, uint64_t *dropped, bool *last)

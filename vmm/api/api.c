@@ -8,8 +8,8 @@
  * is dropped, and when the table is full the client idle longest makes room for the new one.
  */
 #include "api.h"
-#include "core/clock.h"
 
+#include "core/clock.h"
 #include "core/log.h"
 
 #include <errno.h>

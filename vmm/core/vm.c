@@ -4,9 +4,9 @@
  * GIC is initialized, and the boot state is written after both.
  */
 #include "vm.h"
-#include "core/clock.h"
 
 #include "arch.h"
+#include "clock.h"
 #include "devices/device.h"
 #include "log.h"
 #include "pvlock/pvlock.h"

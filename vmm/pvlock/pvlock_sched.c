@@ -6,8 +6,8 @@
  * vCPU thread itself clears "descheduled" whenever it enters or leaves KVM_RUN.
  */
 #include "pvlock_sched.h"
-#include "core/clock.h"
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "pvlock.h"
 

@@ -5,9 +5,9 @@
  * for, a duplicate, one out of order and a missing one - naming each. No KVM: the components do that.
  */
 #include "component_walk.h"
-#include "core/clock.h"
 
 #include "arch.h"
+#include "core/clock.h"
 #include "core/component.h"
 #include "core/log.h"
 #include "core/vm.h"

@@ -1,7 +1,7 @@
 /* Lazy restore: see lazy_restore.h. */
 #include "lazy_restore.h"
-#include "core/clock.h"
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/memory.h"
 #include "crc32c.h"
@@ -260,29 +260,50 @@ static int uffd_zero(int uffd, uint8_t *dst, uint64_t len, uint32_t page_size)
 	return 0;
 }
 
+/* The bytes of chunk k of slot s (the last chunk may be shorter). */
+static uint64_t chunk_len(const struct lazy_slot *s, uint64_t k)
+{
+	uint64_t from = k * s->chunk_bytes;
+	return s->size - from < s->chunk_bytes ? s->size - from : s->chunk_bytes;
+}
+
+/*
+ * Reads the stored pages of chunk k of slot s into lz->data and checks them against the chunk's sum. 0, or -errno
+ * after a line naming the chunk and its guest range (a damaged chunk ends the guest: it cannot go on without it).
+ */
+static int read_chunk(struct lazy_restore *lz, struct lazy_slot *s, uint64_t k)
+{
+	uint64_t stored = s->first[k + 1] - s->first[k], from = k * s->chunk_bytes, len = chunk_len(s, k);
+	if (!stored)
+		return 0;
+	int ret = read_at(lz->fd, lz->data, stored * s->page_size, s->where.file_offset + s->first[k] * s->page_size);
+	if (ret)
+		return log_errno(ret, "%s: section \"%s\": cannot read chunk %" PRIu64 ": %s", lz->name, s->name, k,
+				 ret == -ENODATA ? "the file is truncated" : strerror(-ret));
+	uint32_t crc = crc32c(lz->data, stored * s->page_size);
+	if (crc != s->sums[k])
+		return log_errno(-EBADMSG,
+				 "%s: section \"%s\": chunk %" PRIu64 " (guest 0x%" PRIx64 "-0x%" PRIx64
+				 ") is damaged (checksum stored 0x%08x, computed 0x%08x): the guest cannot go on with "
+				 "corrupt memory; stopping it",
+				 lz->name, s->name, k, s->gpa + from, s->gpa + from + len - 1, s->sums[k], crc);
+	return 0;
+}
+
 /* Loads chunk k of slot s: reads and checks its stored pages, then copies the chunk in. 0 or -errno after a line. */
 static int load_chunk(struct lazy_restore *lz, struct lazy_slot *s, uint64_t k)
 {
 	if (s->done[k])
 		return 0;
-	uint64_t from = k * s->chunk_bytes, len = s->size - from < s->chunk_bytes ? s->size - from : s->chunk_bytes;
+	uint64_t from = k * s->chunk_bytes, len = chunk_len(s, k);
 	uint64_t stored = s->first[k + 1] - s->first[k];
 	int ret = 0;
 	if (!stored) {
 		ret = uffd_zero(lz->uffd, s->host + from, len, s->page_size);
 	} else {
-		ret =
-		    read_at(lz->fd, lz->data, stored * s->page_size, s->where.file_offset + s->first[k] * s->page_size);
+		ret = read_chunk(lz, s, k);
 		if (ret)
-			return log_errno(ret, "%s: section \"%s\": cannot read chunk %" PRIu64 ": %s", lz->name,
-					 s->name, k, ret == -ENODATA ? "the file is truncated" : strerror(-ret));
-		uint32_t crc = crc32c(lz->data, stored * s->page_size);
-		if (crc != s->sums[k])
-			return log_errno(-EBADMSG,
-					 "%s: section \"%s\": chunk %" PRIu64 " (guest 0x%" PRIx64 "-0x%" PRIx64
-					 ") is damaged (checksum stored 0x%08x, computed 0x%08x): the guest cannot go "
-					 "on with corrupt memory; stopping it",
-					 lz->name, s->name, k, s->gpa + from, s->gpa + from + len - 1, s->sums[k], crc);
+			return ret;
 		memset(lz->chunk, 0, len);
 		for (uint64_t i = 0, n = 0; i < len / s->page_size; i++)
 			if (page_stored(s, from / s->page_size + i))
@@ -440,17 +461,9 @@ static int load_present(struct lazy_restore *lz, struct lazy_slot *s)
 		bool present = false;
 		for (uint64_t h = first; h < last && h < s->size / (uint64_t)host_page; h++)
 			present |= vec[h] & 1;
-		uint64_t stored = s->first[k + 1] - s->first[k];
 		if (!present)
 			continue;
-		ret = stored ? read_at(lz->fd, lz->data, stored * s->page_size,
-				       s->where.file_offset + s->first[k] * s->page_size)
-			     : 0;
-		if (!ret && stored && crc32c(lz->data, stored * s->page_size) != s->sums[k])
-			ret = log_errno(-EBADMSG, "%s: section \"%s\": chunk %" PRIu64 " is damaged", lz->name, s->name,
-					k);
-		else if (ret)
-			ret = log_errno(ret, "%s: section \"%s\": cannot read chunk %" PRIu64, lz->name, s->name, k);
+		ret = read_chunk(lz, s, k);
 		for (uint64_t i = k * per, n = 0; !ret && i < (k + 1) * per && i < npages; i++) {
 			volatile uint8_t *page = s->host + i * s->page_size;
 			if (page_stored(s, i))
