@@ -68,29 +68,21 @@ const struct component memory_component = {
     .restore_raw = memory_restore,
 };
 
-/* Written by the migration code (vmm/migrate/) and diff snapshots, not by a snapshot walk: no save hook. */
-const struct component memory_delta_component = {
-    .name = "memory-delta",
-    .section = SNAPSHOT_SEC_MEMORY_DELTA,
-    .version = SNAPSHOT_MEMORY_VERSION,
-    .flags = COMPONENT_ANY_ORDER | COMPONENT_REPEATABLE,
-    .requires = SNAPSHOT_SEC_MEMORY,
-    .count = memory_count,
-    .present = memory_present,
-    .restore_raw = memory_restore,
-};
+/*
+ * A section of pages written on top of a slot's MEMORY: any order, repeatable, restored by the same code. Written by
+ * the migration code (vmm/migrate/) and diff snapshots, not by a snapshot walk: no save hook.
+ */
+#define MEMORY_UPDATE_COMPONENT(component_name, section_id)                                                            \
+	{                                                                                                              \
+		.name = component_name, .section = section_id, .version = SNAPSHOT_MEMORY_VERSION,                     \
+		.flags = COMPONENT_ANY_ORDER | COMPONENT_REPEATABLE, .requires = SNAPSHOT_SEC_MEMORY,                  \
+		.count = memory_count, .present = memory_present, .restore_raw = memory_restore,                       \
+	}
+
+const struct component memory_delta_component = MEMORY_UPDATE_COMPONENT("memory-delta", SNAPSHOT_SEC_MEMORY_DELTA);
 
 /* The same, compressed page by page (`roam ctl migrate --compress lz`). */
-const struct component memory_packed_component = {
-    .name = "memory-packed",
-    .section = SNAPSHOT_SEC_MEMORY_PACKED,
-    .version = SNAPSHOT_MEMORY_VERSION,
-    .flags = COMPONENT_ANY_ORDER | COMPONENT_REPEATABLE,
-    .requires = SNAPSHOT_SEC_MEMORY,
-    .count = memory_count,
-    .present = memory_present,
-    .restore_raw = memory_restore,
-};
+const struct component memory_packed_component = MEMORY_UPDATE_COMPONENT("memory-packed", SNAPSHOT_SEC_MEMORY_PACKED);
 
 /*
  * A MEMORY section's chunk checksums (snapshot_write_memory_sums): a lazy restore checks each chunk as it loads it;
