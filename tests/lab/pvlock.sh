@@ -55,7 +55,7 @@ status = json.loads(re.search(r"STATUS-JSON: (\{.*\})", text).group(1))
 pv = status["pvlock"]
 assert status["vcpus"][1]["state"] == "paused", status
 assert pv["preempted"][1] == 1, f"vCPU1 is paused but its flag is {pv['preempted'][1]}"
-assert pv["base"] == 0x9100000, pv
+assert int(pv["base"], 16) == 0x9100000, pv
 m = re.search(r"hogs: vCPU1 preempted in (\d+) of (\d+) samples", text)
 assert m and int(m.group(1)) > 0, "the hogs never made vCPU1's flag visible"
 print(f"pvlock test: paused flag ok, tracking={pv['tracking']}, hogs: preempted in {m.group(1)} of {m.group(2)} samples")

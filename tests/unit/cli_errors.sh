@@ -48,6 +48,17 @@ expect 1 "^roam: ctl: cannot connect to $tmp/api.sock: No such file or directory
 	ctl "$tmp/api.sock" status
 expect 0 '' ctl --help
 grep -q -- 'raw JSON' "$tmp/out" || { echo "FAIL: ctl --help lacks raw" >&2; fails=$((fails + 1)); }
+expect 1 "^roam: ctl: $tmp/text is not a socket but a regular file; give the path of roam run --api SOCK$" \
+	ctl "$tmp/text" status
+# roam help COMMAND is COMMAND --help; targets merge and check take --help too.
+expect 0 '' help run
+grep -q -- '^usage: roam run ' "$tmp/out" || { echo "FAIL: roam help run does not print run's help" >&2; fails=$((fails + 1)); }
+expect 2 "^roam: help: unknown command 'frob'; see roam --help$" help frob
+expect 0 '' targets merge --help
+grep -q -- '^usage: roam targets merge ' "$tmp/out" || { echo "FAIL: targets merge --help" >&2; fails=$((fails + 1)); }
+expect 0 '' targets check --help
+expect 2 '^roam: targets merge: no -o FILE given \(- for standard output\)$' targets merge "$tmp/text"
+expect 2 '^roam: targets merge: no PROFILE given$' targets merge -o "$tmp/t.json"
 expect 0 '' run --help
 grep -q -- '--kernel IMAGE' "$tmp/out" || { echo "FAIL: run --help lacks --kernel" >&2; fails=$((fails + 1)); }
 expect 0 '' --help

@@ -569,6 +569,23 @@ static void test_ctl(struct fake_vm *vm)
 	CHECK_CONTAINS(r.err, "none.sock: No such file or directory (is roam run --api running with this socket?)");
 	ctl_free(&r);
 
+	/* A path that is no socket: a regular file, a directory. */
+	char plain[256];
+	snprintf(plain, sizeof(plain), "%s/text.txt", dir);
+	FILE *pf = fopen(plain, "w");
+	CHECK(pf != NULL);
+	if (pf)
+		fclose(pf);
+	r = ctl(plain, "status", NULL);
+	CHECK_EQ(r.status, 1);
+	CHECK_CONTAINS(r.err, "text.txt is not a socket but a regular file; give the path of roam run --api SOCK\n");
+	ctl_free(&r);
+	r = ctl(dir, "status", NULL);
+	CHECK_EQ(r.status, 1);
+	CHECK_CONTAINS(r.err, " is not a socket but a directory;");
+	ctl_free(&r);
+	unlink(plain);
+
 	/* quit: answered, then the action runs. */
 	r = ctl(sock_path, "quit", NULL);
 	CHECK_EQ(r.status, 0);

@@ -192,7 +192,8 @@ int api_snapshot_args(struct api_call *call, struct api_snapshot_request *req)
 
 static char *api_dump(json_t *reply)
 {
-	char *text = reply ? json_dumps(reply, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	/* 12 significant digits: a rounded real prints short (212.4, not 212.40000000000001). */
+	char *text = reply ? json_dumps(reply, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(12)) : NULL;
 	json_decref(reply);
 	return text;
 }

@@ -7,8 +7,11 @@
 #include "core/clock.h"
 #include "snapshot/snapshot.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 
 static uint64_t bytes_read(const struct api_restore *ar)
 {
@@ -37,18 +40,26 @@ static int restoring_refuse(struct api_call *call)
 			     ar->source, bytes_read(ar) / 1048576.0);
 }
 
-static const struct api_command restoring_commands[] = {
-    {"status", NULL, restoring_status},
-    {"pause", api_vm_vcpu_arg, restoring_refuse},
-    {"resume", api_vm_vcpu_arg, restoring_refuse},
-    {"quit", NULL, restoring_refuse},
-    {"snapshot", api_vm_snapshot_args, restoring_refuse},
-    {"migrate", api_vm_migrate_args, restoring_refuse},
-};
-
 int api_restore_serve(struct api_server *srv, struct api_restore *ar)
 {
+	/* The VM's own table, by name and arguments, so that a new VM command is answered here too. */
+	size_t nr;
+	const struct api_command *vm_cmds = api_vm_command_table(&nr);
+	ar->cmds = calloc(nr, sizeof(*ar->cmds));
+	if (!ar->cmds)
+		return -ENOMEM;
+	for (size_t i = 0; i < nr; i++) {
+		ar->cmds[i] = vm_cmds[i];
+		ar->cmds[i].handler = strcmp(vm_cmds[i].name, "status") ? restoring_refuse : restoring_status;
+	}
+	ar->nr_cmds = nr;
 	ar->start_ns = monotonic_ns();
-	return api_server_start(srv, restoring_commands, sizeof(restoring_commands) / sizeof(restoring_commands[0]),
-				ar);
+	return api_server_start(srv, ar->cmds, ar->nr_cmds, ar);
+}
+
+void api_restore_release(struct api_restore *ar)
+{
+	free(ar->cmds);
+	ar->cmds = NULL;
+	ar->nr_cmds = 0;
 }

@@ -6,8 +6,10 @@
 #ifndef ROAM_API_RESTORE_H
 #define ROAM_API_RESTORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+struct api_command;
 struct api_server;
 struct snapshot_reader;
 
@@ -16,9 +18,18 @@ struct api_restore {
 	const char *source; /* the file, "standard input" or the migration's SPEC */
 	uint64_t size; /* bytes in all, when known (a file), else 0 */
 	uint64_t start_ns;
+	/* The VM's commands by name and arguments, answered here: status with progress, the others "vm-restoring". */
+	struct api_command *cmds;
+	size_t nr_cmds;
 };
 
-/* Starts answering on `srv` during the restore described by `ar` (which must outlive it). 0 or -errno. */
+/*
+ * Starts answering on `srv` during the restore described by `ar` (which must outlive it, and be released with
+ * api_restore_release once the VM's table took over). 0 or -errno.
+ */
 int api_restore_serve(struct api_server *srv, struct api_restore *ar);
+
+/* Frees what api_restore_serve allocated in `ar`. */
+void api_restore_release(struct api_restore *ar);
 
 #endif

@@ -16,6 +16,7 @@
 #include "snapshot/vm_snapshot.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -60,8 +61,10 @@ static json_t *api_vm_status_pvlock(struct vm *vm)
 	json_t *flags = json_array();
 	for (int i = 0; i < vm->pvlock->nr_vcpus; i++)
 		json_array_append_new(flags, json_integer((json_int_t)pvlock_flag(vm->pvlock, i)));
-	return json_pack("{s:I, s:o, s:b, s:I, s:I, s:I, s:I}", "base", (json_int_t)vm->pvlock->gpa, "preempted", flags,
-			 "tracking", st.tracking, "switches", (json_int_t)st.switches, "latency_ns_median",
+	char base[24]; /* an address: a hex string, as everywhere in roam's JSON */
+	snprintf(base, sizeof(base), "0x%016" PRIx64, vm->pvlock->gpa);
+	return json_pack("{s:s, s:o, s:b, s:I, s:I, s:I, s:I}", "base", base, "preempted", flags, "tracking",
+			 st.tracking, "switches", (json_int_t)st.switches, "latency_ns_median",
 			 (json_int_t)st.latency_ns_median, "latency_ns_p99", (json_int_t)st.latency_ns_p99,
 			 "latency_ns_max", (json_int_t)st.latency_ns_max);
 }
@@ -227,8 +230,9 @@ static int api_vm_snapshot(struct api_call *call)
 		return api_call_fail_logged(call, API_ERR_SNAPSHOT_FAILED, "%s", err);
 	json_object_set_new(call->reply, "bytes", json_integer((json_int_t)res.bytes));
 	json_object_set_new(call->reply, "pages", json_integer((json_int_t)res.pages));
-	json_object_set_new(call->reply, "save_ms", json_real(res.save_ms));
-	json_object_set_new(call->reply, "downtime_ms", json_real(res.downtime_ms));
+	/* Tenths of a millisecond: a double printed in full says 19297.535400000001. */
+	json_object_set_new(call->reply, "save_ms", json_real((double)(int64_t)(res.save_ms * 10 + 0.5) / 10));
+	json_object_set_new(call->reply, "downtime_ms", json_real((double)(int64_t)(res.downtime_ms * 10 + 0.5) / 10));
 	if (req.stop)
 		call->after_reply = api_vm_stop_saved;
 	return 0;
@@ -236,8 +240,8 @@ static int api_vm_snapshot(struct api_call *call)
 
 /* ---- the command table ---- */
 
-const char *const api_vm_vcpu_arg[] = {"vcpu", NULL};
-const char *const api_vm_snapshot_args[] = {"path", "stop", "track", "diff", NULL};
+static const char *const api_vm_vcpu_arg[] = {"vcpu", NULL};
+static const char *const api_vm_snapshot_args[] = {"path", "stop", "track", "diff", NULL};
 
 /* The VM's commands. A new one is a handler above and a line here (its arguments: a NULL-terminated list). */
 static const struct api_command api_vm_commands[] = {
@@ -248,6 +252,12 @@ static const struct api_command api_vm_commands[] = {
     {"snapshot", api_vm_snapshot_args, api_vm_snapshot},
     {"migrate", api_vm_migrate_args, api_vm_migrate},
 };
+
+const struct api_command *api_vm_command_table(size_t *nr)
+{
+	*nr = sizeof(api_vm_commands) / sizeof(api_vm_commands[0]);
+	return api_vm_commands;
+}
 
 /* After the server thread stopped: a job still running is waited for, then the context goes. */
 static void api_vm_fini(void *ctx)

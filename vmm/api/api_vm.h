@@ -6,6 +6,8 @@
 #ifndef ROAM_API_VM_H
 #define ROAM_API_VM_H
 
+#include <stddef.h>
+
 struct vm;
 struct api_server;
 
@@ -15,8 +17,12 @@ struct api_server;
  */
 int api_vm_serve(struct api_server *srv, struct vm *vm);
 
-/* The arguments of pause and resume, for the tables that answer in their place (api_restore.c). */
-extern const char *const api_vm_vcpu_arg[];
-extern const char *const api_vm_snapshot_args[];
+struct api_command;
+
+/*
+ * The VM's command table (names, arguments, handlers) and its length, for a table that answers in its place with the
+ * same names and arguments (api_restore.c).
+ */
+const struct api_command *api_vm_command_table(size_t *nr);
 
 #endif

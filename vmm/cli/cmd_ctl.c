@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -276,6 +277,15 @@ static int ctl_connect(const char *sock, FILE *err)
 		return fd;
 	int e = errno;
 	close(fd);
+	/* A path that exists but is no socket (a regular file, a directory): say that, not "Connection refused". */
+	struct stat st;
+	if (e == ECONNREFUSED && stat(sock, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		fprintf(err, "roam: ctl: %s is not a socket but a %s; give the path of roam run --api SOCK\n", sock,
+			S_ISDIR(st.st_mode)   ? "directory"
+			: S_ISREG(st.st_mode) ? "regular file"
+					      : "special file");
+		return -ENOTSOCK;
+	}
 	const char *hint = e == ENOENT	       ? " (is roam run --api running with this socket?)"
 			   : e == ECONNREFUSED ? " (nothing answers on it: the roam that made it has exited)"
 			   : e == EACCES       ? " (the socket is private: run as the user who started roam)"

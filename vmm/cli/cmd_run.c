@@ -357,6 +357,7 @@ int run_session(struct vm_config *cfg, uint64_t start_ns, struct snapshot_reader
 		api_server_emit(api, line);
 	}
 	api_server_close(api); /* before vm_destroy: no handler runs after this */
+	api_restore_release(&restoring);
 	vm_destroy(&vm);
 	close(sigfd);
 	return status;

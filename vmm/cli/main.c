@@ -42,6 +42,15 @@ int main(int argc, char **argv)
 		return ROAM_EXIT_USAGE;
 	}
 	const char *name = argv[1];
+	if (!strcmp(name, "help") && argc > 2) { /* roam help COMMAND: that command's help */
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			if (!strcmp(argv[2], commands[i].name)) {
+				char *help_argv[] = {argv[2], "--help", NULL};
+				return commands[i].fn(2, help_argv);
+			}
+		log_error("help: unknown command '%s'; see roam --help", argv[2]);
+		return ROAM_EXIT_USAGE;
+	}
 	if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
 		usage(stdout);
 		return 0;
