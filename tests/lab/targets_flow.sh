@@ -63,7 +63,7 @@ grep -q '"host-not-in-targets"' "$share/check-n1.json" || fail "check of neovers
 guest_cmd="roam run --targets /share/targets.json -k /opt/roam/guests/targets.bin > /share/guest-\$M.txt &&
   roam run --targets /share/targets.json -c 2 -k /opt/roam/kernel/Image -i /opt/roam/guests/linux-initrd.cpio.gz \
     -p 'console=ttyS0 quiet roam.run=smccc' > /share/linux-\$M.txt &&
-  roam run -k /opt/roam/guests/targets.bin > /share/plain-\$M.txt"
+  roam run --dump-dtb /share/guest-\$M.dtb -k /opt/roam/guests/targets.bin > /share/plain-\$M.txt"
 for model in cortex-a57 cortex-a72; do
 	step "run the targets guest and Linux on $model"
 	lab --cpu "$model" -- sh -c "M=$model; $guest_cmd"
@@ -71,6 +71,11 @@ for model in cortex-a57 cortex-a72; do
 		fail "the Linux guest on $model did not log 2 target implementations: $(cat "$share/linux-$model.txt")"
 	grep -q "targets-guest: discovery not supported" "$share/plain-$model.txt" ||
 		fail "without --targets the discovery calls must be unsupported on $model"
+	# --dump-dtb: the guest's device tree, with the nodes a guest needs.
+	dts=$(dtc -q -I dtb -O dts "$share/guest-$model.dtb") || fail "--dump-dtb on $model wrote no valid device tree"
+	for node in memory@40000000 cpu@0 arm,gic-v3 arm,armv8-timer arm,psci-1.0 bootargs; do
+		grep -qF -- "$node" <<<"$dts" || fail "the device tree dumped on $model lacks $node"
+	done
 	python3 - "$share/targets.json" "$share/guest-$model.txt" "$model" <<'PY'
 import json, re, sys
 targets = json.load(open(sys.argv[1]))

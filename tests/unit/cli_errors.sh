@@ -38,6 +38,7 @@ expect 1 "^roam: kernel $tmp/missing: No such file or directory$" run -k "$tmp/m
 expect 1 "^roam: kernel $tmp/dir: not a regular file$" run -k "$tmp/dir"
 expect 1 "^roam: kernel $tmp/text: not an arm64 Image: no \"ARM\\\\x64\" magic at offset 56$" run -k "$tmp/text"
 expect 1 "^roam: kernel $tmp/Image.gz: not an arm64 Image: it is gzip-compressed" run -k "$tmp/Image.gz"
+expect 2 '^roam: run: --dump-dtb needs a file name' run -k "$tmp/text" --dump-dtb ''
 expect 2 '^roam: run: --paused needs --api SOCKET: without the control API nothing could resume the vCPUs$' \
 	run -k "$tmp/text" --paused
 expect 2 '^roam: ctl: no SOCKET and COMMAND given; see roam ctl --help$' ctl

@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* vm_create with roam's messages captured: returns its result, *log what it said. */
 static int create(struct vm *vm, const struct vm_config *cfg, char **log)
@@ -86,6 +88,12 @@ static void check_vm(struct vm *vm, const struct vm_config *cfg)
 	CHECK(same_as_file(cfg->kernel_path, fakekvm_guest(fv, pc, 0x10000), 0x10000));
 	const uint8_t *dtb = fakekvm_guest(fv, x0, 4);
 	CHECK(dtb && !memcmp(dtb, "\xd0\x0d\xfe\xed", 4));
+	if (cfg->dump_dtb_path && dtb) { /* --dump-dtb: the very blob the guest gets */
+		uint32_t size = (uint32_t)dtb[4] << 24 | (uint32_t)dtb[5] << 16 | (uint32_t)dtb[6] << 8 | dtb[7];
+		struct stat st;
+		CHECK(stat(cfg->dump_dtb_path, &st) == 0 && (uint64_t)st.st_size == size);
+		CHECK(same_as_file(cfg->dump_dtb_path, fakekvm_guest(fv, x0, size), size));
+	}
 }
 
 /* Two VMs of different sizes at once, each with its own vCPUs, GIC and memory. */
@@ -95,6 +103,8 @@ static void test_create(void)
 	char *log;
 	fakekvm_reset();
 	struct vm_config cfg_a = fake_vm_config(), cfg_b = fake_vm_config();
+	char dtb_path[64];
+	cfg_a.dump_dtb_path = fake_vm_temp_path(dtb_path, "dtb");
 	cfg_b.nr_vcpus = 3;
 	cfg_b.ram_size = 32ull << 20;
 	CHECK_EQ(create(&a, &cfg_a, &log), 0);
@@ -109,6 +119,7 @@ static void test_create(void)
 	CHECK(fakekvm_vm_by_fd(b.vm_fd) != NULL); /* the other VM lives on */
 	check_vm(&b, &cfg_b);
 	vm_destroy(&b);
+	unlink(dtb_path);
 }
 
 /* Creates a VM on the fake host as the test changed it, expecting `err` and `line`. */

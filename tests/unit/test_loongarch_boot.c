@@ -267,9 +267,18 @@ static void test_prepare(void)
 	CHECK(memory_add_slot(&mem, "ram-high", 0x80000000, 256 * MiB, false) >= 0);
 	/* Garbage where the bss goes: the load must zero it. */
 	memset(memory_gpa_to_host(&mem, 0x210000, 0x8000), 0xee, 0x8000);
-	struct prepare_case c = {
-	    .in = {kernel, initrd, "console=ttyS0 root=/dev/vda", 0, {{0}}, 2, 0x1e100000, 0x10000, add_devices, NULL},
-	    .mem = &mem};
+	struct prepare_case c = {.in = {kernel,
+					initrd,
+					"console=ttyS0 root=/dev/vda",
+					0,
+					{{0}},
+					2,
+					0x1e100000,
+					0x10000,
+					add_devices,
+					NULL,
+					NULL},
+				 .mem = &mem};
 	c.in.nr_banks = loongarch_ram_banks(512 * MiB, c.in.banks);
 	const char *err = captured(run_prepare, &c);
 	CHECK_EQ(c.ret, 0);
@@ -296,6 +305,27 @@ static void test_prepare(void)
 	const uint8_t *efi = memory_gpa_to_host(&mem, c.out.plan.efi_gpa, EFI_SYSTEM_TABLE_SIZE);
 	CHECK(!memcmp(efi, "IBI SYST", 8));
 	CHECK_EQ(efi[104], 3); /* memory map, device tree, initrd */
+
+	/* --dump-dtb: the same blob in a file; an unwritable path is one line naming it. */
+	char dump[] = "/tmp/roam-la-dtb-XXXXXX";
+	int dfd = mkstemp(dump);
+	CHECK(dfd >= 0);
+	c.in.dump_dtb_path = dump;
+	err = captured(run_prepare, &c);
+	CHECK_EQ(c.ret, 0);
+	static uint8_t dumped[LOONGARCH_BOOT_FDT_MAX];
+	close(dfd); /* the file was replaced (written atomically): read the new one */
+	dfd = open(dump, O_RDONLY);
+	ssize_t dn = pread(dfd, dumped, sizeof(dumped), 0);
+	CHECK(dn > 0 && (size_t)dn == fdt_totalsize(fdt));
+	CHECK(dn > 0 && !memcmp(dumped, fdt, (size_t)dn));
+	close(dfd);
+	unlink(dump);
+	c.in.dump_dtb_path = "/nonexistent/dir/x.dtb";
+	CHECK_CONTAINS(captured(run_prepare, &c),
+		       "--dump-dtb /nonexistent/dir/x.dtb: cannot write the device tree: No such file or directory");
+	CHECK_EQ(c.ret, -ENOENT);
+	c.in.dump_dtb_path = NULL;
 
 	/* Failures name the file and the reason. */
 	c.in.kernel_path = "/nonexistent/vmlinux";

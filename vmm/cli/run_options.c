@@ -24,6 +24,7 @@ enum {
 	OPT_NO_PVLOCK,
 	OPT_API,
 	OPT_PAUSED,
+	OPT_DUMP_DTB,
 };
 
 /* The device types add their own options (run_options_devices.c). */
@@ -44,6 +45,7 @@ static const struct option run_long_options[] = {
     {"timing-marker", required_argument, NULL, OPT_TIMING_MARKER},
     {"api", required_argument, NULL, OPT_API},
     {"paused", no_argument, NULL, OPT_PAUSED},
+    {"dump-dtb", required_argument, NULL, OPT_DUMP_DTB},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -72,6 +74,7 @@ void run_print_usage(FILE *out, const struct device_table *devices)
 	      "      --api SOCKET      serve the control API (JSON lines, docs/api.md) on this UNIX socket;\n"
 	      "                        talk to it with roam ctl SOCKET\n"
 	      "      --paused          with --api: start with every vCPU paused, until the API's resume\n"
+	      "      --dump-dtb FILE   also write the device tree roam generates to FILE (atomically), then boot\n"
 	      "      --kvm-device PATH KVM device (default /dev/kvm; for tests)\n"
 	      "  -h, --help            this text\n"
 	      "\n"
@@ -168,6 +171,11 @@ enum run_parse_result run_parse_args(int argc, char **argv, struct vm_config *cf
 			break;
 		case OPT_PAUSED:
 			cfg->start_paused = true;
+			break;
+		case OPT_DUMP_DTB:
+			if (!optarg[0])
+				return run_error(err, err_len, "--dump-dtb needs a file name");
+			cfg->dump_dtb_path = optarg;
 			break;
 		case OPT_TIMING:
 			cfg->timing = true;

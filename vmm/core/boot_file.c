@@ -1,6 +1,7 @@
 /* Kernel and initrd files into guest memory: see boot_file.h. */
 #include "boot_file.h"
 
+#include "file_util.h"
 #include "log.h"
 #include "memory.h"
 
@@ -75,4 +76,13 @@ int boot_file_load(struct boot_file *f, struct guest_memory *mem, uint64_t off, 
 	}
 	memset(dst + len, 0, mem_len - len);
 	return 0;
+}
+
+int boot_place_dtb(struct guest_memory *mem, uint64_t gpa, const void *blob, size_t size, const char *dump_path)
+{
+	int ret = memory_write(mem, gpa, blob, size);
+	if (ret || !dump_path)
+		return ret;
+	ret = write_file_atomic(dump_path, blob, size);
+	return ret ? log_errno(ret, "--dump-dtb %s: cannot write the device tree: %s", dump_path, strerror(-ret)) : 0;
 }

@@ -48,4 +48,10 @@ int boot_kernel_check(const char *path, size_t head_size, boot_kernel_parse_fn p
 int boot_file_load(struct boot_file *f, struct guest_memory *mem, uint64_t off, uint64_t len, uint64_t gpa,
 		   uint64_t mem_len);
 
+/*
+ * Puts a device tree blob into guest memory at `gpa` and, with `dump_path`, also writes it to that file (atomically:
+ * --dump-dtb). Returns 0, or -errno after one line naming what failed.
+ */
+int boot_place_dtb(struct guest_memory *mem, uint64_t gpa, const void *blob, size_t size, const char *dump_path);
+
 #endif

@@ -51,7 +51,7 @@ static int boot_write_fdt(struct vm *vm, const struct arm64_boot_plan *plan, uin
 		return -ENOMEM;
 	int ret = arm64_fdt_build(&b, &params);
 	if (!ret)
-		ret = memory_write(&vm->mem, plan->dtb_gpa, b.blob, fdt_builder_blob_size(&b));
+		ret = boot_place_dtb(&vm->mem, plan->dtb_gpa, b.blob, fdt_builder_blob_size(&b), vm->cfg.dump_dtb_path);
 	fdt_builder_fini(&b);
 	return ret;
 }

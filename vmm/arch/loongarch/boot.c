@@ -46,6 +46,7 @@ static int boot_load_guest(struct vm *vm)
 	    .kernel_path = vm->cfg.kernel_path,
 	    .initrd_path = vm->cfg.initrd_path,
 	    .cmdline = vm->cfg.cmdline,
+	    .dump_dtb_path = vm->cfg.dump_dtb_path,
 	    .nr_cpus = vm->nr_vcpus,
 	    .pvlock_base = vm->pvlock ? vm->pvlock->gpa : 0,
 	    .pvlock_size = vm->pvlock ? vm->pvlock->size : 0,

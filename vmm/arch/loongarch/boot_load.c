@@ -47,7 +47,7 @@ static int boot_write_fdt(const struct loongarch_boot_inputs *in, const struct l
 		return -ENOMEM;
 	int ret = loongarch_fdt_build(&b, &params);
 	if (!ret)
-		ret = memory_write(mem, plan->fdt_gpa, b.blob, fdt_builder_blob_size(&b));
+		ret = boot_place_dtb(mem, plan->fdt_gpa, b.blob, fdt_builder_blob_size(&b), in->dump_dtb_path);
 	fdt_builder_fini(&b);
 	return ret;
 }

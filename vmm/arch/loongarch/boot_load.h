@@ -25,6 +25,7 @@ struct loongarch_boot_inputs {
 	uint64_t pvlock_base, pvlock_size; /* size 0: none */
 	void (*add_devices)(void *opaque, struct fdt_builder *b);
 	void *opaque;
+	const char *dump_dtb_path; /* --dump-dtb: also write the device tree there (NULL: no) */
 };
 
 struct loongarch_boot_result {
