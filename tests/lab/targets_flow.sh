@@ -5,8 +5,8 @@
 # ICC_CTLR_EL1 and CNTFRQ_EL0 read with mrs, all compared with the config) and the Debian kernel (which must log the
 # number of target implementations). neoverse-n1 is refused with one report of every problem; merging max with
 # cortex-a57 is refused naming both counter frequencies, with every other problem on a line of its own; on cortex-a57
-# a config whose GIC, PMU and frequency do not fit is refused with all three at once, and one that lowers the GIC's
-# priority and ID bits runs.
+# a config whose GIC, PMU and frequency do not fit is refused with all three at once, one that lowers the GIC's
+# priority and ID bits runs, and --dry-run --dump-dtb sets a VM up, writes its device tree and runs nothing.
 # usage: targets_flow.sh EMULATOR ROAM     (the arm64 roam, run on the build machine for merge and check)
 set -euo pipefail
 if [ "${ROAM_LAB_DIRECT:-0}" = 1 ]; then
@@ -140,7 +140,9 @@ PY
 lab --cpu cortex-a57 -- sh -c 'roam run --targets /share/misfit.json -k /opt/roam/guests/hello.bin >/share/misfit.txt 2>&1
 echo "misfit exit $?" >>/share/misfit.txt
 roam run --targets /share/lowered.json -k /opt/roam/guests/targets.bin >/share/lowered.txt 2>&1
-echo "lowered exit $?" >>/share/lowered.txt'
+echo "lowered exit $?" >>/share/lowered.txt
+roam run --dry-run --targets /share/targets.json --dump-dtb /share/dry.dtb -k /opt/roam/guests/hello.bin >/share/dry.txt 2>&1
+echo "dry exit $?" >>/share/dry.txt'
 cat "$share/misfit.txt"
 grep -q "^misfit exit 1$" "$share/misfit.txt" || fail "the misfit config did not make roam exit 1"
 grep -q "^roam: this host cannot present the CPU of /share/misfit.json: 3 problems; the check says:$" "$share/misfit.txt" ||
@@ -149,4 +151,9 @@ for code in cntfrq-differs gic-cpuif pmu-counters; do
 	grep -q "^error $code " "$share/misfit.txt" || fail "the refusal of the misfit config does not list $code"
 done
 grep -q "^lowered exit 0$" "$share/lowered.txt" || { cat "$share/lowered.txt"; fail "the lowered GIC config did not run"; }
+# --dry-run: everything set up (targets applied, device tree written), the guest never runs.
+grep -q "^dry exit 0$" "$share/dry.txt" && grep -q "^roam: --dry-run: the VM is set up (1 vCPUs, 256 MiB" "$share/dry.txt" ||
+	{ cat "$share/dry.txt"; fail "--dry-run did not set the VM up and exit 0"; }
+grep -q "hello from roam guest" "$share/dry.txt" && fail "--dry-run ran the guest"
+dtc -q -I dtb -O dts "$share/dry.dtb" | grep -q "arm,gic-v3" || fail "--dry-run --dump-dtb wrote no device tree"
 echo "targets_flow: passed"

@@ -322,7 +322,13 @@ int run_session(struct vm_config *cfg, uint64_t start_ns, struct snapshot_reader
 		if (ret && incoming->fd >= 0)
 			migrate_send(incoming->fd, "failed the destination cannot take over the disks (see its log)");
 	}
-	if (ret == 0 && console_init(&con, STDIN_FILENO) == 0) {
+	if (ret == 0 && cfg->dry_run) { /* --dry-run: everything up to the first KVM_RUN, and no further */
+		log_info(
+		    "--dry-run: the VM is set up (%d vCPUs, %llu MiB, kernel and device tree in place); not starting "
+		    "it",
+		    vm.nr_vcpus, (unsigned long long)(cfg->ram_size >> 20));
+		status = 0;
+	} else if (ret == 0 && console_init(&con, STDIN_FILENO) == 0) {
 		atomic_store(&fatal.console_ready, true);
 		if (vm_start(&vm) == 0) {
 			if (incoming && incoming->fd >= 0) {

@@ -25,6 +25,7 @@ enum {
 	OPT_API,
 	OPT_PAUSED,
 	OPT_DUMP_DTB,
+	OPT_DRY_RUN,
 };
 
 /* The device types add their own options (run_options_devices.c). */
@@ -46,6 +47,7 @@ static const struct option run_long_options[] = {
     {"api", required_argument, NULL, OPT_API},
     {"paused", no_argument, NULL, OPT_PAUSED},
     {"dump-dtb", required_argument, NULL, OPT_DUMP_DTB},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -75,6 +77,8 @@ void run_print_usage(FILE *out, const struct device_table *devices)
 	      "                        talk to it with roam ctl SOCKET\n"
 	      "      --paused          with --api: start with every vCPU paused, until the API's resume\n"
 	      "      --dump-dtb FILE   also write the device tree roam generates to FILE (atomically), then boot\n"
+	      "      --dry-run         set the VM up (KVM, memory, kernel, device tree, vCPUs), then exit 0 without\n"
+	      "                        running it; with --dump-dtb, a way to get the device tree alone\n"
 	      "      --kvm-device PATH KVM device (default /dev/kvm; for tests)\n"
 	      "  -h, --help            this text\n"
 	      "\n"
@@ -171,6 +175,9 @@ enum run_parse_result run_parse_args(int argc, char **argv, struct vm_config *cf
 			break;
 		case OPT_PAUSED:
 			cfg->start_paused = true;
+			break;
+		case OPT_DRY_RUN:
+			cfg->dry_run = true;
 			break;
 		case OPT_DUMP_DTB:
 			if (!optarg[0])

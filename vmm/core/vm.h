@@ -67,6 +67,7 @@ struct vm_config {
 	const char *timing_marker; /* --timing-marker: also report when this text first appears on the console */
 	const char *targets_path; /* --targets: NULL for none */
 	const char *dump_dtb_path; /* --dump-dtb: also write the generated device tree there (NULL: no) */
+	bool dry_run; /* --dry-run: set the VM up (KVM, memory, kernel, device tree, vCPUs) but run nothing */
 	const char *targets_json; /* restore: the targets config carried in the snapshot (text), or NULL */
 	bool force_host; /* --force-host: start even if this host is not a target */
 	struct vm_device_option device_options[VM_MAX_DEVICE_OPTIONS]; /* --disk, --net, ...: in command-line order */
