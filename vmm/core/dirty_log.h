@@ -32,6 +32,16 @@ int vm_dirty_log_start(struct vm *vm);
  */
 int64_t vm_dirty_log_collect(struct vm *vm, int slot, uint64_t *bitmap);
 
+/*
+ * A collected bitmap as the byte bitmap (LSB first) the snapshot writers take: the same bits as the 64-bit words,
+ * and on a little-endian host (arm64, LoongArch, x86) the same bytes in memory, so no copy.
+ */
+static inline const uint8_t *vm_dirty_log_bytes(const uint64_t *bitmap)
+{
+	_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "dirty-log words are used as a byte bitmap");
+	return (const uint8_t *)bitmap;
+}
+
 /* Stops logging on every slot (what was logged is dropped). Safe to call when it is off. */
 void vm_dirty_log_stop(struct vm *vm);
 

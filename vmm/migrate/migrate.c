@@ -207,12 +207,7 @@ static int64_t send_dirty(struct migration *m)
 			any |= m->dirty[i][w];
 		if (!any)
 			continue;
-		/*
-		 * The writer wants a byte bitmap, LSB first: the same bits as these 64-bit words, and on a
-		 * little-endian host (arm64, LoongArch, x86) the same bytes in memory.
-		 */
-		_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the dirty words are used as a byte bitmap");
-		const uint8_t *bytes = (const uint8_t *)m->dirty[i];
+		const uint8_t *bytes = vm_dirty_log_bytes(m->dirty[i]);
 		int64_t n =
 		    m->opt->compress
 			? snapshot_write_memory_packed(&m->w, (uint32_t)i, s->gpa, s->host, s->size, PAGE, bytes, false)

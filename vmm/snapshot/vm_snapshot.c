@@ -58,18 +58,13 @@ static int save_diff(struct vm *vm, struct snapshot_writer *w, const struct comp
 			continue;
 		uint64_t words = (s->size / MEMORY_DIRTY_PAGE + 63) / 64;
 		uint64_t *dirty = calloc(words, sizeof(uint64_t));
-		uint8_t *bytes = calloc(words, 8);
-		int64_t got = dirty && bytes ? vm_dirty_log_collect(vm, i, dirty) : -ENOMEM;
+		int64_t got = dirty ? vm_dirty_log_collect(vm, i, dirty) : -ENOMEM;
 		/* Collected pages are no longer in the log: a diff that fails now cannot be retried on this base. */
 		vm->chain.tracking = false;
-		for (uint64_t wd = 0; got >= 0 && wd < words; wd++)
-			for (int b = 0; b < 8; b++)
-				bytes[wd * 8 + (uint64_t)b] = (uint8_t)(dirty[wd] >> (8 * b));
 		int64_t written = got < 0 ? got
 					  : snapshot_write_memory_delta(w, (uint32_t)i, s->gpa, s->host, s->size,
-									MEMORY_DIRTY_PAGE, bytes);
+									MEMORY_DIRTY_PAGE, vm_dirty_log_bytes(dirty));
 		free(dirty);
-		free(bytes);
 		if (written < 0)
 			ret = (int)written;
 		else
