@@ -24,6 +24,13 @@ struct arch_vcpu {
 int arm64_get_reg(struct vcpu *vcpu, uint64_t id, uint64_t *value, const char *what);
 int arm64_set_reg(struct vcpu *vcpu, uint64_t id, uint64_t value, const char *what);
 
+/*
+ * Creates the in-kernel GICv3 of the VM `vm_fd` (whose vCPUs exist) at the layout's addresses, with `nr_irqs`
+ * interrupts (0: KVM's default), and initializes it. Returns its fd, or -errno after a message. For the VM and for
+ * the scratch VM of a CPU profile.
+ */
+int arm64_gic_create(int vm_fd, uint32_t nr_irqs);
+
 /* ONE_REG ids of core registers x0..x30, the PC and PSTATE. */
 uint64_t arm64_core_reg_x(int n);
 uint64_t arm64_core_reg_pc(void);

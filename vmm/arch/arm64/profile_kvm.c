@@ -6,12 +6,12 @@
 #include "profile_kvm.h"
 
 #include "arch.h"
+#include "arm64.h"
 #include "core/log.h"
 #include "core/sys_ioctl.h"
 #include "cpu_profile.h"
 #include "gic_cpuif.h"
 #include "host_cpu.h"
-#include "layout.h"
 #include "targets.h"
 #include "targets/scratch_vm.h"
 
@@ -138,32 +138,13 @@ static uint32_t profile_sve_max_vl(const char *kvm_path)
 static int profile_gic_cpuif(const char *kvm_path, uint64_t *icc_ctlr)
 {
 	struct scratch_vm s;
-	uint64_t dist = ARM64_GIC_DIST_BASE, redist = ARM64_GIC_REDIST_BASE, value = 0;
+	uint64_t value = 0;
 	int ret = scratch_vm_open(&s, kvm_path, "GIC probe", true);
 	if (!ret)
 		ret = scratch_vcpu_init(&s, 1u << KVM_ARM_VCPU_PSCI_0_2);
-	struct kvm_create_device gic = {.type = KVM_DEV_TYPE_ARM_VGIC_V3};
-	int gic_fd = -1;
-	if (!ret) {
-		ret = (int)SYS_IOCTL(s.vm_fd, KVM_CREATE_DEVICE, &gic, "GIC probe: GICv3");
-		gic_fd = ret < 0 ? -1 : (int)gic.fd;
-	}
-	const struct {
-		uint32_t group;
-		uint64_t attr;
-		void *value;
-		const char *what;
-	} steps[] = {
-	    {KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_DIST, &dist, "GIC probe: distributor"},
-	    {KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_REDIST, &redist, "GIC probe: redistributor"},
-	    {KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, NULL, "GIC probe: init"},
-	};
-	for (size_t i = 0; !ret && i < sizeof(steps) / sizeof(steps[0]); i++) {
-		struct kvm_device_attr a = {
-		    .group = steps[i].group, .attr = steps[i].attr, .addr = (uint64_t)(uintptr_t)steps[i].value};
-		long r = SYS_IOCTL(gic_fd, KVM_SET_DEVICE_ATTR, &a, steps[i].what);
-		ret = r < 0 ? (int)r : 0;
-	}
+	int gic_fd = ret ? -1 : arm64_gic_create(s.vm_fd, 0);
+	if (gic_fd < 0 && !ret)
+		ret = gic_fd;
 	struct kvm_device_attr ctlr = {.group = KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS,
 				       .attr = ARM64_ICC_CTLR_EL1_ENC,
 				       .addr = (uint64_t)(uintptr_t)&value};

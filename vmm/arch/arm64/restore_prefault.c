@@ -12,7 +12,7 @@
  * walks it. Holes too: a table page that was all zero when saved (Linux leaves emptied tables linked, e.g. after
  * MADV_DONTNEED) is not in the snapshot, and guest-images/pgtable.c hangs on cortex-a57 when only the restored
  * pages are mapped. The price is that all of guest RAM becomes resident, on affected hosts only. Measured on the lab's
- * cortex-a57 model: without it a restored guest makes no progress (docs/snapshot- format.md), with it it continues.
+ * cortex-a57 model: without it a restored guest makes no progress (docs/snapshot-format.md), with it it continues.
  *
  * The stub runs from a page that is a hole in the restored memory (or, if there is none, a page whose contents are
  * kept aside and put back), and the registers it changes are put back afterwards.

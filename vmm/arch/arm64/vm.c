@@ -96,37 +96,48 @@ void arch_vm_fini(struct vm *vm)
 	vm->arch = NULL;
 }
 
-static int arm64_gic_set(struct vm *vm, uint32_t group, uint64_t attr, void *value, const char *what)
+static int arm64_gic_set(int gic_fd, uint32_t group, uint64_t attr, void *value, const char *what)
 {
 	struct kvm_device_attr da = {.group = group, .attr = attr, .addr = (uint64_t)(uintptr_t)value};
-	long ret = SYS_IOCTL(vm->arch->gic_fd, KVM_SET_DEVICE_ATTR, &da, what);
+	long ret = SYS_IOCTL(gic_fd, KVM_SET_DEVICE_ATTR, &da, what);
 	return ret < 0 ? (int)ret : 0;
 }
 
-int arch_irqchip_init(struct vm *vm)
+int arm64_gic_create(int vm_fd, uint32_t nr_irqs)
 {
 	struct kvm_create_device dev = {.type = KVM_DEV_TYPE_ARM_VGIC_V3};
-	long ret = __SYS_IOCTL(vm->vm_fd, KVM_CREATE_DEVICE, &dev);
+	long ret = __SYS_IOCTL(vm_fd, KVM_CREATE_DEVICE, &dev);
 	if (ret == -ENODEV)
 		return log_errno((int)ret, "KVM_CREATE_DEVICE(GICv3): this host's KVM cannot emulate a GICv3");
 	if (ret < 0)
 		return log_errno((int)ret, "KVM_CREATE_DEVICE(GICv3): %s", strerror((int)-ret));
-	vm->arch->gic_fd = (int)dev.fd;
-
+	int fd = (int)dev.fd;
 	uint64_t dist = ARM64_GIC_DIST_BASE, redist = ARM64_GIC_REDIST_BASE;
-	uint32_t nr_irqs = 32 + ARM64_NR_SPIS;
+	int err = arm64_gic_set(fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_DIST, &dist, "GIC distributor");
+	if (!err)
+		err = arm64_gic_set(fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_REDIST, &redist,
+				    "GIC redistributors");
+	if (!err && nr_irqs)
+		err = arm64_gic_set(fd, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, &nr_irqs, "GIC interrupt count");
+	if (!err)
+		err = arm64_gic_set(fd, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, NULL, "GIC init");
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int arch_irqchip_init(struct vm *vm)
+{
 	if ((uint64_t)vm->nr_vcpus * ARM64_GIC_REDIST_STRIDE > ARM64_GIC_REDIST_SIZE)
 		return log_errno(-EINVAL, "--cpus %d: the GIC redistributor region holds at most %d", vm->nr_vcpus,
 				 (int)(ARM64_GIC_REDIST_SIZE / ARM64_GIC_REDIST_STRIDE));
-	int err = arm64_gic_set(vm, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_DIST, &dist, "GIC distributor");
-	if (!err)
-		err = arm64_gic_set(vm, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_REDIST, &redist,
-				    "GIC redistributors");
-	if (!err)
-		err = arm64_gic_set(vm, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, &nr_irqs, "GIC interrupt count");
-	if (!err)
-		err = arm64_gic_set(vm, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, NULL, "GIC init");
-	return err ? err : arm64_targets_apply_gic(vm);
+	int fd = arm64_gic_create(vm->vm_fd, 32 + ARM64_NR_SPIS);
+	if (fd < 0)
+		return fd;
+	vm->arch->gic_fd = fd;
+	return arm64_targets_apply_gic(vm);
 }
 
 int arch_irq_line(struct vm *vm, uint32_t irq, bool level)
