@@ -215,12 +215,15 @@ int arm64_gic_save(struct vm *vm, struct snap_writer *w)
 	return ret ? ret : w->err;
 }
 
-/* Writes why a saved ICC_CTLR_EL1 cannot be restored over this host's (`here`) into buf, or "" if it can. */
-static void icc_ctlr_problem(uint64_t attr, uint64_t saved, uint64_t here, char *buf, size_t size)
+/*
+ * Writes why ICC_CTLR_EL1 `want` (the source's, or the targets': `whose`) cannot be given to the CPU interface `attr`
+ * of this host, whose own is `here`, into buf, or "" if it can.
+ */
+static void icc_ctlr_problem(uint64_t attr, const char *whose, uint64_t want, uint64_t here, char *buf, size_t size)
 {
 	char who[64];
 	snprintf(who, sizeof(who), "ICC_CTLR_EL1 of CPU 0x%" PRIx64, attr >> 32);
-	arm64_gic_cpuif_problem(who, "the source's", saved, here, buf, size);
+	arm64_gic_cpuif_problem(who, whose, want, here, buf, size);
 }
 
 /* Writes why KVM here refused the source's GICD_IIDR (`saved`) into buf; `here` is its own. */
@@ -251,13 +254,15 @@ static int gic_iidr_check(struct vm *vm, uint64_t saved, char *report, size_t si
 	return 1;
 }
 
-static int gic_check_icc_ctlr(struct vm *vm, uint64_t attr, uint64_t saved)
+/* Reads the CPU interface `attr`'s ICC_CTLR_EL1 into *here and checks that it can take `want`. 0 or -errno after a
+ * line. */
+static int gic_check_icc_ctlr(struct vm *vm, uint64_t attr, const char *whose, uint64_t want, uint64_t *here)
 {
-	uint64_t here = 0;
 	char problem[320];
-	if (gic_attr(vm, KVM_GET_DEVICE_ATTR, KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS, attr, &here) < 0)
+	*here = 0;
+	if (gic_attr(vm, KVM_GET_DEVICE_ATTR, KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS, attr, here) < 0)
 		return log_errno(-EIO, "cannot read ICC_CTLR_EL1 of this host's GIC");
-	icc_ctlr_problem(attr, saved, here, problem, sizeof(problem));
+	icc_ctlr_problem(attr, whose, want, *here, problem, sizeof(problem));
 	return problem[0] ? log_errno(-EINVAL, "%s", problem) : 0;
 }
 
@@ -265,14 +270,10 @@ int arm64_gic_set_cpuif(struct vm *vm, uint64_t icc_ctlr)
 {
 	for (int v = 0; v < vm->nr_vcpus; v++) {
 		const struct vcpu *vcpu = &vm->vcpus[v];
-		uint64_t attr = gic_mpidr_attr(vcpu) | ICC_CTLR_EL1, value = 0, back = 0;
-		if (gic_attr(vm, KVM_GET_DEVICE_ATTR, KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS, attr, &value) < 0)
-			return log_errno(-EIO, "%s: cannot read ICC_CTLR_EL1 of its GIC CPU interface", vcpu->name);
-		char problem[320], who[64];
-		snprintf(who, sizeof(who), "%s: ICC_CTLR_EL1", vcpu->name);
-		arm64_gic_cpuif_problem(who, "the targets'", icc_ctlr, value, problem, sizeof(problem));
-		if (problem[0])
-			return log_errno(-EINVAL, "%s", problem);
+		uint64_t attr = gic_mpidr_attr(vcpu) | ICC_CTLR_EL1, value, back = 0;
+		int ret = gic_check_icc_ctlr(vm, attr, "the targets'", icc_ctlr, &value);
+		if (ret)
+			return ret;
 		/* The read-only fields from the targets; CBPR and EOImode stay as they are (reset values). */
 		value = (value & ~ARM64_ICC_CTLR_RO_MASK) | (icc_ctlr & ARM64_ICC_CTLR_RO_MASK);
 		long e = gic_attr(vm, KVM_SET_DEVICE_ATTR, KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS, attr, &value);
@@ -313,7 +314,7 @@ int arm64_gic_check(struct vm *vm, struct snap_reader *r, char *report, size_t s
 		char problem[320];
 		if (gic_attr(vm, KVM_GET_DEVICE_ATTR, group, attr, &here) < 0)
 			continue;
-		icc_ctlr_problem(attr, value, here, problem, sizeof(problem));
+		icc_ctlr_problem(attr, "the source's", value, here, problem, sizeof(problem));
 		if (problem[0]) {
 			component_report_add(report, size, "%s", problem);
 			problems++;
@@ -355,7 +356,8 @@ int arm64_gic_restore(struct vm *vm, struct snap_reader *r)
 		    group == KVM_DEV_ARM_VGIC_GRP_NR_IRQS || group == KVM_DEV_ARM_VGIC_GRP_CTRL)
 			return log_errno(-EBADMSG, "GIC state: unknown register group %u", group);
 		if (group == KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS && (attr & 0xffff) == ICC_CTLR_EL1) {
-			ret = gic_check_icc_ctlr(vm, attr, value);
+			uint64_t here;
+			ret = gic_check_icc_ctlr(vm, attr, "the source's", value, &here);
 			if (ret)
 				return ret;
 		}
