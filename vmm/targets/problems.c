@@ -17,8 +17,7 @@ void targets_problem(struct targets_problems *pr, const char *fmt, ...)
 	if (pr->count == 1)
 		pr->buf[0] = '\0';
 	size_t room = pr->len - used;
-	/* The first problem always goes in (truncated if it must); later ones only whole, leaving room for the count.
-	 */
+	/* The first problem always goes in (cut if it must); later ones only whole, with room left for the count. */
 	char line[1024];
 	va_list ap;
 	va_start(ap, fmt);

@@ -70,9 +70,8 @@ int tjson_get_object(struct tjson_ctx *c, json_t *obj, const char *path, const c
 /*
  * Parses `text` (duplicate keys refused; syntax errors reported with line and column) into *root and checks that
  * it is an object with "format" == `format`, "version" from TARGETS_JSON_OLDEST_VERSION to TARGETS_JSON_VERSION and
- * "arch" == `arch`. A document
- * whose format is `other_format` gets `other_hint` added to the message. The caller json_decref()s *root, which may
- * be NULL, whatever the result.
+ * "arch" == `arch`. A document whose format is `other_format` gets `other_hint` added to the message. The caller
+ * json_decref()s *root, which may be NULL, whatever the result.
  */
 int tjson_load_root(struct tjson_ctx *c, const char *text, size_t len, const char *format, const char *other_format,
 		    const char *other_hint, const char *arch, json_t **root);
